@@ -1,0 +1,1 @@
+"""Akhbar: Scrapy project, item schema, shared machinery and CLI."""

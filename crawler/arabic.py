@@ -1,0 +1,75 @@
+"""One Arabic normaliser for search, dedup and topics.
+
+Stored text stays exactly as published; only derived fields (search index,
+shingles, classifier input) go through `normalize`. Keeping one implementation
+means a query typed with hamza finds text written without it, and dedup sees the
+same tokens the search index does.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Tashkeel (harakat, tanwin, shadda, sukun, superscript alef, Quranic marks) and tatweel.
+_DIACRITICS = "".join(chr(c) for c in range(0x0610, 0x061B)) + "".join(
+    chr(c) for c in range(0x064B, 0x0660)
+) + "\u0670" + "".join(chr(c) for c in range(0x06D6, 0x06EE)) + "\u0640"
+
+_TRANSLATE: dict[int, str | None] = {ord(c): None for c in _DIACRITICS}
+_TRANSLATE.update(
+    {
+        ord("أ"): "ا",
+        ord("إ"): "ا",
+        ord("آ"): "ا",
+        ord("ٱ"): "ا",
+        ord("ؤ"): "و",
+        ord("ئ"): "ي",
+        ord("ى"): "ي",
+        ord("ة"): "ه",
+        # Persian / Urdu letter variants seen in Maghrebi copy.
+        ord("ی"): "ي",
+        ord("ک"): "ك",
+        # Arabic punctuation becomes a word break.
+        ord("،"): " ",
+        ord("؛"): " ",
+        ord("؟"): " ",
+        ord("«"): " ",
+        ord("»"): " ",
+        # Invisible joiners and direction marks glue words that readers see apart.
+        0x200B: None,
+        0x200C: None,
+        0x200D: None,
+        0x200E: None,
+        0x200F: None,
+        0x061C: None,
+        0xFEFF: None,
+    }
+)
+for _i in range(10):
+    _TRANSLATE[0x0660 + _i] = str(_i)  # Arabic-Indic
+    _TRANSLATE[0x06F0 + _i] = str(_i)  # Persian (Extended Arabic-Indic)
+
+_SPACES = re.compile(r"\s+")
+_TOKEN = re.compile(r"[0-9A-Za-z\u0621-\u064A\u0660-\u0669\u06F0-\u06F9]+")
+
+
+_DIGITS: dict[int, str] = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+
+
+def fold_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits to ASCII, nothing else changed."""
+    return text.translate(_DIGITS)
+
+
+def normalize(text: str) -> str:
+    """Normalised form for matching: diacritics and tatweel stripped, alef/hamza forms
+    unified, ى→ي, ة→ه, digits to ASCII, Arabic punctuation to spaces, Latin lower-cased,
+    whitespace collapsed."""
+    if not text:
+        return ""
+    return _SPACES.sub(" ", text.translate(_TRANSLATE).lower()).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """Word tokens of the normalised text (letters and digits; punctuation dropped)."""
+    return _TOKEN.findall(normalize(text))

@@ -1,0 +1,66 @@
+"""`akhbar` command line.
+
+Global options come before the verb (``akhbar --data DIR demo --once``). Each verb
+lives in its own module under `crawler.commands` and registers itself through
+``register(subparsers)``; the module list below is the whole wiring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "crawler.commands.crawl",
+    "crawler.commands.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="akhbar",
+        description="Crawl Moroccan Arabic news sites, archive, dedupe and publish feeds.",
+    )
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("AKHBAR_DATA", "data"),
+        help="directory where every command keeps its state (default ./data, or AKHBAR_DATA)",
+    )
+    parser.add_argument("--sources", default=None, help="sources TOML file (default: bundled, or AKHBAR_SOURCES)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.data = str(Path(args.data).resolve())
+    os.environ["AKHBAR_DATA"] = args.data
+    if args.sources:
+        os.environ["AKHBAR_SOURCES"] = str(Path(args.sources).resolve())
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear one-line error for the user; details with -v
+        if args.verbose:
+            raise
+        print(f"akhbar: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Sources configuration: one TOML file, documented defaults, validated on load.
+
+The bundled `sources.toml` describes the five sites; `AKHBAR_SOURCES` (or the
+``--sources`` option) points at another file to add or override sites without code.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.arabic import normalize
+from crawler.taxonomy import TOPIC_IDS
+
+BUNDLED_SOURCES = Path(__file__).with_name("sources.toml")
+
+DEFAULTS: dict[str, Any] = {
+    "language": "ar",
+    "timezone": "Africa/Casablanca",
+    "discovery": ["wp-json", "rss", "sitemap"],
+    "per_page": 100,
+    "max_pages": 20,
+    "recheck_hours": 24,
+}
+
+
+class ConfigError(ValueError):
+    """The sources file is malformed; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+    base_url: str
+    spider: str = "wordpress"
+    name_en: str | None = None
+    language: str = "ar"
+    timezone: str = "Africa/Casablanca"
+    discovery: tuple[str, ...] = ("wp-json", "rss", "sitemap")
+    per_page: int = 100
+    max_pages: int = 20
+    recheck_hours: float = 24
+    sections: dict[str, str] = field(default_factory=dict)
+    """Normalised section key -> topic id."""
+
+    def topic_for_section(self, section: str | None) -> str | None:
+        """Topic id for a section name or slug as printed, or None when unmapped."""
+        if not section:
+            return None
+        key = normalize(section).strip("/ ")
+        if key in self.sections:
+            return self.sections[key]
+        # A URL path or "a/b" breadcrumb: try each part, most specific last.
+        for part in reversed([p for p in key.replace("\\", "/").split("/") if p]):
+            if part in self.sections:
+                return self.sections[part]
+        return None
+
+
+def sources_path() -> Path:
+    return Path(os.environ.get("AKHBAR_SOURCES") or BUNDLED_SOURCES)
+
+
+def load_sources(path: str | Path | None = None) -> dict[str, Source]:
+    """Read and validate a sources file; raises `ConfigError` with the reason."""
+    p = Path(path) if path else sources_path()
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
+    defaults = {**DEFAULTS, **raw.get("defaults", {})}
+    out: dict[str, Source] = {}
+    for sid, entry in (raw.get("sources") or {}).items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{p}: [sources.{sid}] must be a table")
+        if "base_url" not in entry:
+            raise ConfigError(f"{p}: [sources.{sid}] needs base_url")
+        merged = {**defaults, **entry}
+        sections: dict[str, str] = {}
+        for key, topic in (entry.get("sections") or {}).items():
+            if topic not in TOPIC_IDS:
+                raise ConfigError(f"{p}: [sources.{sid}.sections] {key!r} maps to unknown topic {topic!r}")
+            sections[normalize(str(key))] = topic
+        out[sid] = Source(
+            id=sid,
+            name=merged.get("name", sid),
+            name_en=merged.get("name_en"),
+            base_url=str(merged["base_url"]).rstrip("/"),
+            spider=merged.get("spider", "wordpress"),
+            language=merged["language"],
+            timezone=merged["timezone"],
+            discovery=tuple(merged["discovery"]),
+            per_page=int(merged["per_page"]),
+            max_pages=int(merged["max_pages"]),
+            recheck_hours=float(merged["recheck_hours"]),
+            sections=sections,
+        )
+    return out

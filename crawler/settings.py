@@ -1,0 +1,49 @@
+"""Scrapy settings for Akhbar.
+
+Polite by default: robots.txt obeyed, AutoThrottle on, one request at a time per
+domain, an honest User-Agent with a contact URL, retries on 5xx and 429 (with
+Retry-After honoured by `crawler.middlewares.RetryAfterMiddleware`).
+Component settings are prefixed by their component (``AKHBAR_ARCHIVE_URL``,
+``DATES_...``); every ``AKHBAR_*`` setting can also come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "akhbar"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "Mozilla/5.0 (compatible; AkhbarBot/0.1; +https://github.com/akhbar-news/akhbar)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 30
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+FEED_EXPORTERS = {"jsonlines": "crawler.exporters.IsoJsonLinesExporter"}
+LOG_LEVEL = os.environ.get("AKHBAR_LOG_LEVEL", "INFO")
+
+# Where every command keeps its state (archive, WARC files, feeds); `akhbar --data DIR`
+# and AKHBAR_DATA set it.
+AKHBAR_DATA = os.environ.get("AKHBAR_DATA", "data")
+# Sources file (None: the bundled crawler/sources.toml, or AKHBAR_SOURCES).
+AKHBAR_SOURCES = os.environ.get("AKHBAR_SOURCES")
+
+DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
+SPIDER_MIDDLEWARES: dict[str, int] = {}
+ITEM_PIPELINES: dict[str, int] = {}
+EXTENSIONS: dict[str, int] = {}

@@ -1,0 +1,59 @@
+"""Shared test fixtures: the repository root, service checks that skip with a
+reason on a developer's machine and fail under CI=true."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip when a service or tool is missing, except under CI=true where it fails."""
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("AKHBAR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    return "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(path is not None, "chromium is not installed (scripts/services installs it as root)")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def newsboat() -> str:
+    path = shutil.which("newsboat")
+    require(path is not None, "newsboat is not installed (scripts/services installs it as root)")
+    return str(path)
