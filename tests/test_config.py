@@ -1,0 +1,57 @@
+"""Sources config: defaults, validation, section → topic mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, load_sources
+from crawler.taxonomy import TOPIC_IDS
+
+
+def test_bundled_sources_are_the_five_sites() -> None:
+    sources = load_sources()
+    assert set(sources) == {"hespress", "hibapress", "le12", "rue20", "belpresse"}
+    for source in sources.values():
+        assert source.base_url.startswith("https://")
+        assert set(source.sections.values()) <= TOPIC_IDS
+
+
+def test_section_mapping_is_normalised() -> None:
+    sources = load_sources()
+    assert sources["hibapress"].topic_for_section("إقتصاد") == "economy"
+    assert sources["hibapress"].topic_for_section("اقتصاد") == "economy"  # hamza folded
+    assert sources["hespress"].topic_for_section("/faits-divers/") == "incidents"
+    assert sources["hespress"].topic_for_section("https://www.hespress.com/sport") == "sports"
+    assert sources["le12"].topic_for_section("قسم لا يعرفه أحد") is None
+    assert sources["le12"].topic_for_section(None) is None
+
+
+def test_defaults_apply_and_entries_override(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[defaults]\nmax_pages = 3\n[sources.x]\nbase_url = "http://127.0.0.1:9/"\n'
+        '[sources.y]\nbase_url = "http://h"\nmax_pages = 7\nlanguage = "fr"\n',
+        encoding="utf-8",
+    )
+    sources = load_sources(path)
+    assert sources["x"].spider == "wordpress"
+    assert sources["x"].max_pages == 3
+    assert sources["x"].base_url == "http://127.0.0.1:9"
+    assert sources["y"].max_pages == 7 and sources["y"].language == "fr"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[sources.x]\nname = "x"\n', "needs base_url"),
+        ('[sources.x]\nbase_url = "http://h"\n[sources.x.sections]\nfoo = "gossip"\n', "unknown topic"),
+        ("[sources.x\n", "s.toml"),
+    ],
+)
+def test_malformed_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_sources(path)
