@@ -1,0 +1,57 @@
+"""`akhbar --data DIR demo --once`: the whole chain offline, end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+SITES = ("hespress", "hibapress", "le12", "rue20", "belpresse")
+REQUIRED = ("title", "body_text", "date_published_raw", "section_raw", "url")
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "AKHBAR_LOG_LEVEL": "WARNING"}
+    env.pop("AKHBAR_DATA", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--data", str(data), "demo", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return data
+
+
+def _items(data: Path) -> list[dict]:
+    with (data / "items.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_demo_leaves_forty_articles_per_site(demo_dir: Path) -> None:
+    counts = Counter(item["source"] for item in _items(demo_dir))
+    for site in SITES:
+        assert counts[site] >= 40, counts
+
+
+def test_demo_items_have_the_required_fields(demo_dir: Path) -> None:
+    items = _items(demo_dir)
+    for field in REQUIRED:
+        have = sum(1 for item in items if item.get(field))
+        assert have / len(items) >= 0.99, (field, have, len(items))
+
+
+def test_demo_items_carry_parsed_dates(demo_dir: Path) -> None:
+    items = _items(demo_dir)
+    parsed = [item for item in items if item.get("date_published")]
+    assert len(parsed) / len(items) >= 0.99
+    # Aware ISO 8601 with an offset: feed readers need the time zone.
+    assert all(item["date_published"][-6] in "+-" for item in parsed)
