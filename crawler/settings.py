@@ -43,7 +43,14 @@ AKHBAR_DATA = os.environ.get("AKHBAR_DATA", "data")
 # Sources file (None: the bundled crawler/sources.toml, or AKHBAR_SOURCES).
 AKHBAR_SOURCES = os.environ.get("AKHBAR_SOURCES")
 
-DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
+DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    # Retry-After aware replacement of Scrapy's RetryMiddleware (same RETRY_* settings).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+RETRY_AFTER_MAX = 120.0
 SPIDER_MIDDLEWARES: dict[str, int] = {}
-ITEM_PIPELINES: dict[str, int] = {}
+ITEM_PIPELINES: dict[str, int] = {
+    "pipelines.validate.ValidatePipeline": 50,
+}
 EXTENSIONS: dict[str, int] = {}

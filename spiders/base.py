@@ -1,0 +1,358 @@
+"""`NewsSpider`: the shared crawl plan every site spider runs.
+
+A site spider names its page object and its discovery order; this base does the rest:
+
+* **discovery paths** — ``wp-json`` (``/wp-json/wp/v2/posts?_embed``, paged by
+  ``X-WP-TotalPages``), ``rss`` (``/feed/``), ``sitemap`` (``/sitemap.xml``, index or
+  urlset), ``sections`` (the site's section listings, following ``rel=next``). They are
+  tried in order; the next one starts only when the current one fails (4xx/5xx after
+  retries) or finds no article at all.
+* **incremental crawling** — every article URL is checked with
+  ``self.seen.is_fresh(url, source=...)``; fresh ones are skipped (``akhbar/skipped_fresh``)
+  and a listing / API / feed page whose articles are all fresh ends paging.
+  ``source.max_pages`` caps the pages followed per path.
+* **extraction** — article pages are always fetched and parsed by the page object; values
+  discovery already knows (API categories, RSS creator, ...) are passed as hints that
+  only fill gaps. A failing extraction is logged and counted (``akhbar/extract_error``,
+  ``akhbar/extract_error_urls``) and the crawl goes on.
+
+Arguments: ``-a source=<id>`` (default: the spider name) and ``-a base_url=...`` (default:
+the config's base_url), so the same spider crawls the live site or the offline snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, AsyncIterator, ClassVar, Iterable, Iterator
+from urllib.parse import urlencode, urljoin, urlparse
+
+import scrapy
+from scrapy.http import Request, Response, TextResponse
+from scrapy.utils.sitemap import Sitemap
+from twisted.python.failure import Failure
+
+from crawler.config import Source, load_sources
+from crawler.seen import SeenStore, seen_store_for
+from spiders.extract import clean_text
+from spiders.page import ArticlePage
+
+logger = logging.getLogger(__name__)
+
+DISCOVERY_PATHS = ("wp-json", "rss", "sitemap", "sections")
+
+
+def _host(url: str) -> str:
+    netloc = urlparse(url).netloc.lower()
+    return netloc[4:] if netloc.startswith("www.") else netloc
+
+
+def _html_text(fragment: str | None) -> str | None:
+    if not fragment:
+        return None
+    return clean_text(scrapy.Selector(text=f"<div>{fragment}</div>").xpath("string(//div)").get())
+
+
+class NewsSpider(scrapy.Spider):
+    page_class: ClassVar[type[ArticlePage]] = ArticlePage
+    discovery: ClassVar[tuple[str, ...] | None] = None
+    """Discovery order; None means the source config's ``discovery`` list."""
+    section_paths: ClassVar[tuple[str, ...]] = ()
+    """Section listing paths (relative to base_url) for the ``sections`` path."""
+    listing_link_css: ClassVar[str] = (
+        "article h2 a::attr(href), article h3 a::attr(href), h2.entry-title a::attr(href), "
+        "h3.entry-title a::attr(href)"
+    )
+    next_page_css: ClassVar[str] = 'link[rel="next"]::attr(href), a.next::attr(href), a[rel="next"]::attr(href)'
+    article_url: ClassVar[re.Pattern[str] | None] = None
+    """Only URLs matching this are articles (sitemaps and listings hold other pages too)."""
+    custom_settings: ClassVar[dict[str, Any]] = {}
+
+    source_id: str
+    source: Source
+    seen: SeenStore
+
+    def __init__(self, *args: Any, source: str | None = None, base_url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source_id = source or self.name
+        sources = load_sources()
+        if self.source_id not in sources:
+            raise ValueError(f"{self.name}: unknown source {self.source_id!r}; known: {', '.join(sources)}")
+        self.source = sources[self.source_id]
+        self.base_url = (base_url or self.source.base_url).rstrip("/")
+        self.seen = _NoSeen()
+        self._paths = list(self.discovery or self.source.discovery)
+        unknown = [p for p in self._paths if p not in DISCOVERY_PATHS]
+        if unknown:
+            raise ValueError(f"{self.source_id}: unknown discovery path(s) {unknown}; known: {DISCOVERY_PATHS}")
+        self._round: dict[str, Any] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.seen = seen_store_for(crawler)
+        return spider
+
+    # --- helpers ----------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url + "/", path.lstrip("/"))
+
+    def _inc(self, key: str, n: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, n)
+
+    def is_article_url(self, url: str) -> bool:
+        if _host(url) != _host(self.base_url):
+            return False
+        return self.article_url is None or bool(self.article_url.search(url))
+
+    def article_requests(self, items: Iterable[tuple[str, dict[str, Any]]]) -> tuple[list[Request], int]:
+        """Requests for the article URLs that are not fresh, and how many URLs were seen."""
+        requests: list[Request] = []
+        n = 0
+        for url, hints in items:
+            url = urljoin(self.base_url + "/", url.strip())
+            if not self.is_article_url(url):
+                continue
+            n += 1
+            if self.seen.is_fresh(url, source=self.source_id):
+                self._inc("akhbar/skipped_fresh")
+                continue
+            requests.append(
+                Request(
+                    url,
+                    callback=self.parse_article,
+                    errback=self.article_failed,
+                    meta={"akhbar_article": True},
+                    cb_kwargs={"hints": hints},
+                )
+            )
+        return requests, n
+
+    # --- discovery control ----------------------------------------------------------
+    async def start(self) -> AsyncIterator[Request]:
+        for request in self._next_path():
+            yield request
+
+    def _next_path(self) -> list[Request]:
+        while self._paths:
+            path = self._paths.pop(0)
+            requests = list(self._path_requests(path))
+            if requests:
+                self.logger.info("%s: discovering through %s", self.source_id, path)
+                self._round = {"path": path, "pending": len(requests), "found": 0}
+                return requests
+        self.logger.info("%s: no discovery path left", self.source_id)
+        return []
+
+    def _path_requests(self, path: str) -> Iterator[Request]:
+        meta = {"akhbar_discovery": path, "akhbar_first": True, "akhbar_page": 1}
+        if path == "wp-json":
+            yield Request(self._api_url(1), callback=self.parse_api, errback=self.discovery_failed, meta=meta)
+        elif path == "rss":
+            yield Request(self.url("/feed/"), callback=self.parse_feed, errback=self.discovery_failed, meta=meta)
+        elif path == "sitemap":
+            yield Request(self.url("/sitemap.xml"), callback=self.parse_sitemap, errback=self.discovery_failed, meta=meta)
+        elif path == "sections":
+            for p in self.section_paths:
+                yield Request(self.url(p), callback=self.parse_listing, errback=self.discovery_failed, meta=dict(meta))
+
+    def _first_page_done(self, response_or_request: Any, found: int) -> list[Request]:
+        """Account a first page of the current path; start the next path when all came back empty."""
+        meta = response_or_request.meta
+        if not meta.get("akhbar_first") or meta.get("akhbar_discovery") != self._round.get("path"):
+            return []
+        self._round["found"] += found
+        self._round["pending"] -= 1
+        if self._round["pending"] <= 0 and self._round["found"] == 0:
+            self.logger.warning("%s: %s found no articles; falling back", self.source_id, self._round["path"])
+            self._inc(f"akhbar/discovery_fallback/{self._round['path']}")
+            return self._next_path()
+        return []
+
+    def discovery_failed(self, failure: Failure) -> list[Request]:
+        request = failure.request
+        response = getattr(failure.value, "response", None)
+        status = response.status if response is not None else None
+        self.logger.warning("%s: discovery request %s failed: %s", self.source_id, request.url,
+                            status or failure.getErrorMessage())
+        self._inc(f"akhbar/discovery_error/{request.meta.get('akhbar_discovery')}")
+        return self._first_page_done(request, 0)
+
+    def _should_page(self, response: Response, found: int, requests: list[Request]) -> bool:
+        page = response.meta.get("akhbar_page", 1)
+        if page >= self.source.max_pages:
+            return False
+        if found and not requests:
+            self.logger.info("%s: page %d of %s is all fresh; stop paging", self.source_id, page, response.url)
+            return False
+        return found > 0
+
+    def _next_meta(self, response: Response) -> dict[str, Any]:
+        return {"akhbar_discovery": response.meta.get("akhbar_discovery"),
+                "akhbar_page": response.meta.get("akhbar_page", 1) + 1}
+
+    # --- wp-json ------------------------------------------------------------------------
+    def _api_url(self, page: int) -> str:
+        query = urlencode({"per_page": min(self.source.per_page, 100), "page": page, "_embed": 1})
+        return self.url("/wp-json/wp/v2/posts") + "?" + query
+
+    def parse_api(self, response: Response) -> Iterator[Request]:
+        try:
+            posts = json.loads(response.text)
+        except (ValueError, AttributeError):
+            posts = None
+        if not isinstance(posts, list):
+            self.logger.warning("%s: REST API answered no post list at %s", self.source_id, response.url)
+            yield from self._first_page_done(response, 0)
+            return
+        requests, found = self.article_requests(self.api_hints(p) for p in posts if isinstance(p, dict) and p.get("link"))
+        yield from requests
+        yield from self._first_page_done(response, found)
+        page = response.meta.get("akhbar_page", 1)
+        try:
+            total = int(response.headers.get(b"X-WP-TotalPages", b"0").decode() or 0)
+        except ValueError:
+            total = 0
+        if page < total and self._should_page(response, found, requests):
+            yield Request(self._api_url(page + 1), callback=self.parse_api, meta=self._next_meta(response))
+
+    def api_hints(self, post: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        embedded = post.get("_embedded") or {}
+        cats: list[str] = []
+        tags: list[str] = []
+        for group in embedded.get("wp:term") or []:
+            for term in group or []:
+                if not isinstance(term, dict) or not term.get("name"):
+                    continue
+                name = clean_text(_html_text(term["name"]))
+                if term.get("taxonomy") == "category" and name:
+                    cats.append(name)
+                elif term.get("taxonomy") == "post_tag" and name:
+                    tags.append(name)
+        authors = [a.get("name") for a in embedded.get("author") or [] if isinstance(a, dict)]
+        media = [m.get("source_url") for m in embedded.get("wp:featuredmedia") or [] if isinstance(m, dict)]
+        date = None
+        if post.get("date_gmt"):
+            date = f"{post['date_gmt']}+00:00"
+        elif post.get("date"):
+            date = post["date"]
+        hints = {
+            "via": "api",
+            "site_article_id": str(post["id"]) if post.get("id") else None,
+            "title": _html_text((post.get("title") or {}).get("rendered")),
+            "summary": _html_text((post.get("excerpt") or {}).get("rendered")),
+            "section_raw": cats[0] if cats else None,
+            "tags": tags or None,
+            "author": first_str(authors),
+            "image_url": first_str(media),
+            "date_published_raw": date,
+            "date_modified_raw": f"{post['modified_gmt']}+00:00" if post.get("modified_gmt") else None,
+        }
+        return str(post["link"]), {k: v for k, v in hints.items() if v}
+
+    # --- rss ------------------------------------------------------------------------------
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        sel = scrapy.Selector(text=response.text, type="xml") if isinstance(response, TextResponse) else None
+        items = []
+        if sel is not None:
+            sel.remove_namespaces()
+            for item in sel.xpath("//item"):
+                link = clean_text(item.xpath("link/text()").get()) or clean_text(item.xpath("guid/text()").get())
+                if not link:
+                    continue
+                cats = [c for c in (clean_text(x) for x in item.xpath("category/text()").getall()) if c]
+                items.append((link, {k: v for k, v in {
+                    "via": "rss",
+                    "title": clean_text(item.xpath("title/text()").get()),
+                    "author": clean_text(item.xpath("creator/text()").get()),
+                    "section_raw": cats[0] if cats else None,
+                    "date_published_raw": clean_text(item.xpath("pubDate/text()").get()),
+                }.items() if v}))
+        requests, found = self.article_requests(items)
+        yield from requests
+        yield from self._first_page_done(response, found)
+        # A feed holds only the latest items: when every one of them is new, older articles
+        # may be missing too, so the next path goes deeper (an incremental run stops here).
+        if found and len(requests) == found and response.meta.get("akhbar_first") and self._paths:
+            self.logger.info("%s: whole feed is new; continuing with %s for older articles",
+                             self.source_id, self._paths[0])
+            yield from self._next_path()
+
+    # --- sitemap ------------------------------------------------------------------------
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        try:
+            sitemap = Sitemap(response.body)
+        except Exception:  # lxml raises several types on garbage
+            sitemap = None
+        if sitemap is None:
+            yield from self._first_page_done(response, 0)
+            return
+        entries = list(sitemap)
+        if sitemap.type == "sitemapindex":
+            locs = [e["loc"] for e in entries if e.get("loc")]
+            posts = [u for u in locs if re.search(r"post|news|article", u)] or locs
+            # Newest sitemaps first when lastmod is known.
+            posts = posts[: self.source.max_pages]
+            if posts and response.meta.get("akhbar_first") and self._round.get("path") == "sitemap":
+                self._round["pending"] += len(posts)
+            for u in posts:
+                yield Request(urljoin(response.url, u), callback=self.parse_sitemap, errback=self.discovery_failed,
+                              meta={"akhbar_discovery": "sitemap", "akhbar_first": True, "akhbar_page": 1})
+            # The index itself found nothing; its child sitemaps (counted above) decide.
+            yield from self._first_page_done(response, 0)
+            return
+        urls = sorted(
+            ((e.get("lastmod") or "", e["loc"]) for e in entries if e.get("loc")), reverse=True
+        )[: self.source.per_page * self.source.max_pages]
+        requests, found = self.article_requests((u, {"via": "sitemap", "date_modified_raw": lm or None}) for lm, u in urls)
+        yield from requests
+        yield from self._first_page_done(response, found)
+
+    # --- section listings ------------------------------------------------------------------
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        links = response.css(self.listing_link_css).getall()
+        hints = {"via": "listing"}
+        requests, found = self.article_requests((link, dict(hints)) for link in links)
+        yield from requests
+        yield from self._first_page_done(response, found)
+        nxt = first_str(response.css(self.next_page_css).getall())
+        if nxt and self._should_page(response, found, requests):
+            yield Request(response.urljoin(nxt), callback=self.parse_listing, meta=self._next_meta(response))
+
+    # --- articles -------------------------------------------------------------------------
+    def parse_article(self, response: Response, hints: dict[str, Any] | None = None) -> Iterator[Any]:
+        try:
+            page = self.page_class(response, hints, default_language=self.source.language)
+            article = page.to_article(self.source_id)
+        except Exception as exc:  # one bad page must not end the crawl
+            self.logger.error("%s: extraction failed for %s: %r", self.source_id, response.url, exc, exc_info=True)
+            self._inc("akhbar/extract_error")
+            if self.crawler.stats is not None:
+                urls = list(self.crawler.stats.get_value("akhbar/extract_error_urls") or [])
+                urls.append(response.url)
+                self.crawler.stats.set_value("akhbar/extract_error_urls", urls)
+            return
+        if response.meta.get("warc_record"):
+            article.warc_record = response.meta["warc_record"]
+        self._inc("akhbar/articles_extracted")
+        yield article
+
+    def article_failed(self, failure: Failure) -> None:
+        response = getattr(failure.value, "response", None)
+        self.logger.warning("%s: article %s failed: %s", self.source_id, failure.request.url,
+                            response.status if response is not None else failure.getErrorMessage())
+        self._inc("akhbar/article_fetch_error")
+
+
+def first_str(values: Iterable[Any]) -> str | None:
+    for v in values:
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    return None
+
+
+class _NoSeen:
+    def is_fresh(self, url: str, *, source: str | None = None) -> bool:
+        return False

@@ -1,0 +1,269 @@
+"""`ArticlePage`: the page-object base class turning one article response into an `Article`.
+
+A site's page object is a subclass that only declares its selectors (class attributes);
+the layering is shared: JSON-LD → OpenGraph / ``article:*`` meta → the site's selectors →
+hints from discovery (REST API / RSS values passed along) → a generic extractor. Each
+field takes the first layer that has it, except where noted in `to_article`.
+
+Testable without a crawler::
+
+    page = HespressArticlePage.from_bytes(url, body, headers={"Content-Type": "text/html"})
+    article = page.to_article("hespress")
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, ClassVar, Mapping
+
+from lxml import etree
+from scrapy.http import HtmlResponse, TextResponse
+
+from crawler.items import Article
+from spiders.extract import (
+    Fields,
+    absolute,
+    body_fields,
+    clean_body,
+    clean_text,
+    extract_generic,
+    extract_jsonld,
+    extract_meta,
+    first,
+    inner_html,
+    paragraphs,
+)
+
+_SUFFIX_SEP = re.compile(r"\s+[-|–—:]\s+")
+
+
+class ArticlePage:
+    # --- what a site declares ---------------------------------------------------
+    title_css: ClassVar[str | None] = None
+    body_css: ClassVar[str | None] = None
+    date_displayed_css: ClassVar[str | None] = None
+    date_machine_css: ClassVar[str | None] = None
+    """Selector of an attribute holding a machine-readable date (``time::attr(datetime)``)."""
+    date_modified_css: ClassVar[str | None] = None
+    author_css: ClassVar[str | None] = None
+    image_css: ClassVar[str | None] = None
+    """Selector of the lead ``img`` element (src, data-src or srcset is read)."""
+    tags_css: ClassVar[str | None] = None
+    section_css: ClassVar[str | None] = None
+    summary_css: ClassVar[str | None] = None
+    boilerplate_css: ClassVar[tuple[str, ...]] = ()
+    """Blocks inside the body container that are the site's own boilerplate."""
+    lead_byline: ClassVar[re.Pattern[str] | None] = None
+    """A first body paragraph matching this is a byline/dateline: moved to `author`/extra."""
+    url_id: ClassVar[re.Pattern[str] | None] = None
+    """Group 1 of this pattern over the URL is the site's article id."""
+    site_names: ClassVar[tuple[str, ...]] = ()
+    """Names stripped when they end an ``og:title`` / ``<title>`` ("… - هسبريس")."""
+
+    def __init__(
+        self,
+        response: TextResponse,
+        hints: Mapping[str, Any] | None = None,
+        *,
+        default_language: str = "ar",
+        fetched_at: datetime | None = None,
+    ) -> None:
+        if not isinstance(response, TextResponse):
+            raise TypeError(f"{response.url}: not a text response ({type(response).__name__})")
+        self.response = response
+        self.sel = response.selector
+        self.hints = dict(hints or {})
+        self.default_language = default_language
+        self.fetched_at = fetched_at or datetime.now(timezone.utc)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        url: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        encoding: str | None = None,
+        status: int = 200,
+        **kwargs: Any,
+    ) -> "ArticlePage":
+        """Build from saved bytes; the encoding comes from headers / ``<meta charset>`` unless given."""
+        response = HtmlResponse(url=url, body=body, headers=dict(headers or {}), encoding=encoding, status=status)
+        return cls(response, **kwargs)
+
+    # --- layers -----------------------------------------------------------------
+    def _css_text(self, css: str | None) -> str | None:
+        if not css:
+            return None
+        nodes = self.sel.css(css)
+        if not nodes:
+            return None
+        if "::" in css:
+            return first(nodes.getall())
+        return first([" ".join(nodes[0].css("::text").getall())])
+
+    def _img_src(self, css: str | None) -> str | None:
+        if not css:
+            return None
+        for img in self.sel.css(css):
+            for attr in ("data-src", "data-lazy-src", "src"):
+                val = img.attrib.get(attr)
+                if val and not val.startswith("data:"):
+                    return val
+            srcset = img.attrib.get("srcset")
+            if srcset:
+                return srcset.split(",")[0].split()[0]
+        return None
+
+    def extract_selectors(self) -> Fields:
+        """Fields from the site's declared selectors."""
+        out: Fields = {
+            "title": self._css_text(self.title_css),
+            "date_displayed_raw": self._css_text(self.date_displayed_css),
+            "date_machine": self._css_text(self.date_machine_css),
+            "date_modified_raw": self._css_text(self.date_modified_css),
+            "author": self._css_text(self.author_css),
+            "image_url": self._img_src(self.image_css),
+            "section_raw": self._css_text(self.section_css),
+            "summary": self._css_text(self.summary_css),
+        }
+        if self.tags_css:
+            tags = [t for t in (clean_text(" ".join(n.css("::text").getall())) for n in self.sel.css(self.tags_css)) if t]
+            if tags:
+                out["tags"] = list(dict.fromkeys(tags))
+        if self.body_css:
+            nodes = self.sel.css(self.body_css)
+            if nodes:
+                out.update(self._body(nodes[0].root))
+        return {k: v for k, v in out.items() if v}
+
+    def _body(self, element: etree._Element) -> Fields:
+        cleaned = clean_body(element, self.boilerplate_css)
+        out: Fields = {}
+        if self.lead_byline is not None:
+            for block in cleaned.iter("p", "div", "h2", "h3", "h4", "strong"):
+                text = clean_text(block.text_content())
+                if not text:
+                    continue
+                if len(text) <= 80 and self.lead_byline.search(text):
+                    out["byline"] = text
+                    block.getparent().remove(block) if block.getparent() is not None else None
+                break
+        paras = paragraphs(cleaned)
+        if paras:
+            out["body_html"] = inner_html(cleaned)
+            out["body_text"] = "\n\n".join(paras)
+        return out
+
+    def _strip_site_name(self, title: str | None) -> str | None:
+        if not title:
+            return title
+        names = {n for n in self.site_names if n}
+        names.update(n for n in (clean_text(x) for x in self.sel.css('meta[property="og:site_name"]::attr(content)').getall()) if n)
+        for name in sorted(names, key=len, reverse=True):
+            for sep in (" - ", " | ", " – ", " — ", " : "):
+                if title.endswith(sep + name):
+                    return clean_text(title[: -len(sep + name)])
+                if title.startswith(name + sep):
+                    return clean_text(title[len(name + sep):])
+            if title == name:
+                return None
+        return title
+
+    # --- merge ------------------------------------------------------------------
+    def layers(self) -> list[tuple[str, Fields]]:
+        jsonld = extract_jsonld(self.sel)
+        meta = extract_meta(self.sel)
+        if "title" in meta:
+            meta["title"] = self._strip_site_name(meta["title"])
+        selectors = self.extract_selectors()
+        hints = {k: v for k, v in self.hints.items() if v and k != "via"}
+        generic = extract_generic(self.sel)
+        if "title" not in generic and "extra_title_tag" in generic:
+            generic["title"] = self._strip_site_name(generic["extra_title_tag"])
+        if not self.body_css or "body_text" in selectors:
+            pass
+        return [
+            ("jsonld", jsonld),
+            ("meta", meta),
+            ("selectors", selectors),
+            (self.hints.get("via") or "api", hints),
+            ("generic", generic),
+        ]
+
+    def to_article(self, source_id: str) -> Article:
+        """The `Article` for this page; fields no layer found stay None (never invented)."""
+        layers = self.layers()
+        by_name = dict(layers)
+        url = self.response.url
+        used: dict[str, str] = {}
+
+        def pick(field: str, order: list[str] | None = None, key: str | None = None) -> Any:
+            names = order or [n for n, _ in layers]
+            for name in names:
+                value = by_name.get(name, {}).get(key or field)
+                if value:
+                    used[field] = name
+                    return value
+            return None
+
+        hint_layer = layers[3][0]
+        title = pick("title")
+        # The body comes from the page markup first: JSON-LD articleBody is plain text only.
+        body_text = pick("body_text", ["selectors", "generic", "jsonld", hint_layer])
+        body_src = used.get("body_text")
+        body_html = by_name.get(body_src or "", {}).get("body_html") if body_src else None
+        displayed = pick("date_displayed_raw", ["selectors", "generic"])
+        published = pick("date_published_raw", ["jsonld", "meta"]) or pick(
+            "date_published_raw", ["selectors"], key="date_machine"
+        ) or pick("date_published_raw", [hint_layer, "generic"]) or displayed
+        section = pick("section_raw", ["jsonld", "meta", "selectors", hint_layer, "generic"])
+        author = pick("author") or by_name["selectors"].get("byline")
+        image = absolute(url, pick("image_url"))
+        canonical = pick("canonical_url", ["meta", "jsonld"]) or url
+        canonical = absolute(url, canonical)
+        site_id = None
+        if self.url_id is not None:
+            m = self.url_id.search(url)
+            if m:
+                site_id = m.group(1)
+        site_id = site_id or pick("site_article_id", ["meta", hint_layer])
+        language = pick("language", ["meta", "jsonld"]) or self.default_language
+        tags = pick("tags", ["selectors", "jsonld", "meta", hint_layer, "generic"]) or []
+        extra: dict[str, Any] = {}
+        if by_name["selectors"].get("byline"):
+            extra["byline"] = by_name["selectors"]["byline"]
+        contributed = [used[f] for f in ("title", "body_text") if f in used]
+        warc = self.response.meta.get("warc_record") if _has_meta(self.response) else None
+        return Article(
+            url=url,
+            source=source_id,
+            canonical_url=canonical,
+            site_article_id=str(site_id) if site_id else None,
+            title=title,
+            body_html=body_html,
+            body_text=body_text,
+            summary=pick("summary", ["jsonld", "meta", "selectors", hint_layer]),
+            author=author,
+            section_raw=section,
+            tags=list(tags),
+            image_url=image,
+            language=language,
+            date_published_raw=published,
+            date_displayed_raw=displayed,
+            date_modified_raw=pick("date_modified_raw", ["jsonld", "meta", "selectors", hint_layer]),
+            fetched_at=self.fetched_at,
+            extraction=",".join(dict.fromkeys(contributed)) or None,
+            http_status=self.response.status,
+            warc_record=warc,
+            extra=extra,
+        )
+
+
+def _has_meta(response: TextResponse) -> bool:
+    try:
+        response.meta
+    except AttributeError:  # a Response built outside a crawl has no request
+        return False
+    return True
