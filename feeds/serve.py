@@ -1,0 +1,332 @@
+"""`akhbar serve`: one HTTP app for the feed files, the JSON API and the front page.
+
+Standard library only (`ThreadingHTTPServer`): the app is small, and a reader
+polling feeds every few minutes is served from memory with conditional GET:
+
+- static files under ``DIR/public/`` carry a strong ETag (a hash of the bytes) and
+  Last-Modified (the file's mtime, which `publish` leaves alone when the bytes do
+  not change); If-None-Match, else If-Modified-Since, is answered 304 with no body;
+- Cache-Control ``max-age`` matches the feeds' RSS ``ttl``;
+- gzip when the client accepts it (``Vary: Accept-Encoding``), with its own ETag;
+- ``/api/...`` goes to `crawler.api`, ``/`` and ``/search`` render the front page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import threading
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from feeds.build import DEFAULT_TTL_MINUTES
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPES: dict[str, str] = {
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+_COMPRESSIBLE = ("text/", "application/rss", "application/atom", "application/feed", "application/json",
+                 "application/xml", "image/svg")
+_MIN_GZIP = 256
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+
+
+@dataclass
+class Representation:
+    """A response body ready to send, with its validators."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: float | None = None
+    gz: bytes | None = None
+
+    def gzipped(self) -> bytes:
+        if self.gz is None:
+            # mtime=0: the same bytes always compress to the same bytes (stable ETag).
+            self.gz = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self.gz
+
+
+def strong_etag(data: bytes) -> str:
+    return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    if not header:
+        return False
+    for part in header.split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip().lower() in ("gzip", "x-gzip", "*"):
+            q = params.strip()
+            if q.startswith("q="):
+                try:
+                    return float(q[2:]) > 0
+                except ValueError:
+                    return False
+            return True
+    return False
+
+
+def _etag_matches(header: str, etags: set[str]) -> bool:
+    if header.strip() == "*":
+        return True
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]  # weak comparison is what If-None-Match uses
+        if tag in etags:
+            return True
+    return False
+
+
+class StaticFiles:
+    """Files of one directory, kept in memory keyed by (mtime, size)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[Path, tuple[tuple[int, int], Representation]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, url_path: str) -> Path | None:
+        rel = unquote(url_path).lstrip("/")
+        if not rel or any(part.startswith(".") for part in rel.split("/")):
+            return None  # hidden files include publish's temporaries
+        path = (self.root / rel).resolve()
+        if self.root not in path.parents or not path.is_file():
+            return None
+        return path
+
+    def get(self, url_path: str) -> Representation | None:
+        path = self.resolve(url_path)
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+            key = (st.st_mtime_ns, st.st_size)
+            with self._lock:
+                hit = self._cache.get(path)
+            if hit and hit[0] == key:
+                return hit[1]
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        ctype = CONTENT_TYPES.get(path.suffix) or (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        rep = Representation(data, ctype, strong_etag(data), st.st_mtime)
+        with self._lock:
+            self._cache[path] = (key, rep)
+        return rep
+
+
+class App:
+    """Routes and renders; one instance shared by the server's threads."""
+
+    def __init__(
+        self,
+        public_dir: Path,
+        *,
+        store: Any = None,
+        api: Any = None,
+        page_context: Any = None,
+        ttl_minutes: int = DEFAULT_TTL_MINUTES,
+        page_max_age: int = 60,
+    ) -> None:
+        self.static = StaticFiles(public_dir)
+        self.store = store
+        self.api = api
+        self.page_context = page_context
+        self.max_age = ttl_minutes * 60
+        self.page_max_age = page_max_age
+
+    # Each handler returns (status, Representation | None, extra headers).
+    def route(self, method: str, target: str, headers: Any) -> tuple[int, Representation | None, dict[str, str]]:
+        parts = urlsplit(target)
+        path, query = parts.path, parse_qs(parts.query)
+        if path in ("/", "/index.html", "/search"):
+            return self.front_page(path, query)
+        if path == "/api" or path.startswith("/api/"):
+            return self.api_call(method, path, query)
+        rep = self.static.get(path)
+        if rep is None:
+            return self.error(HTTPStatus.NOT_FOUND, "not found")
+        return HTTPStatus.OK, rep, {"Cache-Control": f"public, max-age={self.max_age}"}
+
+    def error(self, status: int, message: str) -> tuple[int, Representation, dict[str, str]]:
+        body = (json.dumps({"error": message}, ensure_ascii=False) + "\n").encode("utf-8")
+        return status, Representation(body, "application/json; charset=utf-8", strong_etag(body)), {
+            "Cache-Control": "no-store"
+        }
+
+    def front_page(self, path: str, query: dict[str, list[str]]) -> tuple[int, Representation | None, dict[str, str]]:
+        from feeds.page import render_page
+
+        if self.store is None or self.page_context is None:
+            rep = self.static.get("/index.html")
+            if rep is None:
+                return self.error(HTTPStatus.NOT_FOUND, "no archive configured and no public/index.html")
+            return HTTPStatus.OK, rep, {"Cache-Control": f"public, max-age={self.page_max_age}"}
+        q = (query.get("q") or [""])[0].strip()
+        topic = (query.get("topic") or [None])[0]
+        source = (query.get("source") or [None])[0]
+        topics = dict(self.page_context.topics)
+        if topic and topic not in topics:
+            return self.error(HTTPStatus.NOT_FOUND, f"unknown topic {topic!r}")
+        if source and source not in self.page_context.sources:
+            return self.error(HTTPStatus.NOT_FOUND, f"unknown source {source!r}")
+        status = HTTPStatus.OK
+        try:
+            if q:
+                stories = self.store.search(q, limit=30)
+            else:
+                stories = self.store.latest(topic=topic, source=source, limit=30)
+        except ValueError as exc:  # a malformed search: say so on the page
+            logger.info("search %r refused: %s", q, exc)
+            stories, status = [], HTTPStatus.BAD_REQUEST
+        html_text = render_page(stories, self.page_context, topic=topic, source=source, query=q or None)
+        body = html_text.encode("utf-8")
+        rep = Representation(body, "text/html; charset=utf-8", strong_etag(body))
+        return status, rep, {
+            "Cache-Control": f"public, max-age={self.page_max_age}",
+            "Content-Security-Policy": PAGE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        }
+
+    def api_call(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Representation, dict[str, str]]:
+        if self.api is None:
+            return self.error(HTTPStatus.SERVICE_UNAVAILABLE, "no archive configured")
+        try:
+            status, payload = self.api(path, {k: v[-1] for k, v in query.items()})
+        except Exception as exc:  # the API reports its own 4xx; anything else is ours
+            logger.exception("API %s failed", path)
+            return self.error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")
+        body = (json.dumps(payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        rep = Representation(body, "application/json; charset=utf-8", strong_etag(body))
+        return status, rep, {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "Akhbar"
+    protocol_version = "HTTP/1.1"
+    app: App  # set on the subclass made by make_server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._respond(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._respond(head=False)
+
+    def _respond(self, *, head: bool) -> None:
+        try:
+            status, rep, extra = self.app.route(self.command, self.path, self.headers)
+        except Exception:
+            logger.exception("handling %s failed", self.path)
+            status, rep, extra = self.app.error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+        assert rep is not None
+        use_gzip = len(rep.body) >= _MIN_GZIP and rep.content_type.startswith(_COMPRESSIBLE) and _accepts_gzip(
+            self.headers.get("Accept-Encoding")
+        )
+        etag = rep.etag[:-1] + '-gz"' if use_gzip else rep.etag
+        headers = {"ETag": etag, "Content-Type": rep.content_type, "Vary": "Accept-Encoding", **extra}
+        if rep.last_modified is not None:
+            headers["Last-Modified"] = formatdate(rep.last_modified, usegmt=True)
+        if status == HTTPStatus.OK and self._not_modified(rep, {rep.etag, etag}):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for k in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
+                if k in headers:
+                    self.send_header(k, headers[k])
+            self.end_headers()
+            return
+        body = rep.gzipped() if use_gzip else rep.body
+        if use_gzip:
+            headers["Content-Encoding"] = "gzip"
+        headers["Content-Length"] = str(len(body))
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _not_modified(self, rep: Representation, etags: set[str]) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            # RFC 9110: when If-None-Match is present, If-Modified-Since is ignored.
+            return _etag_matches(inm, etags)
+        ims = self.headers.get("If-Modified-Since")
+        if ims and rep.last_modified is not None:
+            try:
+                since = parsedate_to_datetime(ims).timestamp()
+            except (TypeError, ValueError):
+                return False
+            return int(rep.last_modified) <= since
+        return False
+
+
+class FeedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: App, on_close: Callable[[], None] | None = None) -> None:
+        handler = type("BoundHandler", (Handler,), {"app": app})
+        super().__init__(address, handler)
+        self.app = app
+        self._on_close = on_close
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self._on_close:
+            self._on_close()
+            self._on_close = None
+
+
+def make_app(data_dir: Path, archive_url: str | None = None, *, ttl_minutes: int = DEFAULT_TTL_MINUTES) -> tuple[App, Callable[[], None] | None]:
+    """The app over ``data_dir/public`` and, when given, the archive at `archive_url`."""
+    public = Path(data_dir) / "public"
+    public.mkdir(parents=True, exist_ok=True)
+    if archive_url is None:
+        return App(public, ttl_minutes=ttl_minutes), None
+    from feeds.query import ArchiveStore, api_dispatcher, default_page_context
+
+    store = ArchiveStore.open(archive_url)
+    app = App(
+        public,
+        store=store,
+        api=api_dispatcher(store.archive),
+        page_context=default_page_context(),
+        ttl_minutes=ttl_minutes,
+    )
+    return app, store.close
+
+
+def make_server(data_dir: Path, archive_url: str | None, host: str = "127.0.0.1", port: int = 8080, *,
+                ttl_minutes: int = DEFAULT_TTL_MINUTES) -> FeedServer:
+    """A server (not yet serving): call ``serve_forever()``, later ``shutdown()`` and
+    ``server_close()``. Port 0 picks a free port; ``server.url`` says which."""
+    app, on_close = make_app(Path(data_dir), archive_url, ttl_minutes=ttl_minutes)
+    return FeedServer((host, port), app, on_close)
