@@ -1,0 +1,680 @@
+"""Arabic news dates: a fast table-and-regex parser and the pipeline that applies it.
+
+`parse_date` reads every date form the five sites (and the aggregators that copy them)
+print: ISO 8601 and RFC 822 from meta tags, the REST API and feeds; day-first numeric
+dates in ASCII, Arabic-Indic or Persian digits; month names in the Moroccan,
+Egyptian/Gulf, Levantine and Algerian/Tunisian systems; Hijri dates (alone or paired
+with a Gregorian date, which then wins); relative dates (``منذ 3 ساعات``, ``أمس``); and
+labels glued to the date (``LE12١٦-٠٧-٢٠٢٥``).
+
+Rules that keep it honest:
+
+* A wall-clock time without an offset is ``Africa/Casablanca`` local time, resolved with
+  the tz database (UTC+1, UTC+0 during Ramadan), never a fixed offset.
+* A value is only as exact as what the text says: ``precision`` is ``minute``, ``hour``,
+  ``day`` or ``month``, and the value is truncated to the start of that unit (local time).
+* Never guess: digits the grammar cannot account for, contradictory month pairs, vague
+  plurals (``منذ أيام``), years of two digits in Arabic text... all give None.
+* Never raise: any input, of any type, returns a `ParsedDate` or None.
+
+dateparser is an optional fallback for forms outside the fast path (English month names,
+for instance); it is only consulted for text carrying a four-digit year and no relative
+wording, with strict parsing, so it cannot turn noise into "now".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+
+from crawler.arabic import fold_digits, normalize
+
+logger = logging.getLogger(__name__)
+
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+PRECISIONS = ("minute", "hour", "day", "month")
+_MAX_LEN = 300  # a date field is short; longer text is prose, not a date
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDate:
+    value: datetime
+    """Aware datetime, truncated to the start of its precision unit (local time)."""
+    precision: str
+    """``minute``, ``hour``, ``day`` or ``month``."""
+    method: str = "fast"
+    """``fast`` (own parser) or ``dateparser`` (fallback)."""
+
+
+# --------------------------------------------------------------------------- tables
+def _n(word: str) -> str:
+    # Tables are written as sites print them and folded the same way the input is,
+    # so hamza/alef/ta-marbuta spelling variants match without listing each one.
+    return normalize(word)
+
+
+_GREGORIAN_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    [
+        # Moroccan, Egyptian/Gulf, Levantine, Algerian/Tunisian, common spelling variants
+        ("يناير", "كانون الثاني", "كانون ثاني", "جانفي", "جانفييه"),
+        ("فبراير", "شباط", "فيفري", "فبرير"),
+        ("مارس", "آذار", "مارص"),
+        ("أبريل", "إبريل", "نيسان", "أفريل"),
+        ("ماي", "مايو", "أيار", "مايه"),
+        ("يونيو", "يونيه", "حزيران", "جوان"),
+        ("يوليوز", "يوليو", "يوليه", "تموز", "جويلية", "جويليه"),
+        ("غشت", "أغسطس", "آب", "أوت", "اغشت"),
+        ("شتنبر", "سبتمبر", "أيلول", "سيبتمبر"),
+        ("أكتوبر", "تشرين الأول", "تشرين أول", "اكتوبر", "أوكتوبر"),
+        ("نونبر", "نوفمبر", "تشرين الثاني", "تشرين ثاني"),
+        ("دجنبر", "ديسمبر", "كانون الأول", "كانون أول", "ديسمبير"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        _GREGORIAN_MONTHS[_n(_name)] = _number
+
+_HIJRI_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    [
+        ("محرم", "المحرم"),
+        ("صفر",),
+        ("ربيع الأول", "ربيع أول", "ربيع الاول"),
+        ("ربيع الآخر", "ربيع الثاني", "ربيع ثاني", "ربيع الأخير"),
+        ("جمادى الأولى", "جمادى الأول", "جمادى أولى"),
+        ("جمادى الآخرة", "جمادى الثانية", "جمادى الآخر", "جمادى الثاني", "جمادى الأخيرة"),
+        ("رجب",),
+        ("شعبان",),
+        ("رمضان",),
+        ("شوال",),
+        ("ذو القعدة", "ذي القعدة"),
+        ("ذو الحجة", "ذي الحجة"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        _HIJRI_MONTHS[_n(_name)] = _number
+
+# Relative units: normalised word -> (unit, grammatical number). A singular takes an
+# optional count (منذ ساعة, منذ 11 ساعة), a dual carries its own 2, a plural needs one.
+_UNITS: dict[str, tuple[str, str]] = {}
+for _unit, _forms in {
+    "second": (("ثانية", "s"), ("ثانيتين", "d"), ("ثانيتان", "d"), ("ثوان", "p"), ("ثواني", "p")),
+    "minute": (("دقيقة", "s"), ("دقيقتين", "d"), ("دقيقتان", "d"), ("دقائق", "p"), ("دقايق", "p")),
+    "hour": (("ساعة", "s"), ("ساعتين", "d"), ("ساعتان", "d"), ("ساعات", "p")),
+    "day": (("يوم", "s"), ("يوما", "s"), ("يومين", "d"), ("يومان", "d"), ("أيام", "p")),
+    "week": (("أسبوع", "s"), ("أسبوعا", "s"), ("أسبوعين", "d"), ("أسبوعان", "d"), ("أسابيع", "p")),
+    "month": (("شهر", "s"), ("شهرا", "s"), ("شهرين", "d"), ("شهران", "d"), ("أشهر", "p"), ("شهور", "p")),
+}.items():
+    for _form, _kind in _forms:
+        _UNITS[_n(_form)] = (_unit, _kind)
+
+_WORD_NUMBERS: dict[str, int] = {}
+for _value, _words in {
+    1: ("واحد", "واحدة"),
+    2: ("اثنين", "اثنتين", "اثنان"),
+    3: ("ثلاث", "ثلاثة"),
+    4: ("أربع", "أربعة"),
+    5: ("خمس", "خمسة"),
+    6: ("ست", "ستة"),
+    7: ("سبع", "سبعة"),
+    8: ("ثمان", "ثماني", "ثمانية"),
+    9: ("تسع", "تسعة"),
+    10: ("عشر", "عشرة"),
+}.items():
+    for _word in _words:
+        _WORD_NUMBERS[_n(_word)] = _value
+
+_DAY_WORDS: dict[str, int] = {
+    _n("أول أمس"): 2,
+    _n("أول من أمس"): 2,
+    _n("قبل أمس"): 2,
+    _n("أمس"): 1,
+    _n("البارحة"): 1,
+    _n("اليوم"): 0,
+}
+_NOW_WORDS = tuple(
+    _n(w)
+    for w in ("منذ أقل من دقيقة", "قبل أقل من دقيقة", "منذ لحظات", "قبل لحظات", "منذ قليل", "قبل قليل", "الآن", "حالا", "للتو")
+)
+
+# Time-of-day markers: normalised word -> how it maps a 12-hour clock.
+_MARKERS: dict[str, str] = {}
+for _word, _kind in (
+    ("صباحا", "am"), ("صباح", "am"), ("صباحًا", "am"), ("ص", "am"), ("فجرا", "am"), ("am", "am"), ("a.m.", "am"),
+    ("مساء", "pm"), ("مساءا", "pm"), ("مساءً", "pm"), ("م", "pm"), ("عصرا", "pm"), ("pm", "pm"), ("p.m.", "pm"),
+    ("ظهرا", "noon"), ("الظهر", "noon"), ("زوالا", "noon"),
+    ("ليلا", "night"), ("ليلًا", "night"),
+):
+    _MARKERS[_n(_word)] = _kind
+
+_EN_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_RFC_ZONES = {"z": 0, "gmt": 0, "ut": 0, "utc": 0, "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7}
+
+
+# --------------------------------------------------------------------------- regexes
+def _alt(words: Any) -> str:
+    # Longest first: the regex engine takes the first alternative that fits.
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True))
+
+
+_L = r"\u0621-\u064a"  # Arabic letters (after normalisation)
+_GMONTH = _alt(_GREGORIAN_MONTHS)
+_HMONTH = _alt(_HIJRI_MONTHS)
+# "تموز/يوليو", "تموز (يوليو)", "يوليو - تموز": both names must agree.
+_MONTH_PAIR = rf"(?<![{_L}])({_GMONTH})(?![{_L}])(?:\s*[/(\-]\s*({_GMONTH})(?![{_L}])\s*\)?)?"
+_YEAR_WORD = rf"(?:(?:{_alt([_n('سنة'), _n('عام')])})\s+)?"
+
+_GREG_RE = re.compile(
+    rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?[-.]?\s*{_MONTH_PAIR}\s*[,.\-]?\s*{_YEAR_WORD}(\d{{4}})(?!\d)"
+    rf"(?:\s*{_n('م')}(?![{_L}\d:]))?"  # "2025م": the Gregorian-era mark, not "p.m."
+)
+_MONTH_ONLY_RE = re.compile(rf"(?<![\d.:/-]){_MONTH_PAIR}\s*[,.\-]?\s*{_YEAR_WORD}(\d{{4}})(?!\d)")
+_NUM_DMY_RE = re.compile(r"(?<![\d.:/-])(\d{1,2})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{4})(?![\d.:/-]*\d)")
+_NUM_YMD_RE = re.compile(r"(?<![\d.:/-])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d.:/-]*\d)")
+_HIJRI_RE = re.compile(
+    rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?(?<![{_L}])({_HMONTH})(?![{_L}])\s*[,.\-]?\s*{_YEAR_WORD}(\d{{3,4}})(?!\d)"
+    rf"(?:\s*(?:{_alt([_n('هجري'), _n('هجرية'), _n('هـ'), 'ه'])})(?![{_L}])\.?)?"
+)
+_TIME_RE = re.compile(
+    rf"(?:(?<![{_L}])(?:{_alt([_n('على'), _n('في')])})\s+)?(?:{_n('تمام')}\s+)?"
+    rf"(?:(?<![{_L}])(?P<kw>{_alt([_n('الساعة'), _n('ساعة')])})\s*)?"
+    r"(?<![\d:./-])(?P<h>\d{1,2})(?:(?::|h)(?P<m>\d{2})(?::(?P<s>\d{2}))?)?(?![\d:/-]|\.\d)"
+    rf"(?:\s*(?P<mark>{_alt(_MARKERS)})(?![{_L}a-z]))?"
+    r"(?:\s*(?P<zone>gmt|utc)\s*(?P<off>[+-]\d{1,2}(?::?\d{2})?)?)?"
+)
+_REL_RE = re.compile(
+    rf"(?<![{_L}])(?:{_alt([_n('منذ'), _n('قبل')])})\s+(?:(?:{_alt([_n('حوالي'), _n('نحو')])})\s+)?"
+    rf"(?:(?P<num>\d{{1,5}})\s*|(?P<word>{_alt(_WORD_NUMBERS)})\s+)?"
+    rf"(?P<unit>{_alt(_UNITS)})(?![{_L}])(?:\s+(?P<one>{_alt([_n('واحد'), _n('واحدة')])})(?![{_L}]))?"
+)
+_DAYWORD_RE = re.compile(rf"(?<![{_L}])(?:{_n('يوم')}\s+)?({_alt(_DAY_WORDS)})(?![{_L}])")
+_NOW_RE = re.compile(rf"(?<![{_L}])(?:{_alt(_NOW_WORDS)})(?![{_L}])")
+_RELATIVE_HINT = re.compile(
+    rf"(?:{_alt([_n(w) for w in ('منذ', 'قبل', 'أمس', 'البارحة', 'اليوم', 'الآن', 'حالا', 'لحظات')])}|ago|yesterday|today|now)"
+)
+# An ASCII digit run glued to Arabic-Indic/Persian digits is a label (LE12١٦-٠٧-٢٠٢٥):
+# split them before folding, or the label's digits would merge into the day.
+_GLUE_RE = re.compile(r"(?<=[0-9])(?=[\u0660-\u0669\u06f0-\u06f9])|(?<=[\u0660-\u0669\u06f0-\u06f9])(?=[0-9])")
+_LABEL_RE = re.compile(r"(?<![a-z0-9])[a-z][a-z_]*\d+")
+_DIGIT_RE = re.compile(r"\d")
+_WORD_RE = re.compile(rf"[{_L}a-z]+")
+_ISO_RE = re.compile(
+    r"(\d{4})-(\d{2})(?:-(\d{2})(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?)?)?",
+    re.IGNORECASE,
+)
+_RFC_RE = re.compile(
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*)?(\d{1,2})\s+([a-z]{3})[a-z]*\.?,?\s+(\d{4}|\d{2})"
+    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(z|gmt|ut|utc|[ecmp][sd]t|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+_CLOCK_RE = re.compile(r"\d{1,2}:\d{2}")
+_YEAR4_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+_MAX_LEFTOVER_WORDS = 8  # weekday + a label ("آخر تحديث", "نشر في") fit; a sentence does not
+_MAX_RELATIVE_LEFTOVER_WORDS = 2
+
+
+# --------------------------------------------------------------------------- helpers
+def _offset(text: str) -> tzinfo:
+    text = text.lower()
+    if text == "z":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4] or 0) if len(digits) > 2 else 0
+    if hours > 14 or minutes > 59:
+        raise ValueError(f"offset out of range: {text}")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, ss, tzinfo=CASABLANCA)
+
+
+_HIJRI_EPOCH = date(622, 7, 19).toordinal()  # 1 Muharram 1 AH = 16 July 622 Julian (civil epoch)
+
+
+def hijri_to_gregorian(year: int, month: int, day: int) -> date:
+    """Tabular Islamic calendar, civil epoch, leap years 2, 5, 7, 10, 13, 16, 18, 21, 24,
+    26, 29 of each 30-year cycle (the "Kuwaiti" arithmetic). Observed calendars (Umm
+    al-Qura, Morocco's moon sighting) differ from it by a day either way at times."""
+    if not (1 <= month <= 12 and 1 <= day <= 30 and year >= 1):
+        raise ValueError("Hijri date out of range")
+    return date.fromordinal(
+        _HIJRI_EPOCH + (day - 1) + (59 * (month - 1) + 1) // 2 + (year - 1) * 354 + (3 + 11 * year) // 30
+    )
+
+
+def _apply_marker(hour: int, marker: str | None) -> int | None:
+    if marker is None:
+        return hour if hour <= 23 else None
+    kind = _MARKERS[marker]
+    if hour > 12:
+        # A 24-hour clock with a redundant afternoon word ("16:56 مساء") is fine;
+        # "16:56 صباحا" contradicts itself.
+        return hour if kind in ("pm", "noon") and hour <= 23 else None
+    if kind == "am":
+        return 0 if hour == 12 else hour
+    if kind == "pm":
+        return 12 if hour == 12 else hour + 12
+    if kind == "noon":
+        return hour if hour >= 11 else hour + 12
+    # night: 8-11 in the evening, 12 is midnight, 1-5 small hours
+    if hour == 12:
+        return 0
+    return hour + 12 if hour >= 6 else hour
+
+
+def _strip(text: str, span: tuple[int, int]) -> str:
+    return text[: span[0]] + " " + text[span[1] :]
+
+
+def _leftover_ok(rest: str, max_words: int) -> bool:
+    # Anything the grammar did not consume may only be words (weekday, label, "الموافق"):
+    # a stray number means another reading exists, and we do not guess between them.
+    rest = _LABEL_RE.sub(" ", rest)
+    if _DIGIT_RE.search(rest):
+        return False
+    return len(_WORD_RE.findall(rest)) <= max_words
+
+
+class _Time:
+    __slots__ = ("hour", "minute", "second", "tz", "precision")
+
+    def __init__(self, hour: int, minute: int, second: int, tz: tzinfo | None, precision: str) -> None:
+        self.hour, self.minute, self.second, self.tz, self.precision = hour, minute, second, tz, precision
+
+
+def _take_time(text: str) -> tuple[_Time | None, str, bool]:
+    """Find at most one time of day in `text`; return it, the text without it, and False
+    when the time is malformed or there are two."""
+    found: _Time | None = None
+    rest = text
+    for m in _TIME_RE.finditer(text):
+        minute = m.group("m")
+        if minute is None and m.group("kw") is None and m.group("mark") is None:
+            continue  # a bare number is not a time; the leftover check will see it
+        if found is not None:
+            return None, text, False
+        hour = _apply_marker(int(m.group("h")), m.group("mark"))
+        mi = int(minute) if minute is not None else 0
+        sec = int(m.group("s")) if m.group("s") else 0
+        if hour is None or mi > 59 or sec > 59:
+            return None, text, False
+        tz: tzinfo | None = None
+        if m.group("zone"):
+            tz = _offset(m.group("off")) if m.group("off") else timezone.utc
+        found = _Time(hour, mi, sec, tz, "minute" if minute is not None else "hour")
+        rest = _strip(text, m.span())
+    return found, rest, True
+
+
+def _at(day: date, time: _Time | None) -> tuple[datetime, str]:
+    if time is None:
+        return _local(day.year, day.month, day.day), "day"
+    if time.tz is not None:
+        return datetime(day.year, day.month, day.day, time.hour, time.minute, time.second, tzinfo=time.tz), time.precision
+    return _local(day.year, day.month, day.day, time.hour, time.minute, time.second), time.precision
+
+
+def _month_of(m: re.Match[str], first: int) -> int | None:
+    a = _GREGORIAN_MONTHS[re.sub(r"\s+", " ", m.group(first))]
+    b_text = m.group(first + 1)
+    if b_text is not None and _GREGORIAN_MONTHS[re.sub(r"\s+", " ", b_text)] != a:
+        return None  # "تموز/أغسطس": the two names disagree
+    return a
+
+
+def _valid_year(year: int) -> bool:
+    return 1900 <= year <= 2100
+
+
+# --------------------------------------------------------------------------- fast paths
+def _parse_iso(text: str) -> ParsedDate | None:
+    m = _ISO_RE.fullmatch(text)
+    if m is None:
+        return None
+    y, mo, d, hh, mi, ss, frac, off = m.groups()
+    if not _valid_year(int(y)):
+        return None
+    if d is None:
+        return ParsedDate(_local(int(y), int(mo), 1), "month")
+    if hh is None:
+        return ParsedDate(_local(int(y), int(mo), int(d)), "day")
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    tz = _offset(off) if off else CASABLANCA
+    value = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0), micro, tzinfo=tz)
+    return ParsedDate(value, "minute")
+
+
+def _parse_rfc(text: str) -> ParsedDate | None:
+    m = _RFC_RE.fullmatch(text)
+    if m is None:
+        return None
+    d, mon, y, hh, mi, ss, zone = m.groups()
+    month = _EN_MONTHS.get(mon.lower())
+    if month is None:
+        return None
+    year = int(y)
+    if len(y) == 2:  # RFC 2822 section 4.3
+        year += 2000 if year < 50 else 1900
+    if not _valid_year(year):
+        return None
+    if hh is None:
+        return ParsedDate(_local(year, month, int(d)), "day")
+    if zone is None:
+        tz: tzinfo = CASABLANCA
+    elif zone.lower() in _RFC_ZONES:
+        tz = timezone(timedelta(hours=_RFC_ZONES[zone.lower()]))
+    else:
+        tz = _offset(zone)
+    return ParsedDate(datetime(year, month, int(d), int(hh), int(mi), int(ss or 0), tzinfo=tz), "minute")
+
+
+def _parse_absolute(n: str) -> ParsedDate | None | bool:
+    """Gregorian (numeric or named), Hijri, month-only. Returns False when no absolute
+    date is present at all (so relative forms may be tried)."""
+    day: date | None = None
+    month_only = False
+    m = _NUM_DMY_RE.search(n)
+    if m is not None:
+        day = date(int(m.group(4)), int(m.group(3)), int(m.group(1)))
+    else:
+        m = _NUM_YMD_RE.search(n)
+        if m is not None:
+            day = date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+        else:
+            m = _GREG_RE.search(n)
+            if m is not None:
+                month = _month_of(m, 2)
+                if month is None:
+                    return None
+                day = date(int(m.group(4)), month, int(m.group(1)))
+    hijri = None
+    if m is not None:
+        if not _valid_year(day.year):  # type: ignore[union-attr]
+            return None
+        rest = _strip(n, m.span())
+        if _DIGIT_RE.search(rest):
+            hijri = _HIJRI_RE.search(rest)  # "… 1447 هـ الموافق 16 يوليوز 2025": Gregorian wins
+            if hijri is not None:
+                rest = _strip(rest, hijri.span())
+    else:
+        hijri = _HIJRI_RE.search(n)
+        if hijri is not None:
+            year = int(hijri.group(3))
+            if not 1300 <= year <= 1600:
+                return None
+            month = _HIJRI_MONTHS[re.sub(r"\s+", " ", hijri.group(2))]
+            day = hijri_to_gregorian(year, month, int(hijri.group(1)))
+            rest = _strip(n, hijri.span())
+            time, rest, ok = _take_time(rest)
+            if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
+                return None
+            # The arithmetic calendar is ±1 day against the observed one: a time of
+            # day would claim more than we know, so Hijri-only dates stay day-precise.
+            return ParsedDate(_local(day.year, day.month, day.day), "day")
+        m = _MONTH_ONLY_RE.search(n)
+        if m is None:
+            return False
+        month = _month_of(m, 1)
+        year = int(m.group(3))
+        if month is None or not _valid_year(year):
+            return None
+        rest = _strip(n, m.span())
+        if not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
+            return None
+        return ParsedDate(_local(year, month, 1), "month")
+    time, rest, ok = _take_time(rest)
+    if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
+        return None
+    value, precision = _at(day, time)  # type: ignore[arg-type]
+    return ParsedDate(value, precision)
+
+
+def _shift_months(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + (day.month - 1) - months
+    return index // 12, index % 12 + 1
+
+
+def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
+    ref_local = reference.astimezone(CASABLANCA)
+    m = _NOW_RE.search(n)
+    if m is not None:
+        if not _leftover_ok(_strip(n, m.span()), _MAX_RELATIVE_LEFTOVER_WORDS):
+            return None
+        return ParsedDate(ref_local.replace(second=0, microsecond=0), "minute")
+    m = _DAYWORD_RE.search(n)
+    if m is not None:
+        days_back = _DAY_WORDS[re.sub(r"\s+", " ", m.group(1))]
+        rest = _strip(n, m.span())
+        time, rest, ok = _take_time(rest)
+        # "اليوم" is an everyday word ("كاريكاتير اليوم"): only alone or with a time.
+        limit = 0 if days_back == 0 else _MAX_RELATIVE_LEFTOVER_WORDS
+        if not ok or not _leftover_ok(rest, limit):
+            return None
+        value, precision = _at(ref_local.date() - timedelta(days=days_back), time)
+        return ParsedDate(value, precision)
+    m = _REL_RE.search(n)
+    if m is None:
+        return None
+    unit, kind = _UNITS[m.group("unit")]
+    count: int | None
+    if m.group("num") is not None:
+        count = int(m.group("num"))
+    elif m.group("word") is not None:
+        count = _WORD_NUMBERS[m.group("word")]
+    else:
+        count = None
+    if kind == "d":
+        if count not in (None, 2):
+            return None
+        count = 2
+    elif kind == "p":
+        if count is None:
+            return None  # "منذ أيام": vague, no count
+    else:
+        if m.group("one") is not None and count not in (None, 1):
+            return None
+        count = 1 if count is None else count
+    rest = _strip(n, m.span())
+    time: _Time | None = None
+    if unit in ("day", "week"):
+        time, rest, ok = _take_time(rest)
+        if not ok:
+            return None
+    if not _leftover_ok(rest, _MAX_RELATIVE_LEFTOVER_WORDS):
+        return None
+    if unit in ("second", "minute", "hour"):
+        step = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1)}[unit]
+        value = (reference - step * count).astimezone(CASABLANCA)
+        if unit == "hour":
+            return ParsedDate(value.replace(minute=0, second=0, microsecond=0), "hour")
+        return ParsedDate(value.replace(second=0, microsecond=0), "minute")
+    if unit in ("day", "week"):
+        days = count * (7 if unit == "week" else 1)
+        value, precision = _at(ref_local.date() - timedelta(days=days), time)
+        return ParsedDate(value, precision)
+    year, month = _shift_months(ref_local.date(), count)
+    return ParsedDate(_local(year, month, 1), "month")
+
+
+def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | None:
+    folded = fold_digits(text).strip()
+    if folded[:4].isdigit() and folded[4:5] == "-":
+        iso = _parse_iso(folded)
+        if iso is not None:
+            return iso
+    if folded[:1].isascii() and folded[:1].isalnum():
+        rfc = _parse_rfc(folded)
+        if rfc is not None:
+            return rfc
+    n = normalize(_GLUE_RE.sub(" ", text))
+    result = _parse_absolute(n)
+    if result is not False:
+        return result  # type: ignore[return-value]
+    return _parse_relative(n, reference or datetime.now(timezone.utc))
+
+
+# --------------------------------------------------------------------------- fallback
+_DATEPARSER_LOCALES = ("ar-MA", "ar", "en", "fr")
+_dateparser_cache: dict[str, Any] = {}
+
+
+def _parse_dateparser(text: str) -> ParsedDate | None:
+    folded = fold_digits(text)
+    # Only absolute dates with a full year go to dateparser: its relative parsing and its
+    # habit of filling missing parts from today would be guesses.
+    if not _YEAR4_RE.search(folded) or _RELATIVE_HINT.search(normalize(folded)):
+        return None
+    try:
+        from dateparser.date import DateDataParser
+    except ImportError:  # optional at run time
+        return None
+    for locale in _DATEPARSER_LOCALES:
+        parser = _dateparser_cache.get(locale)
+        if parser is None:
+            parser = DateDataParser(
+                locales=[locale],
+                settings={
+                    "TIMEZONE": "Africa/Casablanca",
+                    "RETURN_AS_TIMEZONE_AWARE": True,
+                    "STRICT_PARSING": True,
+                    "DATE_ORDER": "DMY",
+                    "PREFER_DATES_FROM": "past",
+                },
+            )
+            _dateparser_cache[locale] = parser
+        data = parser.get_date_data(folded)
+        if data.date_obj is not None:
+            value = data.date_obj
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=CASABLANCA)
+            value = value.astimezone(CASABLANCA)
+            if not _valid_year(value.year):
+                return None
+            if _CLOCK_RE.search(folded):
+                return ParsedDate(value.replace(second=0, microsecond=0), "minute", "dateparser")
+            return ParsedDate(_local(value.year, value.month, value.day), "day", "dateparser")
+    return None
+
+
+# --------------------------------------------------------------------------- public API
+def parse_date(text: Any, *, reference: datetime | None = None, fallback: bool = True) -> ParsedDate | None:
+    """Parse a date string as the sites print it; None when it is not (only) a date.
+
+    `reference` is the aware moment the page was fetched: relative dates resolve against
+    it (the current time when absent). `fallback` lets dateparser try forms the fast
+    path does not know. Never raises.
+    """
+    if not isinstance(text, str) or not text or len(text) > _MAX_LEN:
+        return None
+    if reference is not None and (not isinstance(reference, datetime) or reference.tzinfo is None):
+        reference = reference.replace(tzinfo=timezone.utc) if isinstance(reference, datetime) else None
+    try:
+        result = _parse_fast(text, reference)
+    except (ValueError, OverflowError):
+        # Out-of-range parts (31 February, hour 25, year 10000) mean "not a date".
+        return None
+    except Exception:  # a bug here must not lose the item: log it loudly, return None
+        logger.exception("date parser failed on %r", text)
+        return None
+    if result is None and fallback:
+        try:
+            result = _parse_dateparser(text)
+        except Exception:  # dateparser is third-party code: contain whatever it throws
+            logger.debug("dateparser failed on %r", text, exc_info=True)
+            return None
+    return result
+
+
+# --------------------------------------------------------------------------- pipeline
+def _as_reference(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        parsed = parse_date(value, fallback=False)
+        return parsed.value if parsed is not None else None
+    return None
+
+
+class DatesPipeline:
+    """Fills `date_published` (+ precision) and `date_modified` from the raw strings.
+
+    `date_published_raw` first, then `date_displayed_raw`; relative dates resolve
+    against the item's `fetched_at`. Unparseable strings keep the item: the field stays
+    empty, the string is logged, counted (``dates/unparsed``) and sampled
+    (``dates/unparsed_samples``).
+    """
+
+    def __init__(self, stats: Any, *, fallback: bool = True, samples: int = 20) -> None:
+        self.stats = stats
+        self.fallback = fallback
+        self.samples = samples
+        self._sampled: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DatesPipeline:
+        settings = crawler.settings
+        if not settings.getbool("DATES_ENABLED", True):
+            raise NotConfigured("DATES_ENABLED is off")
+        return cls(
+            crawler.stats,
+            fallback=settings.getbool("DATES_DATEPARSER_FALLBACK", True),
+            samples=settings.getint("DATES_UNPARSED_SAMPLES", 20),
+        )
+
+    def _parse(self, adapter: ItemAdapter, field: str, reference: datetime | None) -> ParsedDate | None:
+        raw = adapter.get(field)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, datetime) and raw.tzinfo is not None:
+            return ParsedDate(raw, "minute")
+        parsed = parse_date(str(raw), reference=reference, fallback=self.fallback)
+        if parsed is None:
+            self._unparsed(adapter, field, str(raw))
+        elif parsed.method == "dateparser":
+            self.stats.inc_value("dates/dateparser_fallback")
+        return parsed
+
+    def _unparsed(self, adapter: ItemAdapter, field: str, raw: str) -> None:
+        logger.warning("unparseable %s %r (%s)", field, raw, adapter.get("url"))
+        self.stats.inc_value("dates/unparsed")
+        self.stats.inc_value(f"dates/unparsed/{field}")
+        if len(self._sampled) < self.samples and raw not in self._sampled:
+            self._sampled.append(raw)
+            self.stats.set_value("dates/unparsed_samples", list(self._sampled))
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        reference = _as_reference(adapter.get("fetched_at"))
+        published = self._parse(adapter, "date_published_raw", reference)
+        if published is None:
+            displayed = self._parse(adapter, "date_displayed_raw", reference)
+            if displayed is not None:
+                published = displayed
+                self.stats.inc_value("dates/from_displayed")
+        if published is not None:
+            adapter["date_published"] = published.value
+            adapter["date_published_precision"] = published.precision
+            self.stats.inc_value(f"dates/parsed/{published.precision}")
+        else:
+            adapter["date_published"] = None
+            adapter["date_published_precision"] = None
+            if adapter.get("date_published_raw") is None and adapter.get("date_displayed_raw") is None:
+                self.stats.inc_value("dates/missing")
+        modified = self._parse(adapter, "date_modified_raw", reference)
+        if modified is not None:
+            adapter["date_modified"] = modified.value
+            self.stats.inc_value("dates/modified_parsed")
+        return item
