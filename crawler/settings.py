@@ -52,5 +52,10 @@ RETRY_AFTER_MAX = 120.0
 SPIDER_MIDDLEWARES: dict[str, int] = {}
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.validate.ValidatePipeline": 50,
+    "pipelines.topics.TopicsPipeline": 300,
 }
 EXTENSIONS: dict[str, int] = {}
+
+# Topics (pipelines/topics.py, docs/topics.md): classifier probability needed to keep its
+# topic for an article whose section the sources config does not map; below it: `other`.
+TOPICS_MIN_CONFIDENCE = 0.5
