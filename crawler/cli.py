@@ -17,6 +17,7 @@ from pathlib import Path
 COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.crawl",
     "crawler.commands.demo",
+    "crawler.commands.snapshot",
 )
 
 

@@ -1,0 +1,41 @@
+"""`akhbar snapshot serve [--port-base 8001] [--host H]`: serve the offline snapshot.
+
+The five sites answer on consecutive ports from ``--port-base`` (hespress, hibapress,
+le12, rue20, belpresse); ``--with-wpdemo`` adds the generic WordPress site after them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from crawler.snapshot.sites import FIVE_SITES
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("snapshot", help="the offline snapshot of the five news sites")
+    verbs = p.add_subparsers(dest="snapshot_command", metavar="VERB")
+    verbs.required = True
+    serve = verbs.add_parser("serve", help="serve the five sites on 127.0.0.1 until Ctrl-C")
+    serve.add_argument("--port-base", type=int, default=8001, help="port of the first site (default 8001); 0 = ephemeral ports")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--with-wpdemo", action="store_true", help="also serve the generic WordPress demo site")
+    serve.add_argument("--faults", action="store_true", help="inject the deterministic faults (503/429/500, a page without title)")
+    serve.set_defaults(func=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from crawler.snapshot import SnapshotServer
+
+    sites = [*FIVE_SITES, *(["wpdemo"] if args.with_wpdemo else [])]
+    ports = {s: args.port_base + i for i, s in enumerate(sites)} if args.port_base else None
+    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=args.faults) as snap:
+        for site, url in snap.base_urls.items():
+            print(f"snapshot  {site:<10} {url}  ({len(snap.articles(site))} articles)", flush=True)
+        print("serving; Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0

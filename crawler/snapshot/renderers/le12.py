@@ -1,0 +1,44 @@
+"""LE12: Arabic-Indic day-first dates, JSON-LD NewsArticle."""
+
+from __future__ import annotations
+
+from crawler.snapshot import dates
+from crawler.snapshot.catalog import Post
+from crawler.snapshot.renderers.base import Renderer, e
+
+
+class Le12Renderer(Renderer):
+    def displayed_date(self, post: Post) -> str:
+        return dates.le12(post.published)
+
+    def article_meta(self, post: Post) -> str:
+        return self.og_meta(post) + self.article_time_meta(post) + self.json_ld(post)
+
+    def article_main(self, post: Post) -> str:
+        return (
+            '<div id="content" class="site-content"><article class="post type-post status-publish">\n'
+            '<header class="entry-header">'
+            f'<span class="cat-links"><a href="{e(self.url(self.cat.section_path(post.section)))}" rel="category tag">{e(post.section.name)}</a></span>'
+            + (f'<h1 class="entry-title">{e(post.title)}</h1>' if post.title else "")
+            + f'<div class="entry-meta"><span class="entry-author">{e(post.author)}</span> '
+            f'<span class="entry-time">{e(self.displayed_date(post))}</span></div></header>\n'
+            f'<div class="featured-image"><img src="{e(self.url(post.image_path))}" alt="{e(post.title)}"></div>\n'
+            f"{self.share(post)}"
+            f'<div class="entry-content">\n{self.body_paragraphs(post)}</div>\n'
+            f"{self.app_line()}"
+            "</article></div>\n"
+        )
+
+    def card(self, post: Post) -> str:
+        return (
+            '<article class="post">'
+            f'<a href="{e(self.url(post.path))}"><img src="{e(self.url(post.image_path))}" alt="">'
+            f'<h3 class="entry-title">{e(post.title)}</h3></a>'
+            f'<a href="{e(self.url(post.path))}"><span class="entry-time">LE12{e(dates.le12(post.published).split()[0])}</span></a>'
+            "</article>\n"
+        )
+
+    def home(self) -> str:
+        cards = "".join(self.card(p) for p in self.cat.posts[:10])
+        body = f'<main class="home"><section class="flash-news">{cards}</section></main>\n'
+        return self.page(self.spec.name, "", body, "home")
