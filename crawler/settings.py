@@ -47,14 +47,22 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     # Retry-After aware replacement of Scrapy's RetryMiddleware (same RETRY_* settings).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Below HttpCompression (590) so the WARC gets the decompressed body; see crawler/warc.py.
+    "crawler.warc.WarcMiddleware": 580,
 }
 RETRY_AFTER_MAX = 120.0
 SPIDER_MIDDLEWARES: dict[str, int] = {}
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.validate.ValidatePipeline": 50,
     "pipelines.topics.TopicsPipeline": 300,
+    "pipelines.archive.ArchivePipeline": 500,
 }
 EXTENSIONS: dict[str, int] = {}
+
+# Archive (crawler/archive, docs/archive.md): SQLite under AKHBAR_DATA unless a URL is given
+# (postgresql://... for many crawler machines). Spiders skip URLs it already holds.
+AKHBAR_ARCHIVE_URL = os.environ.get("AKHBAR_ARCHIVE_URL")
+AKHBAR_SEEN_STORE = "crawler.archive.seen.ArchiveSeenStore"
 
 # Topics (pipelines/topics.py, docs/topics.md): classifier probability needed to keep its
 # topic for an article whose section the sources config does not map; below it: `other`.

@@ -1,0 +1,573 @@
+"""The archive interface, with everything both backends share.
+
+Backends (`SQLiteArchive`, `PostgresArchive`) supply a connection, transactions,
+value encoding and the full-text search query; the rest (idempotent upsert,
+versions, runs, seen URLs, listings) is written once here in SQL both accept.
+
+SQL given to `execute`/`fetch`/`fetchone`/`iter_rows` uses ``?`` placeholders on
+both backends (PostgreSQL's are rewritten to ``%s``); values are always passed as
+parameters, never formatted into the SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator, Sequence
+
+from crawler.archive import migrations as _migrations
+from crawler.archive.canonical import article_key, fold_url, site_id_key
+from crawler.archive.records import (
+    BOOL_FIELDS,
+    DATETIME_FIELDS,
+    JSON_FIELDS,
+    SORT_SHIFT,
+    article_dict,
+    changed_fields,
+    content_hash,
+    decode_row,
+    merge,
+    parse_datetime,
+    search_text,
+    sort_date,
+    sort_key_bounds,
+    sort_key_for,
+    utc,
+)
+from crawler.archive.search import QueryError, SearchQuery, parse_date_bound, parse_query
+from crawler.items import ARTICLE_FIELDS
+
+logger = logging.getLogger(__name__)
+
+SORTS = ("date", "relevance")
+MAX_LIMIT = 1000
+RELEVANCE_CANDIDATES = 2000
+"""Relevance ranks at most this many of the newest matches: bm25 over every match of
+a common word is what makes naive ranked FTS slow at a million articles."""
+
+
+@dataclass
+class UpsertResult:
+    id: int
+    action: str
+    """``inserted``, ``updated`` (a field changed) or ``unchanged``."""
+    version: int
+
+
+@dataclass
+class SearchResult:
+    items: list[dict[str, Any]]
+    has_more: bool
+    limit: int
+    offset: int
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Archive(ABC):
+    dialect: str = ""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        self._conns: list[Any] = []
+        self._conns_lock = threading.Lock()
+        self.relevance_candidates = RELEVANCE_CANDIDATES
+
+    # --- connection and thin SQL API ---------------------------------------------------
+
+    @abstractmethod
+    def _connect(self) -> Any: ...
+
+    @abstractmethod
+    def _run(self, conn: Any, sql: str, params: Sequence[Any]) -> Any:
+        """Execute and return the cursor."""
+
+    @abstractmethod
+    def _begin(self, conn: Any) -> None: ...
+
+    @abstractmethod
+    def _end(self, conn: Any, commit: bool) -> None: ...
+
+    @abstractmethod
+    def _rows(self, cursor: Any) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def iter_rows(self, sql: str, params: Sequence[Any] = (), batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Stream a large result in batches (constant memory)."""
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the affected row count."""
+        cur = self._run(self._conn(), sql, params)
+        return cur.rowcount
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self._rows(self._run(self._conn(), sql, params))
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.fetchone(sql, params)
+        return next(iter(row.values())) if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator["Archive"]:
+        """One write transaction on this thread's connection; nested calls join it.
+        On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two writers
+        queue on the busy timeout instead of failing mid-transaction."""
+        conn = self._conn()
+        depth = self._local.depth
+        if depth:
+            self._local.depth += 1
+            try:
+                yield self
+            finally:
+                self._local.depth -= 1
+            return
+        self._begin(conn)
+        self._local.depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._local.depth = 0
+            self._end(conn, commit=False)
+            raise
+        self._local.depth = 0
+        self._end(conn, commit=True)
+
+    def close(self) -> None:
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.close()
+            except Exception:  # closing from another thread may fail; nothing to lose
+                logger.debug("closing connection failed", exc_info=True)
+        self._local = threading.local()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- values ------------------------------------------------------------------
+
+    def enc_datetime(self, value: Any) -> Any:
+        return value
+
+    def enc_json(self, value: Any) -> Any:
+        return value
+
+    def enc_bool(self, value: Any) -> Any:
+        return value
+
+    def encode_field(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if name in DATETIME_FIELDS:
+            return self.enc_datetime(utc(value))
+        if name in JSON_FIELDS:
+            return self.enc_json(value)
+        if name in BOOL_FIELDS:
+            return self.enc_bool(bool(value))
+        return value
+
+    # --- schema --------------------------------------------------------------------
+
+    @abstractmethod
+    def _migration_lock(self) -> None:
+        """Serialise concurrent migrators (inside the migration transaction)."""
+
+    def schema_version(self) -> int:
+        return max(self.applied_migrations() or [0])
+
+    def applied_migrations(self) -> list[int]:
+        try:
+            return [r["version"] for r in self.fetch("SELECT version FROM schema_migrations ORDER BY version")]
+        except Exception:
+            return []
+
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply every registered migration not yet applied (up to `target`), each in
+        its own transaction; returns the versions applied."""
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done: list[int] = []
+        for m in list(_migrations.MIGRATIONS):
+            if target is not None and m.version > target:
+                break
+            with self.transaction():
+                self._migration_lock()
+                if self.fetchone("SELECT version FROM schema_migrations WHERE version = ?", (m.version,)):
+                    continue
+                logger.info("archive %s: applying migration %d (%s)", self.dialect, m.version, m.name)
+                for step in m.steps(self.dialect):
+                    if callable(step):
+                        step(self)
+                    else:
+                        self.execute(step)
+                self.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (m.version, m.name, now_utc().isoformat()),
+                )
+                done.append(m.version)
+        return done
+
+    # --- articles ------------------------------------------------------------------
+
+    def _row_by_keys(self, site_key: str | None, url_key: str) -> dict[str, Any] | None:
+        if site_key:
+            row = self.fetchone("SELECT * FROM articles WHERE site_key = ?", (site_key,))
+            if row:
+                return row
+        return self.fetchone("SELECT * FROM articles WHERE url_key = ?", (url_key,))
+
+    def _free_sort_key(self, key: int) -> int:
+        while self.fetchone("SELECT 1 AS x FROM articles WHERE sort_key = ?", (key,)):
+            key += 1
+        return key
+
+    @abstractmethod
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None: ...
+
+    def _columns_for(self, rec: dict[str, Any]) -> dict[str, Any]:
+        return {name: self.encode_field(name, rec.get(name)) for name in ARTICLE_FIELDS}
+
+    def upsert_article(self, item: Any, *, run_id: str | None = None) -> UpsertResult:
+        """Store an article, idempotently: keyed on the site's article id when it has one,
+        else the folded canonical URL. A re-crawl updates the row in place; a changed
+        title/body first copies the previous text into ``article_versions``."""
+        rec = _clean_record(article_dict(item))
+        url_key = article_key(rec["url"], rec.get("canonical_url"))
+        skey = site_id_key(rec["source"], rec.get("site_article_id"))
+        now = now_utc()
+        with self.transaction():
+            self._ensure_source(rec["source"], now)
+            for _attempt in range(5):
+                existing = self._row_by_keys(skey, url_key)
+                if existing is not None:
+                    result = self._update(existing, rec, run_id, now)
+                    break
+                result = self._insert(rec, url_key, skey, run_id, now)
+                if result is not None:
+                    break
+            else:
+                raise RuntimeError(f"could not store {rec['url']}: key conflict persisted")
+            fetched = parse_datetime(rec.get("fetched_at")) or now
+            for u in {rec["url"], rec.get("canonical_url") or rec["url"]}:
+                self.execute(
+                    "INSERT INTO seen_urls (url_key, source, article_id, last_fetched_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (url_key) DO UPDATE SET article_id = excluded.article_id, "
+                    "last_fetched_at = excluded.last_fetched_at, source = excluded.source",
+                    (fold_url(u), rec["source"], result.id, self.enc_datetime(fetched)),
+                )
+        return result
+
+    def upsert_many(self, items: Iterable[Any], *, run_id: str | None = None) -> list[UpsertResult]:
+        """Several upserts in one transaction (bulk imports and benchmarks)."""
+        with self.transaction():
+            return [self.upsert_article(i, run_id=run_id) for i in items]
+
+    def _insert(self, rec: dict[str, Any], url_key: str, skey: str | None, run_id: str | None, now: datetime) -> UpsertResult | None:
+        sort_key = self._free_sort_key(sort_key_for(sort_date(rec, now), url_key))
+        cols = self._columns_for(rec)
+        cols.update(
+            url_key=url_key,
+            site_key=skey,
+            sort_key=sort_key,
+            content_hash=content_hash(rec),
+            version=1,
+            archived_at=self.enc_datetime(now),
+            updated_at=self.enc_datetime(now),
+            run_id=run_id,
+        )
+        names = list(cols)
+        sql = (
+            f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+            "ON CONFLICT DO NOTHING RETURNING id"
+        )
+        row = self.fetchone(sql, [cols[n] for n in names])
+        if row is None:
+            return None  # a concurrent writer stored it first, or the sort key collided: retry
+        title, body = search_text(rec)
+        self._write_search_text(row["id"], sort_key, title, body, replace=False)
+        return UpsertResult(row["id"], "inserted", 1)
+
+    def _update(self, existing: dict[str, Any], rec: dict[str, Any], run_id: str | None, now: datetime) -> UpsertResult:
+        old = decode_row(existing)
+        merged = merge(old, rec)
+        changed = changed_fields(old, merged)
+        version = existing["version"]
+        new_hash = content_hash(merged)
+        if new_hash != existing["content_hash"]:
+            self.execute(
+                "INSERT INTO article_versions (article_id, version, title, body_text, body_html, summary, content_hash, "
+                "date_modified, fetched_at, warc_record, superseded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    existing["id"], version, existing["title"], existing["body_text"], existing["body_html"],
+                    existing["summary"], existing["content_hash"], existing["date_modified"], existing["fetched_at"],
+                    existing["warc_record"], self.enc_datetime(now),
+                ),
+            )
+            version += 1
+        # Re-key only when the publication date moved (a parser fix, a site correction);
+        # without one the article keeps the place it got when first archived.
+        sort_key = existing["sort_key"]
+        published = parse_datetime(merged.get("date_published"))
+        if published is not None and int(published.timestamp()) != sort_key // SORT_SHIFT:
+            sort_key = self._free_sort_key(sort_key_for(published, existing["url_key"]))
+        cols = self._columns_for(merged)
+        cols.update(sort_key=sort_key, content_hash=new_hash, version=version, run_id=run_id or existing["run_id"])
+        if changed:
+            cols["updated_at"] = self.enc_datetime(now)
+        names = list(cols)
+        self.execute(
+            f"UPDATE articles SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+            [cols[n] for n in names] + [existing["id"]],
+        )
+        if sort_key != existing["sort_key"] or search_text(merged) != search_text(old):
+            title, body = search_text(merged)
+            self._write_search_text(existing["id"], sort_key, title, body, replace=True)
+        return UpsertResult(existing["id"], "updated" if changed else "unchanged", version)
+
+    def get_article(self, article_id: int) -> dict[str, Any] | None:
+        row = self.fetchone("SELECT * FROM articles WHERE id = ?", (int(article_id),))
+        return decode_row(row) if row else None
+
+    def find_article(self, url: str, *, source: str | None = None, site_article_id: str | None = None) -> dict[str, Any] | None:
+        """The archived article for a URL (any spelling that folds to the same key)."""
+        row = self._row_by_keys(site_id_key(source, site_article_id), fold_url(url))
+        if row is None:
+            seen = self.fetchone("SELECT article_id FROM seen_urls WHERE url_key = ?", (fold_url(url),))
+            if seen and seen["article_id"] is not None:
+                row = self.fetchone("SELECT * FROM articles WHERE id = ?", (seen["article_id"],))
+        return decode_row(row) if row else None
+
+    def versions(self, article_id: int) -> list[dict[str, Any]]:
+        """Earlier versions of an article, oldest first (the current one is the article)."""
+        rows = self.fetch("SELECT * FROM article_versions WHERE article_id = ? ORDER BY version", (int(article_id),))
+        out = []
+        for r in rows:
+            d = dict(r)
+            for k in ("date_modified", "fetched_at", "superseded_at"):
+                d[k] = parse_datetime(d.get(k))
+            if isinstance(d.get("warc_record"), str):
+                import json
+
+                d["warc_record"] = json.loads(d["warc_record"])
+            out.append(d)
+        return out
+
+    def count_articles(self) -> int:
+        return int(self.fetchval("SELECT COUNT(*) AS n FROM articles") or 0)
+
+    def iter_articles(self, batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Every article, oldest id first, streamed."""
+        for row in self.iter_rows("SELECT * FROM articles ORDER BY id", (), batch):
+            yield decode_row(row)
+
+    # --- seen URLs -------------------------------------------------------------------
+
+    def is_fresh(self, url: str, within: timedelta) -> bool:
+        """True when `url` (folded) was archived and fetched less than `within` ago."""
+        row = self.fetchone("SELECT last_fetched_at FROM seen_urls WHERE url_key = ?", (fold_url(url),))
+        if row is None:
+            return False
+        last = parse_datetime(row["last_fetched_at"])
+        return last is not None and now_utc() - last < within
+
+    # --- sources and runs ----------------------------------------------------------
+
+    def _ensure_source(self, source_id: str, now: datetime) -> None:
+        self.execute(
+            "INSERT INTO sources (id, first_seen_at, last_seen_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (source_id, self.enc_datetime(now), self.enc_datetime(now)),
+        )
+
+    def upsert_source(self, source_id: str, *, name: str | None = None, name_en: str | None = None,
+                      base_url: str | None = None, language: str | None = None) -> None:
+        now = self.enc_datetime(now_utc())
+        self.execute(
+            "INSERT INTO sources (id, name, name_en, base_url, language, first_seen_at, last_seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "name = COALESCE(excluded.name, sources.name), name_en = COALESCE(excluded.name_en, sources.name_en), "
+            "base_url = COALESCE(excluded.base_url, sources.base_url), "
+            "language = COALESCE(excluded.language, sources.language), last_seen_at = excluded.last_seen_at",
+            (source_id, name, name_en, base_url, language, now, now),
+        )
+
+    def sources(self) -> list[dict[str, Any]]:
+        rows = self.fetch(
+            "SELECT s.*, (SELECT COUNT(*) FROM articles a WHERE a.source = s.id) AS articles FROM sources s ORDER BY s.id"
+        )
+        return [{**r, "first_seen_at": parse_datetime(r["first_seen_at"]), "last_seen_at": parse_datetime(r["last_seen_at"])} for r in rows]
+
+    def start_run(self, run_id: str, *, spider: str | None = None, source: str | None = None,
+                  warc_file: str | None = None) -> None:
+        self.execute(
+            "INSERT INTO crawl_runs (id, spider, source, started_at, status, stats, errors, warc_file) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (run_id, spider, source, self.enc_datetime(now_utc()), self.enc_json({}), self.enc_json([]), warc_file),
+        )
+
+    def add_run_error(self, run_id: str, message: str, *, url: str | None = None) -> None:
+        with self.transaction():
+            row = self.fetchone("SELECT errors FROM crawl_runs WHERE id = ?", (run_id,))
+            if row is None:
+                return
+            errors = _json_value(row["errors"]) or []
+            errors.append({"time": now_utc().isoformat(), "message": message, "url": url})
+            self.execute("UPDATE crawl_runs SET errors = ? WHERE id = ?", (self.enc_json(errors[-1000:]), run_id))
+
+    def finish_run(self, run_id: str, *, status: str, stats: dict[str, Any] | None = None,
+                   warc_file: str | None = None) -> None:
+        from crawler.exporters import to_jsonable
+
+        self.execute(
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, stats = ?, warc_file = COALESCE(?, warc_file) WHERE id = ?",
+            (self.enc_datetime(now_utc()), status, self.enc_json(to_jsonable(stats or {})), warc_file, run_id),
+        )
+
+    def runs(self, *, limit: int = 50, offset: int = 0, source: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        rows = self.fetch(
+            f"SELECT * FROM crawl_runs {where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, int(limit), int(offset)],
+        )
+        return [
+            {
+                **r,
+                "started_at": parse_datetime(r["started_at"]),
+                "finished_at": parse_datetime(r["finished_at"]),
+                "stats": _json_value(r["stats"]) or {},
+                "errors": _json_value(r["errors"]) or [],
+            }
+            for r in rows
+        ]
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        rows = [r for r in self.runs(limit=MAX_LIMIT) if r["id"] == run_id]
+        if rows:
+            return rows[0]
+        row = self.fetchone("SELECT id FROM crawl_runs WHERE id = ?", (run_id,))
+        return None if row is None else {"id": run_id}
+
+    # --- search ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        source: str | None = None,
+        topic: str | None = None,
+        story: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        sort: str = "date",
+        limit: int = 20,
+        offset: int = 0,
+        canonical_only: bool = False,
+    ) -> SearchResult:
+        """Articles matching `query` (None: all) and the filters, newest first or by
+        relevance, `limit` per page from `offset`. Raises `QueryError` on bad input."""
+        q = parse_query(query)
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        try:
+            limit, offset = int(limit), int(offset)
+        except (TypeError, ValueError):
+            raise QueryError("limit and offset must be integers") from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        if offset < 0:
+            raise QueryError("offset must not be negative")
+        lo, hi = sort_key_bounds(parse_date_bound(since), parse_date_bound(until, end=True))
+        filters: list[tuple[str, Any]] = []
+        if source:
+            filters.append(("a.source = ?", source))
+        if topic:
+            filters.append(("a.topic = ?", topic))
+        if story:
+            filters.append(("a.story_id = ?", story))
+        if canonical_only:
+            filters.append(("a.is_canonical = ?", self.enc_bool(True)))
+        if q is None:
+            rows = self._list_rows(filters, lo, hi, limit + 1, offset)
+        else:
+            rows = self._search_rows(q, filters, lo, hi, sort, limit + 1, offset)
+        items = [decode_row(r) for r in rows[:limit]]
+        return SearchResult(items=items, has_more=len(rows) > limit, limit=limit, offset=offset)
+
+    def _list_rows(self, filters: list[tuple[str, Any]], lo: int | None, hi: int | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        where = [f for f, _ in filters]
+        params: list[Any] = [v for _, v in filters]
+        if lo is not None:
+            where.append("a.sort_key >= ?")
+            params.append(lo)
+        if hi is not None:
+            where.append("a.sort_key <= ?")
+            params.append(hi)
+        sql = "SELECT a.* FROM articles a"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY a.sort_key DESC LIMIT ? OFFSET ?"
+        return self.fetch(sql, [*params, limit, offset])
+
+    @abstractmethod
+    def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+                     sort: str, limit: int, offset: int) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
+        """The bare full-text query on the same index (benchmark floor): matching ids only."""
+
+    @abstractmethod
+    def like_search(self, text: str, limit: int = 20) -> list[int]:
+        """A LIKE scan over normalised text (benchmark baseline)."""
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, str):
+        import json
+
+        return json.loads(v)
+    return v
+
+
+def _clean_record(rec: dict[str, Any]) -> dict[str, Any]:
+    if not rec.get("url") or not rec.get("source"):
+        raise ValueError("an article needs 'url' and 'source' to be archived")
+    for name in DATETIME_FIELDS:
+        v = rec.get(name)
+        if v is not None and not isinstance(v, datetime):
+            parsed = parse_datetime(v)
+            if parsed is None:
+                raw = f"{name}_raw"
+                if raw in rec and not rec.get(raw):
+                    rec[raw] = str(v)
+            rec[name] = parsed
+    if rec.get("tags") is None:
+        rec["tags"] = []
+    if rec.get("extra") is None:
+        rec["extra"] = {}
+    return rec

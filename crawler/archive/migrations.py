@@ -1,0 +1,249 @@
+"""Versioned schema: an ordered list of numbered migrations per backend.
+
+Each `Migration` has a version number, a name and its steps for each backend: SQL
+strings or callables taking the archive (inside the migration's transaction). The
+archive applies, in ascending order, every registered version not yet recorded in
+``schema_migrations`` when it opens, so upgrading an existing archive only adds.
+
+Version ranges keep parallel work from colliding: 1-99 the archive core, 100-199
+stories/dedup, 200-299 feeds, 300-399 operations. Register with `register()` from
+the module that needs the tables (it runs at import, before `open_archive`), e.g.::
+
+    from crawler.archive.migrations import Migration, register
+    register(Migration(100, "stories", sqlite=["CREATE TABLE ..."], postgres=["CREATE TABLE ..."]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+
+if TYPE_CHECKING:
+    from crawler.archive.base import Archive
+
+Step = Union[str, Callable[["Archive"], Any]]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sqlite: Sequence[Step] = field(default_factory=tuple)
+    postgres: Sequence[Step] = field(default_factory=tuple)
+
+    def steps(self, dialect: str) -> Sequence[Step]:
+        return self.sqlite if dialect == "sqlite" else self.postgres
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def register(migration: Migration) -> None:
+    """Add a migration; versions are unique (re-registering the same one is a no-op)."""
+    for m in MIGRATIONS:
+        if m.version == migration.version:
+            if m.name == migration.name:
+                return
+            raise ValueError(f"migration version {migration.version} already taken by {m.name!r}")
+    MIGRATIONS.append(migration)
+    MIGRATIONS.sort(key=lambda m: m.version)
+
+
+# --- 1: core tables --------------------------------------------------------------
+# One column per Article field; JSON text for lists/dicts on SQLite, jsonb on PostgreSQL.
+
+_ARTICLE_COLUMNS_SQLITE = """
+    url_key TEXT NOT NULL UNIQUE,
+    site_key TEXT UNIQUE,
+    sort_key INTEGER NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    canonical_url TEXT,
+    site_article_id TEXT,
+    title TEXT,
+    body_html TEXT,
+    body_text TEXT,
+    summary TEXT,
+    author TEXT,
+    section_raw TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    image_url TEXT,
+    language TEXT,
+    date_published_raw TEXT,
+    date_displayed_raw TEXT,
+    date_published TEXT,
+    date_published_precision TEXT,
+    date_modified_raw TEXT,
+    date_modified TEXT,
+    fetched_at TEXT,
+    extraction TEXT,
+    http_status INTEGER,
+    warc_record TEXT,
+    topic TEXT,
+    topic_confidence REAL,
+    story_id TEXT,
+    is_canonical INTEGER,
+    extra TEXT NOT NULL DEFAULT '{}',
+    content_hash TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    archived_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    run_id TEXT
+"""
+
+_ARTICLE_COLUMNS_PG = """
+    url_key TEXT NOT NULL UNIQUE,
+    site_key TEXT UNIQUE,
+    sort_key BIGINT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    canonical_url TEXT,
+    site_article_id TEXT,
+    title TEXT,
+    body_html TEXT,
+    body_text TEXT,
+    summary TEXT,
+    author TEXT,
+    section_raw TEXT,
+    tags JSONB NOT NULL DEFAULT '[]',
+    image_url TEXT,
+    language TEXT,
+    date_published_raw TEXT,
+    date_displayed_raw TEXT,
+    date_published TIMESTAMPTZ,
+    date_published_precision TEXT,
+    date_modified_raw TEXT,
+    date_modified TIMESTAMPTZ,
+    fetched_at TIMESTAMPTZ,
+    extraction TEXT,
+    http_status INTEGER,
+    warc_record JSONB,
+    topic TEXT,
+    topic_confidence DOUBLE PRECISION,
+    story_id TEXT,
+    is_canonical BOOLEAN,
+    extra JSONB NOT NULL DEFAULT '{}',
+    content_hash TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    archived_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    run_id TEXT
+"""
+
+register(
+    Migration(
+        1,
+        "core: articles, sources, crawl runs, seen URLs",
+        sqlite=[
+            f"CREATE TABLE articles (id INTEGER PRIMARY KEY, {_ARTICLE_COLUMNS_SQLITE})",
+            """CREATE TABLE sources (id TEXT PRIMARY KEY, name TEXT, name_en TEXT, base_url TEXT,
+                language TEXT, first_seen_at TEXT NOT NULL, last_seen_at TEXT NOT NULL)""",
+            """CREATE TABLE crawl_runs (id TEXT PRIMARY KEY, spider TEXT, source TEXT,
+                started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+                stats TEXT NOT NULL DEFAULT '{}', errors TEXT NOT NULL DEFAULT '[]', warc_file TEXT)""",
+            "CREATE INDEX crawl_runs_started ON crawl_runs (started_at)",
+            """CREATE TABLE seen_urls (url_key TEXT PRIMARY KEY, source TEXT, article_id INTEGER,
+                last_fetched_at TEXT NOT NULL)""",
+        ],
+        postgres=[
+            f"CREATE TABLE articles (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, {_ARTICLE_COLUMNS_PG})",
+            """CREATE TABLE sources (id TEXT PRIMARY KEY, name TEXT, name_en TEXT, base_url TEXT,
+                language TEXT, first_seen_at TIMESTAMPTZ NOT NULL, last_seen_at TIMESTAMPTZ NOT NULL)""",
+            """CREATE TABLE crawl_runs (id TEXT PRIMARY KEY, spider TEXT, source TEXT,
+                started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, status TEXT NOT NULL,
+                stats JSONB NOT NULL DEFAULT '{}', errors JSONB NOT NULL DEFAULT '[]', warc_file TEXT)""",
+            "CREATE INDEX crawl_runs_started ON crawl_runs (started_at)",
+            """CREATE TABLE seen_urls (url_key TEXT PRIMARY KEY, source TEXT, article_id BIGINT,
+                last_fetched_at TIMESTAMPTZ NOT NULL)""",
+        ],
+    )
+)
+
+
+# --- 2: versions and search ------------------------------------------------------
+# Normalised text lives in its own table so the articles rows stay as published and
+# small; on SQLite it is the external content of the FTS5 index, keyed by sort_key so
+# that FTS rowid order is date order (date-sorted search reads matches newest first
+# and stops at LIMIT instead of sorting every match).
+
+
+def _backfill_search_text(archive: "Archive") -> None:
+    from crawler.archive.records import search_text
+
+    for row in archive.fetch("SELECT id, sort_key, title, body_text, body_html, summary FROM articles"):
+        title, body = search_text(row)
+        if archive.dialect == "sqlite":
+            archive.execute(
+                "INSERT INTO article_text (sort_key, article_id, title, body) VALUES (?, ?, ?, ?)",
+                (row["sort_key"], row["id"], title, body),
+            )
+        else:
+            archive.execute(
+                "INSERT INTO article_text (article_id, title, body) VALUES (?, ?, ?)",
+                (row["id"], title, body),
+            )
+
+
+_VERSIONS_SQLITE = """CREATE TABLE article_versions (id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE, version INTEGER NOT NULL,
+    title TEXT, body_text TEXT, body_html TEXT, summary TEXT, content_hash TEXT,
+    date_modified TEXT, fetched_at TEXT, warc_record TEXT, superseded_at TEXT NOT NULL)"""
+_VERSIONS_PG = """CREATE TABLE article_versions (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE, version INTEGER NOT NULL,
+    title TEXT, body_text TEXT, body_html TEXT, summary TEXT, content_hash TEXT,
+    date_modified TIMESTAMPTZ, fetched_at TIMESTAMPTZ, warc_record JSONB, superseded_at TIMESTAMPTZ NOT NULL)"""
+
+register(
+    Migration(
+        2,
+        "article versions; normalised search text and full-text index",
+        sqlite=[
+            _VERSIONS_SQLITE,
+            "CREATE INDEX article_versions_article ON article_versions (article_id, version)",
+            """CREATE TABLE article_text (sort_key INTEGER PRIMARY KEY,
+                article_id INTEGER NOT NULL UNIQUE REFERENCES articles(id) ON DELETE CASCADE,
+                title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '')""",
+            """CREATE VIRTUAL TABLE article_fts USING fts5(title, body, content='article_text',
+                content_rowid='sort_key', tokenize='unicode61 remove_diacritics 0')""",
+            """CREATE TRIGGER article_text_ai AFTER INSERT ON article_text BEGIN
+                INSERT INTO article_fts (rowid, title, body) VALUES (new.sort_key, new.title, new.body); END""",
+            """CREATE TRIGGER article_text_ad AFTER DELETE ON article_text BEGIN
+                INSERT INTO article_fts (article_fts, rowid, title, body)
+                VALUES ('delete', old.sort_key, old.title, old.body); END""",
+            """CREATE TRIGGER article_text_au AFTER UPDATE ON article_text BEGIN
+                INSERT INTO article_fts (article_fts, rowid, title, body)
+                VALUES ('delete', old.sort_key, old.title, old.body);
+                INSERT INTO article_fts (rowid, title, body) VALUES (new.sort_key, new.title, new.body); END""",
+            _backfill_search_text,
+        ],
+        postgres=[
+            _VERSIONS_PG,
+            "CREATE INDEX article_versions_article ON article_versions (article_id, version)",
+            """CREATE TABLE article_text (
+                article_id BIGINT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+                title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '',
+                tsv tsvector GENERATED ALWAYS AS (
+                    setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', body), 'B')
+                ) STORED)""",
+            "CREATE INDEX article_text_tsv ON article_text USING GIN (tsv)",
+            _backfill_search_text,
+        ],
+    )
+)
+
+
+# --- 3: filter and feed indexes ------------------------------------------------------
+# Feeds ask for "latest N canonical stories, optionally per topic or per source";
+# search filters by source/topic/story and sorts by date.
+
+_INDEXES = [
+    "CREATE INDEX articles_source_sort ON articles (source, sort_key)",
+    "CREATE INDEX articles_topic_sort ON articles (topic, sort_key)",
+    "CREATE INDEX articles_story ON articles (story_id)",
+    "CREATE INDEX articles_canonical_date ON articles (is_canonical, date_published)",
+    "CREATE INDEX articles_topic_canonical_date ON articles (topic, is_canonical, date_published)",
+    "CREATE INDEX articles_source_canonical_date ON articles (source, is_canonical, date_published)",
+    "CREATE INDEX articles_run ON articles (run_id)",
+]
+
+register(Migration(3, "filter and feed indexes", sqlite=list(_INDEXES), postgres=list(_INDEXES)))

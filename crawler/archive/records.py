@@ -1,0 +1,203 @@
+"""Article <-> archive row conversion, shared by both backends.
+
+Stored columns hold the article exactly as published; `search_text` derives the
+normalised title/body the full-text index is built on, and `sort_key` the integer
+that orders articles by date (it is also the FTS rowid on SQLite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from itemadapter import ItemAdapter
+
+from crawler.arabic import normalize
+from crawler.items import ARTICLE_FIELDS, Article
+
+logger = logging.getLogger(__name__)
+
+DATETIME_FIELDS = frozenset({"date_published", "date_modified", "fetched_at"})
+JSON_FIELDS = frozenset({"tags", "warc_record", "extra"})
+BOOL_FIELDS = frozenset({"is_canonical"})
+META_COLUMNS: tuple[str, ...] = ("archived_at", "updated_at", "version", "run_id")
+"""Archive bookkeeping columns returned beside the Article fields."""
+
+# A changed body makes a new version; these fields change on every fetch and do not.
+CONTENT_FIELDS: tuple[str, ...] = ("title", "body_text", "body_html", "summary")
+_VOLATILE = frozenset({"fetched_at", "warc_record", "http_status"})
+
+SORT_SHIFT = 2**24
+_TAG = re.compile(r"<[^>]+>")
+
+
+def utc(dt: datetime) -> datetime:
+    """Aware UTC; a naive datetime is taken to be UTC already."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def iso_utc(dt: datetime) -> str:
+    """Fixed-width UTC ISO text, so string order is time order on SQLite."""
+    return utc(dt).isoformat(timespec="microseconds")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return utc(value)
+    try:
+        return utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def article_dict(item: Any) -> dict[str, Any]:
+    """The Article fields of an item (Article, dict, any ItemAdapter-supported item)."""
+    if isinstance(item, Article) or is_dataclass(item):
+        data = asdict(item)
+    else:
+        data = dict(ItemAdapter(item).items()) if not isinstance(item, Mapping) else dict(item)
+    return {name: data.get(name) for name in ARTICLE_FIELDS}
+
+
+def content_hash(rec: Mapping[str, Any]) -> str:
+    h = hashlib.sha1()
+    for name in ("title", "body_text"):
+        h.update((rec.get(name) or "").encode("utf-8"))
+        h.update(b"\x00")
+    if not rec.get("body_text"):
+        h.update((rec.get("body_html") or "").encode("utf-8"))
+    return h.hexdigest()
+
+
+def html_to_text(html: str) -> str:
+    return _TAG.sub(" ", html)
+
+
+def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
+    """Normalised (title, body) for the full-text index; body falls back to the HTML's
+    text, then the summary. Author and summary are searchable too, appended to body."""
+    title = normalize(rec.get("title") or "")
+    body = rec.get("body_text") or (html_to_text(rec["body_html"]) if rec.get("body_html") else "")
+    extra = " ".join(x for x in (rec.get("summary"), rec.get("author")) if x)
+    return title, normalize(f"{body} {extra}".strip())
+
+
+def sort_date(rec: Mapping[str, Any], now: datetime) -> datetime:
+    return parse_datetime(rec.get("date_published")) or parse_datetime(rec.get("fetched_at")) or now
+
+
+def sort_key_for(when: datetime, salt: str) -> int:
+    """Seconds since the epoch in the high bits, a hash of the URL key in the low 24:
+    unique in practice, and integer order is date order."""
+    low = int.from_bytes(hashlib.blake2b(salt.encode("utf-8"), digest_size=4).digest(), "big") % SORT_SHIFT
+    return int(utc(when).timestamp()) * SORT_SHIFT + low
+
+
+def sort_key_bounds(since: datetime | None, until: datetime | None) -> tuple[int | None, int | None]:
+    lo = int(utc(since).timestamp()) * SORT_SHIFT if since else None
+    hi = (int(utc(until).timestamp()) + 1) * SORT_SHIFT - 1 if until else None
+    return lo, hi
+
+
+def encode_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    from crawler.exporters import to_jsonable
+
+    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True)
+
+
+def decode_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row as the archive returns it: id, every Article field with aware
+    datetimes / lists / dicts / bools, then the bookkeeping columns."""
+    out: dict[str, Any] = {"id": row["id"]}
+    for name in ARTICLE_FIELDS:
+        if name not in row:
+            continue
+        v = row[name]
+        if name in DATETIME_FIELDS:
+            v = parse_datetime(v)
+        elif name in JSON_FIELDS:
+            if isinstance(v, str):
+                v = json.loads(v)
+            if v is None and name in ("tags", "extra"):
+                v = [] if name == "tags" else {}
+        elif name in BOOL_FIELDS and v is not None:
+            v = bool(v)
+        out[name] = v
+    for name in META_COLUMNS:
+        if name in row:
+            v = row[name]
+            out[name] = parse_datetime(v) if name in ("archived_at", "updated_at") else v
+    if "score" in row:
+        out["score"] = row["score"]
+    return out
+
+
+def to_article(row: Mapping[str, Any]) -> Article:
+    d = decode_row(row)
+    return Article(**{k: d[k] for k in ARTICLE_FIELDS if k in d})
+
+
+def merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """New values win; fields the new crawl left empty keep their archived value
+    (a listing-only re-visit must not erase a body or a topic)."""
+    out = dict(old)
+    for name in ARTICLE_FIELDS:
+        v = new.get(name)
+        if v is None or v == [] or v == {} or v == "":
+            continue
+        out[name] = v
+    return out
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    return [n for n in ARTICLE_FIELDS if n not in _VOLATILE and old.get(n) != new.get(n)]
+
+
+# --- import records ---------------------------------------------------------------
+
+_IGNORED_ON_IMPORT = frozenset({"id", "score", *META_COLUMNS})
+
+
+def article_from_record(record: Mapping[str, Any]) -> Article:
+    """An `Article` from a JSON Lines record with Article fields (as `akhbar export`
+    writes them). ISO datetimes become aware datetimes; any other date string is kept
+    as the raw field for the dates pipeline. Unknown keys go to ``extra``. Raises
+    ValueError with the reason when the record cannot be an article."""
+    if not isinstance(record, Mapping):
+        raise ValueError("record is not a JSON object")
+    if not record.get("url") or not record.get("source"):
+        raise ValueError("record needs 'url' and 'source'")
+    kwargs: dict[str, Any] = {}
+    extra = dict(record.get("extra") or {})
+    for key, value in record.items():
+        if key in _IGNORED_ON_IMPORT:
+            continue
+        if key not in ARTICLE_FIELDS:
+            extra[key] = value
+            continue
+        if key in DATETIME_FIELDS and value is not None and not isinstance(value, datetime):
+            parsed = parse_datetime(value)
+            if parsed is None:
+                raw = f"{key}_raw"
+                if raw in ARTICLE_FIELDS and not record.get(raw):
+                    kwargs[raw] = str(value)
+                else:
+                    extra[key] = value
+                continue
+            value = parsed
+        kwargs[key] = value
+    kwargs["extra"] = extra
+    if kwargs.get("tags") is None:
+        kwargs["tags"] = []
+    return Article(**kwargs)

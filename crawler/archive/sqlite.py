@@ -1,0 +1,160 @@
+"""SQLite backend: one file under the data directory, nothing to install.
+
+WAL journaling lets readers (search, the API) run while a crawl writes; writers take
+the lock up front (``BEGIN IMMEDIATE``) and wait on a busy timeout, so two crawls or
+a crawl and an import queue rather than fail. Full-text search is an FTS5 index over
+the normalised text whose rowid is the date-ordered ``sort_key`` (see docs/archive.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from crawler.archive.base import Archive
+from crawler.archive.records import iso_utc
+from crawler.archive.search import SearchQuery
+
+BUSY_TIMEOUT_S = 60.0
+TITLE_WEIGHT = 4.0
+
+
+def path_from_url(url: str) -> Path:
+    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or a bare path."""
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):])
+    if url.startswith("sqlite://"):
+        return Path(url[len("sqlite://"):])
+    return Path(url)
+
+
+class SQLiteArchive(Archive):
+    dialect = "sqlite"
+
+    def __init__(self, url: str, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+        super().__init__(url)
+        self.path = path_from_url(url)
+        self.busy_timeout = busy_timeout
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path), timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache per connection
+        return conn
+
+    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        return conn.execute(sql, tuple(params))
+
+    def _rows(self, cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+        return [dict(r) for r in cursor.fetchall()]
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def _end(self, conn: sqlite3.Connection, commit: bool) -> None:
+        conn.execute("COMMIT" if commit else "ROLLBACK")
+
+    def iter_rows(self, sql: str, params: Sequence[Any] = (), batch: int = 500) -> Iterator[dict[str, Any]]:
+        # A separate connection: the read snapshot of a long export must not hold this
+        # thread's connection (and its transactions) hostage.
+        conn = self._connect()
+        try:
+            cur = conn.execute(sql, tuple(params))
+            while True:
+                rows = cur.fetchmany(batch)
+                if not rows:
+                    return
+                for r in rows:
+                    yield dict(r)
+        finally:
+            conn.close()
+
+    def _migration_lock(self) -> None:
+        pass  # BEGIN IMMEDIATE already serialises migrators
+
+    def enc_datetime(self, value: Any) -> Any:
+        return iso_utc(value) if value is not None else None
+
+    def enc_json(self, value: Any) -> Any:
+        from crawler.archive.records import encode_json
+
+        return encode_json(value)
+
+    def enc_bool(self, value: Any) -> Any:
+        return None if value is None else int(bool(value))
+
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None:
+        if replace:
+            self.execute("DELETE FROM article_text WHERE article_id = ?", (article_id,))
+        self.execute(
+            "INSERT INTO article_text (sort_key, article_id, title, body) VALUES (?, ?, ?, ?)",
+            (sort_key, article_id, title, body),
+        )
+
+    def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+                     sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        # FTS drives the loop (CROSS JOIN fixes the order): matches come newest first
+        # from the index, each probes its article by sort_key, and the scan stops at LIMIT.
+        where = ["f.article_fts MATCH ?"]
+        params: list[Any] = [q.fts5()]
+        if lo is not None:
+            where.append("f.rowid >= ?")
+            params.append(lo)
+        if hi is not None:
+            where.append("f.rowid <= ?")
+            params.append(hi)
+        where += [f for f, _ in filters]
+        params += [v for _, v in filters]
+        cond = " AND ".join(where)
+        if sort == "date":
+            sql = (
+                "SELECT a.* FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid "
+                f"WHERE {cond} ORDER BY f.rowid DESC LIMIT ? OFFSET ?"
+            )
+            return self.fetch(sql, [*params, limit, offset])
+        # Relevance: bm25 over the newest `relevance_candidates` matches only. Ranking
+        # every match of a common word costs tens of ms at a million articles; for news
+        # the newest few thousand matches are where the relevant ones are looked for.
+        sql = (
+            f"SELECT a.*, c.score AS score FROM (SELECT f.rowid AS rid, bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS score "
+            f"FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid WHERE {cond} "
+            "ORDER BY f.rowid DESC LIMIT ?) c CROSS JOIN articles a ON a.sort_key = c.rid "
+            "ORDER BY c.score, c.rid DESC LIMIT ? OFFSET ?"
+        )
+        return self.fetch(sql, [*params, self.relevance_candidates, limit, offset])
+
+    def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
+        order = f"bm25(article_fts, {TITLE_WEIGHT}, 1.0)" if ranked else "rowid DESC"
+        rows = self.fetch(
+            f"SELECT rowid AS r FROM article_fts WHERE article_fts MATCH ? ORDER BY {order} LIMIT ?",
+            (q.fts5(), limit),
+        )
+        return [r["r"] for r in rows]
+
+    def like_search(self, text: str, limit: int = 20) -> list[int]:
+        rows = self.fetch(
+            "SELECT article_id FROM article_text WHERE title LIKE ? OR body LIKE ? ORDER BY sort_key DESC LIMIT ?",
+            (f"%{text}%", f"%{text}%", limit),
+        )
+        return [r["article_id"] for r in rows]
+
+    def optimize(self) -> None:
+        """Merge FTS segments (after a bulk load) and refresh planner statistics."""
+        self.execute("INSERT INTO article_fts (article_fts) VALUES ('optimize')")
+        self.execute("ANALYZE")
+
+    def rebuild_search_index(self) -> None:
+        self.execute("INSERT INTO article_fts (article_fts) VALUES ('rebuild')")
+
+
+def _loads(v: Any) -> Any:
+    return json.loads(v) if isinstance(v, str) else v
