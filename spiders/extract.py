@@ -386,6 +386,28 @@ DATE_TEXT = re.compile(
 )
 
 
+_TIME = re.compile(rf"{_DIGIT}{{1,2}}:{_DIGIT}{{2}}")
+
+
+def _generic_image(sel: Selector, content: etree._Element | None) -> str | None:
+    """The lead image: a cover/featured/thumbnail wrapper's img, else the content's first img."""
+    for img in sel.xpath(
+        "//*[contains(@class,'cover') or contains(@class,'featured') or contains(@class,'thumbnail')"
+        " or contains(@class,'post-image')][not(ancestor::footer)]/descendant-or-self::img"
+    ):
+        src = img.attrib.get("data-src") or img.attrib.get("src")
+        if src and not src.startswith("data:"):
+            return src
+    if content is not None:
+        for img in content.iter("img"):
+            if any(_is_boilerplate_attr(a) for a in img.iterancestors()):
+                continue
+            src = img.get("data-src") or img.get("src")
+            if src and not src.startswith("data:"):
+                return src
+    return None
+
+
 def _link_density(el: etree._Element) -> float:
     text = len(el.text_content() or "")
     if not text:
@@ -416,6 +438,24 @@ def best_content_element(root: etree._Element) -> etree._Element | None:
     return max(scores, key=scores.__getitem__)
 
 
+def _crumb_section(sel: Selector) -> str | None:
+    """The section from a breadcrumb: its last link that is not the home page."""
+    links = sel.xpath(
+        "//*[contains(@class,'crumb') or contains(@id,'crumb')]//a[not(ancestor::footer)]"
+    )
+    names = []
+    for a in links:
+        href = (a.attrib.get("href") or "").rstrip("/")
+        if urlparse(href).path in ("", "/"):
+            continue
+        name = clean_text(" ".join(a.css("::text").getall()))
+        if name:
+            names.append(name)
+    if names:
+        return names[-1]
+    return first(sel.xpath("//a[contains(@class,'cat') and not(ancestor::nav) and not(ancestor::footer)]//text()").getall())
+
+
 def extract_generic(sel: Selector) -> Fields:
     """Last-resort extraction for markup nobody described."""
     out: Fields = {}
@@ -428,20 +468,30 @@ def extract_generic(sel: Selector) -> Fields:
         content = best_content_element(root)
         if content is not None:
             out.update(body_fields(content))
+    else:
+        content = None
     out["date_published_raw"] = first(sel.css("time::attr(datetime)").getall())
     displayed = first(sel.css("time ::text").getall())
     if not displayed:
-        for text in sel.xpath(
-            "//*[contains(@class,'date') or contains(@class,'time') or contains(@id,'date')]//text()"
-        ).getall():
-            m = DATE_TEXT.search(text)
-            if m:
-                displayed = clean_text(text)
+        for node in sel.xpath(
+            "//body//*[contains(@class,'date') or contains(@id,'date')][not(ancestor::footer)]"
+        ):
+            text = clean_text(" ".join(node.css("::text").getall()))
+            if text and len(text) <= 80 and DATE_TEXT.search(text):
+                displayed = text
+                # A time printed in the next element ("<span>…2025</span> <span>14:30</span>").
+                nxt = clean_text(" ".join(node.xpath("following-sibling::*[1]//text()").getall()))
+                if nxt and _TIME.fullmatch(nxt):
+                    displayed = f"{displayed} {nxt}"
                 break
     out["date_displayed_raw"] = displayed
-    out["author"] = first(sel.css('[rel="author"] ::text, .author ::text, .byline ::text').getall())
-    out["section_raw"] = first(sel.css('a[rel~="category"]::text').getall())
-    tags = [t for t in (clean_text(x) for x in sel.css('a[rel~="tag"]::text').getall()) if t]
+    out["image_url"] = _generic_image(sel, content if root is not None else None)
+    out["author"] = first(sel.xpath(
+        "//*[@rel='author' or contains(@class,'author') or contains(@class,'writer')"
+        " or contains(@class,'byline')][not(self::body)][not(ancestor::footer)]//text()"
+    ).getall())
+    out["section_raw"] = first(sel.css('a[rel~="category"]::text').getall()) or _crumb_section(sel)
+    tags = [t for t in (clean_text(x) for x in sel.css('a[rel="tag"]::text').getall()) if t]
     if tags:
         out["tags"] = list(dict.fromkeys(tags))
     title_tag = first(sel.css("title::text").getall())

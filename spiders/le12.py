@@ -18,8 +18,8 @@ class Le12ArticlePage(ArticlePage):
     body_css = ".entry-content"
     date_displayed_css = "span.entry-time"
     image_css = ".featured-image img"
-    section_css = ".entry-header .entry-category a, .entry-category a"
-    author_css = ".entry-header .entry-author a, .entry-author a"
+    section_css = ".entry-header .cat-links a, .entry-category a"
+    author_css = ".entry-header .entry-author"
     tags_css = ".entry-tags a"
     url_id = re.compile(r"/article/(\d+)")
     site_names = ("LE12", "le12.ma", "LE12.ma")

@@ -22,6 +22,7 @@ from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.items import Article
 from spiders.extract import (
+    BLOCK_TAGS,
     Fields,
     absolute,
     body_fields,
@@ -55,7 +56,11 @@ class ArticlePage:
     boilerplate_css: ClassVar[tuple[str, ...]] = ()
     """Blocks inside the body container that are the site's own boilerplate."""
     lead_byline: ClassVar[re.Pattern[str] | None] = None
-    """A first body paragraph matching this is a byline/dateline: moved to `author`/extra."""
+    """A first body paragraph matching this is a byline or dateline, not article text: it
+    leaves the body and goes to `lead_byline_field`."""
+    lead_byline_field: ClassVar[str] = "author"
+    """``author`` (the paragraph is the byline and wins over other author sources) or an
+    ``extra`` key such as ``dateline``."""
     url_id: ClassVar[re.Pattern[str] | None] = None
     """Group 1 of this pattern over the URL is the site's article id."""
     site_names: ClassVar[tuple[str, ...]] = ()
@@ -142,13 +147,17 @@ class ArticlePage:
         cleaned = clean_body(element, self.boilerplate_css)
         out: Fields = {}
         if self.lead_byline is not None:
-            for block in cleaned.iter("p", "div", "h2", "h3", "h4", "strong"):
+            for block in cleaned.iter():
+                if block is cleaned or not isinstance(block.tag, str) or block.tag not in BLOCK_TAGS:
+                    continue
+                if any(isinstance(d.tag, str) and d.tag in BLOCK_TAGS for d in block.iterdescendants()):
+                    continue  # a wrapper: its first leaf block decides
                 text = clean_text(block.text_content())
                 if not text:
                     continue
-                if len(text) <= 80 and self.lead_byline.search(text):
+                if len(text) <= 80 and self.lead_byline.search(text) and block.getparent() is not None:
                     out["byline"] = text
-                    block.getparent().remove(block) if block.getparent() is not None else None
+                    block.getparent().remove(block)
                 break
         paras = paragraphs(cleaned)
         if paras:
@@ -182,8 +191,6 @@ class ArticlePage:
         generic = extract_generic(self.sel)
         if "title" not in generic and "extra_title_tag" in generic:
             generic["title"] = self._strip_site_name(generic["extra_title_tag"])
-        if not self.body_css or "body_text" in selectors:
-            pass
         return [
             ("jsonld", jsonld),
             ("meta", meta),
@@ -219,7 +226,12 @@ class ArticlePage:
             "date_published_raw", ["selectors"], key="date_machine"
         ) or pick("date_published_raw", [hint_layer, "generic"]) or displayed
         section = pick("section_raw", ["jsonld", "meta", "selectors", hint_layer, "generic"])
-        author = pick("author") or by_name["selectors"].get("byline")
+        byline = by_name["selectors"].get("byline")
+        if byline and self.lead_byline_field == "author":
+            author = byline
+            used["author"] = "selectors"
+        else:
+            author = pick("author")
         image = absolute(url, pick("image_url"))
         canonical = pick("canonical_url", ["meta", "jsonld"]) or url
         canonical = absolute(url, canonical)
@@ -232,8 +244,8 @@ class ArticlePage:
         language = pick("language", ["meta", "jsonld"]) or self.default_language
         tags = pick("tags", ["selectors", "jsonld", "meta", hint_layer, "generic"]) or []
         extra: dict[str, Any] = {}
-        if by_name["selectors"].get("byline"):
-            extra["byline"] = by_name["selectors"]["byline"]
+        if byline and self.lead_byline_field != "author":
+            extra[self.lead_byline_field] = byline
         contributed = [used[f] for f in ("title", "body_text") if f in used]
         warc = self.response.meta.get("warc_record") if _has_meta(self.response) else None
         return Article(

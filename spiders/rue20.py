@@ -3,7 +3,7 @@
 Discovery: RSS → sitemap → REST API (a feed that is entirely new continues into the
 sitemap for older articles). Articles ``/<id>.html``; generic WordPress theme markup and
 JSON-LD ``NewsArticle``. The body opens with a dateline ``زنقة 20 | الرباط``: it is kept in
-``extra["byline"]``, not in the body; RSS items end with ``الخبر … ظهر أولاً على زنقة 20.``
+``extra["dateline"]``, not in the body; RSS items end with ``الخبر … ظهر أولاً على زنقة 20.``
 which is boilerplate.
 """
 
@@ -22,9 +22,10 @@ class Rue20ArticlePage(ArticlePage):
     date_machine_css = "time.entry-date::attr(datetime)"
     author_css = ".byline .author a, a[rel~=author]"
     section_css = ".cat-links a, a[rel~=category]"
-    tags_css = ".tags-links a, a[rel~=tag]"
+    tags_css = ".tags-links a, a[rel=tag]"
     image_css = ".post-thumbnail img, figure.wp-block-image img"
     lead_byline = re.compile(r"^زنق[ةه]\s*20\s*[|｜\-ـ–—]")
+    lead_byline_field = "dateline"
     url_id = re.compile(r"/(\d+)\.html")
     site_names = ("زنقة 20", "Rue20", "rue20")
 

@@ -21,9 +21,9 @@ class WordPressArticlePage(ArticlePage):
     date_machine_css = "time.entry-date::attr(datetime), time.published::attr(datetime)"
     date_displayed_css = "time.entry-date, time.published"
     date_modified_css = "time.updated::attr(datetime)"
-    author_css = ".byline .author a, .author.vcard a, a[rel~=author]"
+    author_css = ".byline .author, .author.vcard, a[rel~=author]"
     section_css = ".cat-links a, a[rel~=category]"
-    tags_css = ".tags-links a, a[rel~=tag]"
+    tags_css = ".tags-links a, a[rel=tag]"
     image_css = ".post-thumbnail img, figure.wp-post-image img, img.wp-post-image"
 
 
