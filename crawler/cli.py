@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.crawl",
     "crawler.commands.demo",
     "crawler.commands.snapshot",
+    "crawler.commands.feeds_cmds",
 )
 
 
