@@ -184,13 +184,14 @@ _HIJRI_RE = re.compile(
     rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?(?<![{_L}])({_HMONTH})(?![{_L}])\s*[,.\-]?\s*{_YEAR_WORD}(\d{{3,4}})(?!\d)"
     rf"(?:\s*(?:{_alt([_n('هجري'), _n('هجرية'), _n('هـ'), 'ه'])})(?![{_L}])\.?)?"
 )
+# The digits lead the pattern (fast to scan for); a preceding "الساعة" is looked up by
+# `_take_time` only when it matters (a bare hour), and leftover words are harmless.
 _TIME_RE = re.compile(
-    rf"(?:(?<![{_L}])(?:{_alt([_n('على'), _n('في')])})\s+)?(?:{_n('تمام')}\s+)?"
-    rf"(?:(?<![{_L}])(?P<kw>{_alt([_n('الساعة'), _n('ساعة')])})\s*)?"
     r"(?<![\d:./-])(?P<h>\d{1,2})(?:(?::|h)(?P<m>\d{2})(?::(?P<s>\d{2}))?)?(?![\d:/-]|\.\d)"
     rf"(?:\s*(?P<mark>{_alt(_MARKERS)})(?![{_L}a-z]))?"
     r"(?:\s*(?P<zone>gmt|utc)\s*(?P<off>[+-]\d{1,2}(?::?\d{2})?)?)?"
 )
+_HOUR_WORD = (_n("الساعة"), _n("ساعة"))
 _REL_RE = re.compile(
     rf"(?<![{_L}])(?:{_alt([_n('منذ'), _n('قبل')])})\s+(?:(?:{_alt([_n('حوالي'), _n('نحو')])})\s+)?"
     rf"(?:(?P<num>\d{{1,5}})\s*|(?P<word>{_alt(_WORD_NUMBERS)})\s+)?"
@@ -282,8 +283,7 @@ def _strip(text: str, span: tuple[int, int]) -> str:
 def _leftover_ok(rest: str, max_words: int) -> bool:
     # Anything the grammar did not consume may only be words (weekday, label, "الموافق"):
     # a stray number means another reading exists, and we do not guess between them.
-    rest = _LABEL_RE.sub(" ", rest)
-    if _DIGIT_RE.search(rest):
+    if _DIGIT_RE.search(rest) and _DIGIT_RE.search(_LABEL_RE.sub(" ", rest)):
         return False
     return len(_WORD_RE.findall(rest)) <= max_words
 
@@ -301,19 +301,19 @@ def _take_time(text: str) -> tuple[_Time | None, str, bool]:
     found: _Time | None = None
     rest = text
     for m in _TIME_RE.finditer(text):
-        minute = m.group("m")
-        if minute is None and m.group("kw") is None and m.group("mark") is None:
+        h, minute, second, mark, zone, off = m.groups()
+        if minute is None and mark is None and not text[: m.start()].rstrip().endswith(_HOUR_WORD):
             continue  # a bare number is not a time; the leftover check will see it
         if found is not None:
             return None, text, False
-        hour = _apply_marker(int(m.group("h")), m.group("mark"))
+        hour = _apply_marker(int(h), mark)
         mi = int(minute) if minute is not None else 0
-        sec = int(m.group("s")) if m.group("s") else 0
+        sec = int(second) if second else 0
         if hour is None or mi > 59 or sec > 59:
             return None, text, False
         tz: tzinfo | None = None
-        if m.group("zone"):
-            tz = _offset(m.group("off")) if m.group("off") else timezone.utc
+        if zone:
+            tz = _offset(off) if off else timezone.utc
         found = _Time(hour, mi, sec, tz, "minute" if minute is not None else "hour")
         rest = _strip(text, m.span())
     return found, rest, True
@@ -327,10 +327,15 @@ def _at(day: date, time: _Time | None) -> tuple[datetime, str]:
     return _local(day.year, day.month, day.day, time.hour, time.minute, time.second), time.precision
 
 
+def _lookup(table: dict[str, int], name: str) -> int:
+    found = table.get(name)
+    return found if found is not None else table[" ".join(name.split())]  # "كانون  الثاني"
+
+
 def _month_of(m: re.Match[str], first: int) -> int | None:
-    a = _GREGORIAN_MONTHS[re.sub(r"\s+", " ", m.group(first))]
+    a = _lookup(_GREGORIAN_MONTHS, m.group(first))
     b_text = m.group(first + 1)
-    if b_text is not None and _GREGORIAN_MONTHS[re.sub(r"\s+", " ", b_text)] != a:
+    if b_text is not None and _lookup(_GREGORIAN_MONTHS, b_text) != a:
         return None  # "تموز/أغسطس": the two names disagree
     return a
 
@@ -386,11 +391,12 @@ def _parse_absolute(n: str) -> ParsedDate | None | bool:
     date is present at all (so relative forms may be tried)."""
     day: date | None = None
     month_only = False
-    m = _NUM_DMY_RE.search(n)
+    numeric = "-" in n or "/" in n or "." in n
+    m = _NUM_DMY_RE.search(n) if numeric else None
     if m is not None:
         day = date(int(m.group(4)), int(m.group(3)), int(m.group(1)))
     else:
-        m = _NUM_YMD_RE.search(n)
+        m = _NUM_YMD_RE.search(n) if numeric else None
         if m is not None:
             day = date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
         else:
@@ -415,7 +421,7 @@ def _parse_absolute(n: str) -> ParsedDate | None | bool:
             year = int(hijri.group(3))
             if not 1300 <= year <= 1600:
                 return None
-            month = _HIJRI_MONTHS[re.sub(r"\s+", " ", hijri.group(2))]
+            month = _lookup(_HIJRI_MONTHS, hijri.group(2))
             day = hijri_to_gregorian(year, month, int(hijri.group(1)))
             rest = _strip(n, hijri.span())
             time, rest, ok = _take_time(rest)
@@ -456,7 +462,7 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
         return ParsedDate(ref_local.replace(second=0, microsecond=0), "minute")
     m = _DAYWORD_RE.search(n)
     if m is not None:
-        days_back = _DAY_WORDS[re.sub(r"\s+", " ", m.group(1))]
+        days_back = _lookup(_DAY_WORDS, m.group(1))
         rest = _strip(n, m.span())
         time, rest, ok = _take_time(rest)
         # "اليوم" is an everyday word ("كاريكاتير اليوم"): only alone or with a time.
@@ -509,18 +515,26 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     return ParsedDate(_local(year, month, 1), "month")
 
 
+_REJECTED: Any = object()
+
+
 def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | None:
-    folded = fold_digits(text).strip()
-    if folded[:4].isdigit() and folded[4:5] == "-":
-        iso = _parse_iso(folded)
-        if iso is not None:
-            return iso
-    if folded[:1].isascii() and folded[:1].isalnum():
-        rfc = _parse_rfc(folded)
-        if rfc is not None:
-            return rfc
+    head = text.lstrip()[:1]
+    # Machine formats start with a digit or a Latin letter; Arabic text skips them.
+    if head.isdigit() or (head.isascii() and head.isalpha()):
+        folded = fold_digits(text).strip()
+        if folded[:4].isdigit() and folded[4:5] == "-":
+            iso = _parse_iso(folded)
+            if iso is not None:
+                return iso
+        if folded[:1].isascii() and folded[:1].isalnum():
+            rfc = _parse_rfc(folded)
+            if rfc is not None:
+                return rfc
     n = normalize(_GLUE_RE.sub(" ", text))
     result = _parse_absolute(n)
+    if result is None:
+        return _REJECTED  # a date was there but contradicts itself: no second opinion
     if result is not False:
         return result  # type: ignore[return-value]
     return _parse_relative(n, reference or datetime.now(timezone.utc))
@@ -588,6 +602,8 @@ def parse_date(text: Any, *, reference: datetime | None = None, fallback: bool =
         return None
     except Exception:  # a bug here must not lose the item: log it loudly, return None
         logger.exception("date parser failed on %r", text)
+        return None
+    if result is _REJECTED:
         return None
     if result is None and fallback:
         try:
