@@ -54,6 +54,7 @@ RETRY_AFTER_MAX = 120.0
 SPIDER_MIDDLEWARES: dict[str, int] = {}
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.validate.ValidatePipeline": 50,
+    "pipelines.dates.DatesPipeline": 200,
     "pipelines.topics.TopicsPipeline": 300,
     "pipelines.archive.ArchivePipeline": 500,
 }
@@ -67,3 +68,9 @@ AKHBAR_SEEN_STORE = "crawler.archive.seen.ArchiveSeenStore"
 # Topics (pipelines/topics.py, docs/topics.md): classifier probability needed to keep its
 # topic for an article whose section the sources config does not map; below it: `other`.
 TOPICS_MIN_CONFIDENCE = 0.5
+
+# Dates (pipelines/dates.py, docs/dates.md): let dateparser try forms the fast parser does
+# not know (English/French month names); how many unparseable strings to keep in the stats.
+DATES_ENABLED = True
+DATES_DATEPARSER_FALLBACK = True
+DATES_UNPARSED_SAMPLES = 20
