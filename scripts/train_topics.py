@@ -172,6 +172,39 @@ def evaluate(model: TopicModel, rows: list[dict]) -> dict:
     }
 
 
+def fit_predict(train: list[dict], test: list[dict], classes: list[str], args: argparse.Namespace) -> float:
+    docs = [featurize(r["title"], r["body"]) for r in train]
+    vocab, idf = build_vocab(docs, args.min_df, args.max_features)
+    w, b = train_softmax(matrix(docs, vocab, idf), np.array([classes.index(r["topic"]) for r in train]),
+                         len(classes), args.l2)
+    x = matrix([featurize(r["title"], r["body"]) for r in test], vocab, idf)
+    y = np.array([classes.index(r["topic"]) for r in test])
+    return float(((x @ w + b).argmax(axis=1) == y).mean())
+
+
+def cross_validate(rows: list[dict], classes: list[str], args: argparse.Namespace) -> None:
+    """Stratified k-fold accuracy: how much the single held-out figure may move with the split."""
+    by_topic: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_topic[r["topic"]].append(r)
+    rng = random.Random(args.seed)
+    fold_of: dict[str, int] = {}
+    for topic in sorted(by_topic):
+        group = sorted(by_topic[topic], key=lambda r: r["id"])
+        rng.shuffle(group)
+        for i, r in enumerate(group):
+            fold_of[r["id"]] = i % args.folds
+    accs = []
+    for k in range(args.folds):
+        acc = fit_predict([r for r in rows if fold_of[r["id"]] != k], [r for r in rows if fold_of[r["id"]] == k],
+                          classes, args)
+        accs.append(acc)
+        print(f"fold {k + 1}/{args.folds}: accuracy {acc:.4f}", flush=True)
+    mean = sum(accs) / len(accs)
+    sd = math.sqrt(sum((a - mean) ** 2 for a in accs) / (len(accs) - 1))
+    print(f"{args.folds}-fold cross-validation: accuracy {mean:.4f} ± {sd:.4f} (min {min(accs):.4f}, max {max(accs):.4f})")
+
+
 def print_report(name: str, ev: dict, classes: list[str]) -> None:
     print(f"\n== {name}: {ev['n']} articles ==")
     print(f"accuracy  {ev['accuracy']:.4f}")
@@ -204,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-features", type=int, default=30000, help="most frequent features kept")
     ap.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the weights")
     ap.add_argument("--dry-run", action="store_true", help="evaluate without writing the model")
+    ap.add_argument("--folds", type=int, default=0,
+                    help="also report stratified k-fold cross-validation accuracy (spread of the estimate)")
     args = ap.parse_args(argv)
 
     if not args.corpus.exists():
@@ -256,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     print_thresholds(ev)
     if sample_rows:
         print_report("snapshot sample (never trained on)", evaluate(model, sample_rows), classes)
+    if args.folds > 1:
+        cross_validate(rows, classes, args)
     meta.update({"held_out_accuracy": round(ev["accuracy"], 4), "held_out_macro_f1": round(ev["macro_f1"], 4)})
     write_model(out, classes, vocab, idf, w, b, meta)
     print(f"\nwrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
