@@ -348,7 +348,7 @@ def assign_dates_and_ids(records: list[dict[str, Any]], corpus_by_id: dict[str, 
     """Ages in minutes before `now`: corpus order kept, dense near `now` so relative dates vary."""
     stories = sorted({r["corpus_id"] for r in records}, key=lambda cid: (corpus_by_id[cid]["date"], cid), reverse=True)
     n = len(stories)
-    base = {cid: max(4, round(WINDOW_MINUTES * ((k + 0.35) / n) ** 2.2)) for k, cid in enumerate(stories)}
+    base = {cid: max(4, round(WINDOW_MINUTES * ((k + 0.35) / n) ** 2.6)) for k, cid in enumerate(stories)}
     used: set[int] = set()
     for rec in sorted(records, key=lambda r: (r["corpus_id"], r["role"] != "original", r["site"])):
         age = base[rec["corpus_id"]]
@@ -359,6 +359,14 @@ def assign_dates_and_ids(records: list[dict[str, Any]], corpus_by_id: dict[str, 
         used.add(age)
         rec["age_minutes"] = age
         rec["modified_after_minutes"] = min(age - 1, rng.randint(5, 600)) if rng.random() < 0.3 and age > 6 else 0
+    # the bulletins are daily counts: one day apart, as they were in the corpus
+    bulletins = sorted((r for r in records if r["role"] == "bulletin"), key=lambda r: r["corpus_date"], reverse=True)
+    for i, rec in enumerate(bulletins[1:], 1):
+        age = bulletins[0]["age_minutes"] + i * 1440 + rng.randint(-20, 20)
+        while age in used:
+            age += 1
+        used.add(age)
+        rec["age_minutes"] = age
     for site, spec in SITES.items():
         mine = sorted((r for r in records if r["site"] == site), key=lambda r: -r["age_minutes"])
         pid = spec.first_post_id

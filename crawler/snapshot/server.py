@@ -46,13 +46,16 @@ class SiteApp:
             unquote(cat.section_path(s)).rstrip("/"): s for s in cat.spec.sections
         }
         self.fault_plan: dict[str, tuple[int, int, dict[str, str]]] = {}
-        """path -> (status, how many first requests fail, extra headers)"""
+        """decoded path -> (status, how many first requests fail, extra headers)"""
+        self.fault_urls: dict[str, tuple[int, int]] = {}
         if faults and len(cat.posts) > 4:
-            self.fault_plan[unquote(cat.posts[2].path)] = (503, 1, {})
-            self.fault_plan[unquote(cat.posts[4].path)] = (429, 1, {"Retry-After": "1"})
             biggest = max(cat.spec.sections, key=lambda s: len(cat.section_posts(s)))
+            plan = [(cat.posts[2].path, 503, 1, {}), (cat.posts[4].path, 429, 1, {"Retry-After": "1"})]
             if len(cat.section_posts(biggest)) > 10:
-                self.fault_plan[unquote(cat.section_path(biggest, 2))] = (500, 2, {})
+                plan.append((cat.section_path(biggest, 2), 500, 2, {}))
+            for path, status, times, headers in plan:
+                self.fault_plan[unquote(path)] = (status, times, headers)
+                self.fault_urls[cat.url(path)] = (status, times)
 
     # --- plumbing ---------------------------------------------------------------
     def _html(self, text: str, status: int = 200) -> Response:
@@ -286,5 +289,4 @@ class SnapshotServer:
 
     def fault_plan(self, site: str) -> dict[str, tuple[int, int]]:
         """Injected faults of `site`: URL -> (status, number of failing first requests)."""
-        app = self._apps[site]
-        return {app.r.url(p): (st, n) for p, (st, n, _) in app.fault_plan.items()}
+        return dict(self._apps[site].fault_urls)

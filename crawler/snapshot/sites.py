@@ -109,9 +109,9 @@ SITES: dict[str, SiteSpec] = {
         SiteSpec(
             "wpdemo", "أخبار اليوم التجريبي", "WP Demo", 3001, 7,
             (
-                Section("politics", "سياسة", 2, ("politics",), 8),
-                Section("economy", "اقتصاد", 3, ("economy",), 7),
-                Section("sports", "رياضة", 4, ("sports",), 7),
+                Section("politics", "سياسة", 2, ("politics",), 12),
+                Section("economy", "اقتصاد", 3, ("economy",), 5),
+                Section("sports", "رياضة", 4, ("sports",), 5),
             ),
         ),
     )
