@@ -12,7 +12,8 @@ Rules that keep it honest:
 * A wall-clock time without an offset is ``Africa/Casablanca`` local time, resolved with
   the tz database (UTC+1, UTC+0 during Ramadan), never a fixed offset.
 * A value is only as exact as what the text says: ``precision`` is ``minute``, ``hour``,
-  ``day`` or ``month``, and the value is truncated to the start of that unit (local time).
+  ``day`` or ``month``. Day and month values are the local midnight starting that day or
+  month; relative minutes and hours are the reference minus the amount, to the minute.
 * Never guess: digits the grammar cannot account for, contradictory month pairs, vague
   plurals (``منذ أيام``), years of two digits in Arabic text... all give None.
 * Never raise: any input, of any type, returns a `ParsedDate` or None.
@@ -46,7 +47,7 @@ _MAX_LEN = 300  # a date field is short; longer text is prose, not a date
 @dataclass(frozen=True, slots=True)
 class ParsedDate:
     value: datetime
-    """Aware datetime, truncated to the start of its precision unit (local time)."""
+    """Aware datetime; day/month precision: local midnight starting the day/month."""
     precision: str
     """``minute``, ``hour``, ``day`` or ``month``."""
     method: str = "fast"
@@ -503,10 +504,10 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
         return None
     if unit in ("second", "minute", "hour"):
         step = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1)}[unit]
-        value = (reference - step * count).astimezone(CASABLANCA)
-        if unit == "hour":
-            return ParsedDate(value.replace(minute=0, second=0, microsecond=0), "hour")
-        return ParsedDate(value.replace(second=0, microsecond=0), "minute")
+        # Sites round these (WordPress human_time_diff: "3 hours" is 2.5-3.5 h ago), so
+        # reference minus the amount is the best estimate; precision says how loose it is.
+        value = (reference - step * count).astimezone(CASABLANCA).replace(second=0, microsecond=0)
+        return ParsedDate(value, "hour" if unit == "hour" else "minute")
     if unit in ("day", "week"):
         days = count * (7 if unit == "week" else 1)
         value, precision = _at(ref_local.date() - timedelta(days=days), time)
