@@ -47,3 +47,30 @@ def sample_stories(n: int, *, seed: int = 1, body_html: str | None = None, start
             )
         )
     return out
+
+
+def fill_archive(archive: object, stories: list[FeedStory]) -> int:
+    """Store `stories` in a real archive as articles: each canonical report, plus one
+    non-canonical article per "also reported by" entry, sharing its story id."""
+    from crawler.items import Article
+
+    items = []
+    for s in stories:
+        items.append(
+            Article(
+                url=s.url, source=s.source, canonical_url=s.url, title=s.title, body_html=s.body_html,
+                summary=s.summary, author=s.author, image_url=s.image_url, date_published=s.published,
+                date_modified=s.updated if s.updated != s.published else None, topic=s.topic,
+                topic_confidence=1.0, story_id=s.story_id, is_canonical=True,
+            )
+        )
+        for k, o in enumerate(s.also_reported_by):
+            items.append(
+                Article(
+                    url=o.url, source=o.source, title=o.title, body_html=s.body_html, summary=s.summary,
+                    date_published=s.published + timedelta(minutes=10 + k), topic=s.topic,
+                    story_id=s.story_id, is_canonical=False,
+                )
+            )
+    archive.upsert_many(items)  # type: ignore[attr-defined]
+    return len(items)

@@ -1,0 +1,220 @@
+"""The HTTP app, for real on loopback: feeds with ETag/Last-Modified answered 304
+with no body, gzip, Cache-Control, the front page and search from a real SQLite
+archive, and newsboat subscribing over HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+import feedparser
+import pytest
+
+from crawler.archive import open_archive
+from feeds.model import story_guid
+from feeds.query import publish
+from feeds.samples import fill_archive, sample_stories
+from feeds.serve import FeedServer, make_server
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Iterator[tuple[FeedServer, Path, str]]:
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    archive = open_archive(url)
+    fill_archive(archive, sample_stories(80))
+    server = make_server(tmp_path, url, "127.0.0.1", 0)
+    publish(tmp_path, archive, base_url=server.url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, tmp_path, url
+    finally:
+        server.shutdown()
+        server.server_close()
+        archive.close()
+
+
+def request(server: FeedServer, path: str, headers: dict[str, str] | None = None, method: str = "GET",
+            conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], bytes]:
+    host, port = server.server_address[:2]
+    c = conn or http.client.HTTPConnection(host, port, timeout=10)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    if conn is None:
+        c.close()
+    return r.status, hdrs, body
+
+
+def test_feed_served_with_validators_and_cache_headers(site) -> None:
+    server, _, _ = site
+    status, h, body = request(server, "/feeds/all.rss")
+    assert status == 200
+    assert h["content-type"].startswith("application/rss+xml")
+    assert h["etag"].startswith('"') and h["etag"].endswith('"')
+    assert "max-age=900" in h["cache-control"]
+    assert int(h["content-length"]) == len(body)
+    parsedate_to_datetime(h["last-modified"])
+    d = feedparser.parse(body)
+    assert d.bozo == 0 and len(d.entries) == 50 and d.feed.ttl == "15"
+    status, h, _ = request(server, "/feeds/all.atom")
+    assert status == 200 and h["content-type"].startswith("application/atom+xml")
+    status, h, _ = request(server, "/feeds/all.json")
+    assert status == 200 and h["content-type"].startswith("application/feed+json")
+    status, h, _ = request(server, "/feeds.opml")
+    assert status == 200 and h["content-type"].startswith("text/x-opml")
+
+
+def test_conditional_get_answers_304_without_body(site) -> None:
+    server, _, _ = site
+    _, h, body = request(server, "/feeds/topic-politics.atom")
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    # Same keep-alive connection: a stray body after the 304 would corrupt the next response.
+    status, h304, body304 = request(server, "/feeds/topic-politics.atom", {"If-None-Match": h["etag"]}, conn=conn)
+    assert status == 304 and body304 == b""
+    assert h304["etag"] == h["etag"] and "content-length" not in h304 or h304.get("content-length") == "0"
+    status, _, again = request(server, "/feeds/topic-politics.atom", conn=conn)
+    assert status == 200 and again == body
+    status, _, b = request(server, "/feeds/topic-politics.atom", {"If-None-Match": f'"nope", {h["etag"]}'}, conn=conn)
+    assert status == 304 and b == b""
+    status, _, b = request(server, "/feeds/topic-politics.atom", {"If-Modified-Since": h["last-modified"]}, conn=conn)
+    assert status == 304 and b == b""
+    earlier = formatdate(parsedate_to_datetime(h["last-modified"]).timestamp() - 3600, usegmt=True)
+    status, _, b = request(server, "/feeds/topic-politics.atom", {"If-Modified-Since": earlier}, conn=conn)
+    assert status == 200 and b == body
+    # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
+    status, _, b = request(server, "/feeds/topic-politics.atom",
+                           {"If-None-Match": '"other"', "If-Modified-Since": h["last-modified"]}, conn=conn)
+    assert status == 200 and b == body
+    conn.close()
+
+
+def test_feedparser_conditional_get_over_http(site) -> None:
+    server, _, _ = site
+    first = feedparser.parse(server.url + "/feeds/all.atom")
+    assert first.bozo == 0 and first.status == 200 and first.etag
+    second = feedparser.parse(server.url + "/feeds/all.atom", etag=first.etag)
+    assert second.status == 304 and second.entries == []
+    third = feedparser.parse(server.url + "/feeds/all.atom", modified=first.modified)
+    assert third.status == 304
+
+
+def test_gzip_when_accepted(site) -> None:
+    server, _, _ = site
+    _, plain_h, plain = request(server, "/feeds/all.rss")
+    status, h, body = request(server, "/feeds/all.rss", {"Accept-Encoding": "gzip, deflate"})
+    assert status == 200 and h["content-encoding"] == "gzip" and "accept-encoding" in h["vary"].lower()
+    assert gzip.decompress(body) == plain and len(body) < len(plain)
+    assert h["etag"] != plain_h["etag"]
+    status, _, b = request(server, "/feeds/all.rss", {"Accept-Encoding": "gzip", "If-None-Match": h["etag"]})
+    assert status == 304 and b == b""
+    status, h, _ = request(server, "/feeds/all.rss", {"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in h
+
+
+def test_head_and_not_found(site) -> None:
+    server, public_parent, _ = site
+    status, h, body = request(server, "/feeds/all.rss", method="HEAD")
+    assert status == 200 and body == b"" and int(h["content-length"]) > 0
+    (public_parent / "public" / "feeds" / ".tmp-all.rss.x").write_bytes(b"half")
+    (public_parent / "secret.txt").write_text("no")
+    for path in ("/feeds/nope.rss", "/feeds/.tmp-all.rss.x", "/../secret.txt", "/%2e%2e/secret.txt", "/feeds/../../secret.txt"):
+        status, _, body = request(server, path)
+        assert status == 404, path
+        assert b"half" not in body and b"no" != body
+
+
+def test_republish_keeps_validators_unless_content_changes(site) -> None:
+    server, data_dir, url = site
+    _, h1, _ = request(server, "/feeds/source-le12.rss")
+    _, hp1, _ = request(server, "/feeds/topic-politics.rss")
+    time.sleep(1.1)
+    archive = open_archive(url)
+    try:
+        report = publish(data_dir, archive, base_url=server.url)
+        assert report.written == [] and report.unchanged
+        _, h2, _ = request(server, "/feeds/source-le12.rss")
+        assert (h2["etag"], h2["last-modified"]) == (h1["etag"], h1["last-modified"])
+        # a new le12 politics story changes le12's and politics' feeds, not sports'
+        from dataclasses import replace
+
+        new = replace(sample_stories(1)[0], url="https://www.le12.ma/new.html", source="le12", source_name="LE12",
+                      story_id="story-new", topic="politics", also_reported_by=[],
+                      published=sample_stories(1)[0].published.replace(hour=23))
+        fill_archive(archive, [new])
+        report = publish(data_dir, archive, base_url=server.url)
+    finally:
+        archive.close()
+    assert "feeds/source-le12.rss" in report.written and "feeds/topic-sports.rss" in report.unchanged
+    status, h3, body = request(server, "/feeds/source-le12.rss", {"If-None-Match": h1["etag"]})
+    assert status == 200 and h3["etag"] != h1["etag"]
+    assert feedparser.parse(body).entries[0].id == story_guid(new.url)
+    status, _, _ = request(server, "/feeds/topic-politics.rss", {"If-None-Match": hp1["etag"]})
+    assert status == 200
+
+
+def test_front_page_from_archive(site) -> None:
+    server, _, _ = site
+    status, h, body = request(server, "/")
+    assert status == 200 and h["content-type"].startswith("text/html")
+    page = body.decode()
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "script-src" not in h["content-security-policy"] and "default-src 'none'" in h["content-security-policy"]
+    assert 'type="application/rss+xml"' in page and 'href="/feeds/all.rss"' in page
+    assert 'type="application/atom+xml"' in page and 'type="application/feed+json"' in page
+    assert "خبر 0:" in page and "أوردته أيضاً" in page and "يوليوز 2025" in page
+    status, _, body = request(server, "/?topic=sports")
+    page = body.decode()
+    assert status == 200 and 'href="/feeds/topic-sports.rss"' in page and "رياضة" in page
+    status, _, _ = request(server, "/?topic=nope")
+    assert status == 404
+    status, _, body = request(server, "/search?q=" + quote("خبر 7:"))
+    assert status == 200 and "خبر 7:" in body.decode()
+    status, _, body = request(server, "/search?q=" + quote('"unbalanced'))
+    assert status == 400 and '<html lang="ar" dir="rtl">' in body.decode()
+    status, h, _ = request(server, "/", {"Accept-Encoding": "gzip"})
+    assert h["content-encoding"] == "gzip"
+
+
+@pytest.mark.newsboat
+def test_newsboat_subscribes_over_http(site, newsboat: str, tmp_path: Path) -> None:
+    server, _, _ = site
+    home = tmp_path / "home"
+    (home / ".newsboat").mkdir(parents=True)
+    # newsboat keys items by guid across feeds: subscribe to two feeds with no story in common
+    feeds = [server.url + "/feeds/topic-politics.rss", server.url + "/feeds/topic-sports.atom"]
+    urls = home / "urls"
+    urls.write_text("\n".join(feeds) + "\n")
+    cache = home / "cache.db"
+    config = home / "config"
+    config.write_text("")
+    env = {**os.environ, "HOME": str(home), "LANG": "C.UTF-8", "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_DATA_HOME": str(home / ".local/share")}
+    run = subprocess.run([newsboat, "-u", str(urls), "-c", str(cache), "-C", str(config), "-x", "reload", "print-unread"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    with sqlite3.connect(cache) as db:
+        rows = db.execute("SELECT feedurl, title, url, guid FROM rss_item").fetchall()
+    by_feed: dict[str, list[tuple[str, str, str]]] = {}
+    for feedurl, title, url, guid in rows:
+        by_feed.setdefault(feedurl, []).append((title, url, guid))
+    stories = {s.url: s for s in sample_stories(80)}
+    expected = {
+        feeds[0]: {u for u, s in stories.items() if s.topic == "politics"},
+        feeds[1]: {u for u, s in stories.items() if s.topic == "sports"},
+    }
+    assert {f: {url for _, url, _ in v} for f, v in by_feed.items()} == expected
+    for title, url, guid in by_feed[feeds[0]] + by_feed[feeds[1]]:
+        assert title == stories[url].title and guid == story_guid(url)
+    assert run.stdout.strip().startswith(str(len(rows)))  # "23 unread articles"
