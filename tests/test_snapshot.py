@@ -269,6 +269,10 @@ def test_listing_pagination_reaches_every_article_once(snap: SnapshotServer, sit
     multi_page = 0
     for cat in cats:
         url: str | None = cat["link"]
+        if cat["count"] == 0:
+            # a section the sample leaves empty still answers, with no cards
+            assert not card_links(site, page(cat["link"], enc), base)
+            continue
         pages = 0
         while url:
             sel = page(url, enc)

@@ -22,7 +22,7 @@ class Section:
     corpus: tuple[str, ...]
     """Corpus categories filed into this section by the sample builder."""
     share: int
-    """Target number of articles in the sample."""
+    """Target number of articles in the sample (0: a section the site has but the sample leaves empty)."""
     mapped: bool = True
     """False when sources.toml maps this section to no topic (deliberately)."""
 
@@ -56,6 +56,12 @@ SITES: dict[str, SiteSpec] = {
                 Section("sport", "هسبريس الرياضية", 9, ("sports",), 8),
                 Section("regions", "جهات", 6, ("regions",), 7),
                 Section("faits-divers", "حوادث", 11, ("crime_incidents",), 7),
+                Section("medias", "السلطة الرابعة", 13, (), 0),
+                Section("interviews", "حوارات", 14, (), 0),
+                Section("art-et-culture", "فن وثقافة", 15, (), 0),
+                Section("tamazight", "تمازيغت", 16, (), 0),
+                Section("sawt-soura", "صوت وصورة", 17, (), 0),
+                Section("international", "خارج الحدود", 18, (), 0),
             ),
         ),
         SiteSpec(
@@ -67,6 +73,12 @@ SITES: dict[str, SiteSpec] = {
                 Section("section-22", "رياضة", 22, ("sports",), 9),
                 Section("section-19", "حوادث", 19, ("crime_incidents",), 9),
                 Section("section-99", "متفرقات", 99, ("regions",), 6),
+                Section("section-8", "فن", 8, (), 0),
+                Section("section-24", "مهجر", 24, (), 0),
+                Section("section-10", "بلا حدود", 10, (), 0),
+                Section("section-9", "آراء", 9, (), 0),
+                Section("section-6", "شؤون دينية", 6, (), 0),
+                Section("section-11", "فيديوهات", 11, (), 0),
             ),
         ),
         SiteSpec(
@@ -79,6 +91,8 @@ SITES: dict[str, SiteSpec] = {
                 Section("regions", "جهات", 18, ("regions",), 6),
                 Section("faits-divers", "حوادث", 17, ("crime_incidents",), 6),
                 Section("varietes", "منوعات", 21, ("society",), 3, mapped=False),
+                Section("international", "دولي", 15, (), 0),
+                Section("culture", "ثقافة وفن", 19, (), 0),
             ),
         ),
         SiteSpec(
@@ -91,6 +105,9 @@ SITES: dict[str, SiteSpec] = {
                 Section("جهات", "جهات", 9, ("regions",), 6),
                 Section("حوادث", "حوادث", 8, ("crime_incidents",), 5),
                 Section("صحة", "صحة", 15, ("society",), 3, mapped=False),
+                Section("دولية", "دولية", 6, (), 0),
+                Section("فن", "فن", 10, (), 0),
+                Section("ميديا", "ميديا", 11, (), 0),
             ),
         ),
         SiteSpec(
@@ -103,6 +120,8 @@ SITES: dict[str, SiteSpec] = {
                 Section("jihat", "جهات", 6, ("regions",), 7),
                 Section("hawadith", "حوادث", 7, ("crime_incidents",), 5),
                 Section("akhbar-watania", "أخبار وطنية", 10, ("politics", "society"), 3, mapped=False),
+                Section("dawli", "دولي", 8, (), 0),
+                Section("thaqafa", "ثقافة", 9, (), 0),
             ),
             encoding="windows-1256",
         ),
