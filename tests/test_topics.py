@@ -86,6 +86,41 @@ WRITTEN: list[tuple[str, str, str]] = [
 ]
 
 
+# Subjects the corpus has no examples of: the classifier must not be confident about them.
+UNSEEN: list[tuple[str, str, str]] = [
+    (
+        "culture",
+        "مهرجان السينما بمراكش يكرم مخرجا مغربيا",
+        "افتتحت فعاليات المهرجان الدولي للفيلم بمراكش بتكريم المخرج والممثل، وعرض فيلم سينمائي جديد أمام "
+        "جمهور من الفنانين والنقاد، كما قدمت فرقة موسيقية حفلا فنيا وغنت المطربة أغاني من ألبومها الجديد.",
+    ),
+    (
+        "world",
+        "الرئيس الأمريكي يلتقي المستشارة الألمانية في برلين",
+        "التقى الرئيس الأمريكي المستشارة الألمانية في العاصمة برلين لبحث ملفات الحلف الأطلسي والعلاقات مع "
+        "روسيا والصين، فيما تظاهر آلاف الفرنسيين في باريس ضد الحكومة الفرنسية.",
+    ),
+    (
+        "religion",
+        "المجلس العلمي يحدد مقدار زكاة الفطر",
+        "حدد المجلس العلمي الأعلى مقدار زكاة الفطر لهذه السنة، ودعا الأئمة والخطباء في المساجد إلى التذكير "
+        "بفضل الصيام وقيام الليل في شهر رمضان المبارك.",
+    ),
+    (
+        "technology",
+        "هاتف ذكي جديد بتقنية الذكاء الاصطناعي",
+        "كشفت شركة التكنولوجيا عن هاتف ذكي جديد يعتمد على الذكاء الاصطناعي ومعالج أسرع وكاميرا بدقة عالية، "
+        "إلى جانب تحديث لنظام التشغيل وتطبيقات الحوسبة السحابية.",
+    ),
+    (
+        "health",
+        "دراسة: النوم الجيد يقي من أمراض القلب",
+        "كشفت دراسة طبية حديثة أن النوم لساعات كافية يقلل من خطر الإصابة بأمراض القلب والسكري، وأوصى "
+        "الأطباء بممارسة الرياضة وتناول الخضر والفواكه.",
+    ),
+]
+
+
 def crawler_with(**settings: Any) -> Crawler:
     return get_crawler(settings_dict={"TOPICS_MIN_CONFIDENCE": 0.5, **settings})
 
@@ -287,6 +322,16 @@ def test_below_threshold_is_other_with_the_classifier_confidence() -> None:
     assert crawler.stats.get_value("topics/other") == 1
     assert crawler.stats.get_value("topics/topic/other") == 1
     assert crawler.stats.get_value("topics/classifier") is None
+
+
+@pytest.mark.parametrize(("subject", "title", "body"), UNSEEN, ids=[t for t, _, _ in UNSEEN])
+def test_subjects_the_model_never_saw_are_filed_under_other(subject: str, title: str, body: str) -> None:
+    pipe, crawler = pipeline()
+    art = Article(url="https://le12.ma/x", source="le12", title=title, body_text=body)
+    pipe.process_item(art)
+    assert art.topic == "other", (subject, bundled_model().predict(title, body).probabilities)
+    assert 0.0 < art.topic_confidence < 0.5
+    assert crawler.stats.get_value("topics/other") == 1
 
 
 def test_no_text_and_no_section_is_other_with_zero_confidence() -> None:
