@@ -182,12 +182,15 @@ def _edit_indic_digits(rec: dict[str, Any], rng: random.Random, ctx: dict[str, A
 
 
 def _edit_read_also_tail(rec: dict[str, Any], rng: random.Random, ctx: dict[str, Any]) -> bool:
-    rec["paragraphs"].append(f"اقرأ أيضا: {ctx['other_title']}")
+    tail = f"اقرأ أيضا: {ctx['other_title']}"
+    rec["paragraphs"].append(tail)
+    rec.setdefault("tails", []).append(tail)
     return True
 
 
 def _edit_app_tail(rec: dict[str, Any], rng: random.Random, ctx: dict[str, Any]) -> bool:
     rec["paragraphs"].append(APP_TAILS[rec["site"]])
+    rec.setdefault("tails", []).append(APP_TAILS[rec["site"]])
     return True
 
 

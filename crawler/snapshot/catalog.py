@@ -162,6 +162,7 @@ def build_catalog(site: str, base_url: str, now: datetime, faults: bool = False)
 
 def ground_truth(cat: SiteCatalog, post: Post, displayed: str) -> dict[str, Any]:
     rec = post.record
+    tails = set(rec.get("tails") or ())
     return {
         "site": post.site,
         "id": post.id,
@@ -169,7 +170,9 @@ def ground_truth(cat: SiteCatalog, post: Post, displayed: str) -> dict[str, Any]
         "path": post.path,
         "title": post.title,
         "paragraphs": list(post.paragraphs),
-        "body_text": "\n\n".join(post.paragraphs),
+        # what a good extractor returns: the page's paragraphs minus a wire copy's
+        # boilerplate tail ("اقرأ أيضا: ...", app download line) if it has one
+        "body_text": "\n\n".join(p for p in post.paragraphs if p not in tails),
         "author": post.author,
         "section": post.section.slug,
         "section_name": post.section.name,
