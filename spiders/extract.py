@@ -380,7 +380,7 @@ def body_fields(el: etree._Element, extra_boilerplate: Iterable[str] = ()) -> Fi
 # Arabic dates as printed: "16 يوليو 2025", "الأربعاء 16 تموز/يوليو 2025", "١٦-٠٧-٢٠٢٥", "منذ 3 ساعات".
 _DIGIT = r"[0-9\u0660-\u0669\u06f0-\u06f9]"
 DATE_TEXT = re.compile(
-    rf"(?:(?:{_DIGIT}{{1,2}}\s+[\u0621-\u064a/]+(?:\s+[\u0621-\u064a]+)?\s+{_DIGIT}{{4}})"
+    rf"(?:(?:{_DIGIT}{{1,2}}\s+[\u0621-\u064a/]+(?:\s+[\u0621-\u064a/]+){{0,2}}\s+{_DIGIT}{{4}})"
     rf"|(?:{_DIGIT}{{1,4}}[-/.]{_DIGIT}{{1,2}}[-/.]{_DIGIT}{{2,4}})"
     rf"|(?:منذ\s+\S+(?:\s+\S+)?))"
 )
