@@ -407,3 +407,42 @@ def test_disabled_and_invalid_settings() -> None:
         TopicsPipeline.from_crawler(crawler_with(TOPICS_ENABLED=False))
     with pytest.raises(ValueError, match="TOPICS_MIN_CONFIDENCE"):
         TopicsPipeline.from_crawler(crawler_with(TOPICS_MIN_CONFIDENCE=1.5))
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+def test_snapshot_crawl_files_every_article_under_a_topic(tmp_path: Path) -> None:
+    """The real spiders crawl two emulated sites through the project's pipelines: articles
+    in configured sections keep the site's filing, those in sections the config does not
+    know (LE12 منوعات, Zanqa 20 صحة) are classified."""
+    import subprocess
+    import sys
+
+    from crawler.snapshot import SnapshotServer
+
+    sites = ["le12", "rue20"]
+    out = tmp_path / "out.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "crawl", "--snapshot", *sites,
+         "-O", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
+    )
+    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with SnapshotServer(sites=sites) as snap:
+        truth = {(site, str(a["id"])): a for site in sites for a in snap.articles(site)}
+    assert len(items) >= 90
+    unmapped = []
+    for it in items:
+        assert it["topic"] in TOPIC_IDS
+        assert 0.0 <= it["topic_confidence"] <= 1.0
+        art = truth[(it["source"], str(it["site_article_id"]))]
+        expected = CORPUS_TO_TOPIC.get(art["category"], art["category"])
+        if art["section_mapped"]:
+            assert (it["topic"], it["topic_confidence"]) == (expected, 1.0), it["url"]
+        else:
+            unmapped.append((it["topic"], it["topic_confidence"], expected))
+    assert len(unmapped) >= 4
+    assert all(conf < 1.0 for _, conf, _ in unmapped)
+    assert all(topic in (expected, "other") for topic, _, expected in unmapped), unmapped
+    assert sum(topic == expected for topic, _, expected in unmapped) >= len(unmapped) // 2
