@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.demo",
     "crawler.commands.snapshot",
     "crawler.commands.feeds_cmds",
+    "crawler.commands.archive_cmds",
 )
 
 

@@ -17,7 +17,6 @@ from typing import Any, Mapping
 
 from itemadapter import ItemAdapter
 
-from crawler.arabic import normalize
 from crawler.items import ARTICLE_FIELDS, Article
 
 logger = logging.getLogger(__name__)
@@ -85,10 +84,12 @@ def html_to_text(html: str) -> str:
 def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
     """Normalised (title, body) for the full-text index; body falls back to the HTML's
     text, then the summary. Author and summary are searchable too, appended to body."""
-    title = normalize(rec.get("title") or "")
+    from crawler.archive.search import search_words
+
+    title = " ".join(search_words(rec.get("title") or ""))
     body = rec.get("body_text") or (html_to_text(rec["body_html"]) if rec.get("body_html") else "")
     extra = " ".join(x for x in (rec.get("summary"), rec.get("author")) if x)
-    return title, normalize(f"{body} {extra}".strip())
+    return title, " ".join(search_words(f"{body} {extra}"))
 
 
 def sort_date(rec: Mapping[str, Any], now: datetime) -> datetime:

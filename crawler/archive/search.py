@@ -16,6 +16,34 @@ from datetime import date, datetime, time, timezone
 
 from crawler.arabic import tokens
 
+# Proclitics glued to the article: "والصناعة", "بالمغرب", "للحكومة" are searched as
+# "الصناعة", "المغرب", "الحكومة". Only before "ال" and only when a real word (3+
+# letters) remains, so "والي" (governor) or "والد" (father) are left alone.
+_CLITIC_AL = ("وال", "فال", "بال", "كال")
+_MIN_STEM = 3
+
+
+def fold_clitics(word: str) -> str:
+    for _ in range(2):  # "وبالمغرب": two clitics at most
+        if word.startswith(_CLITIC_AL) and len(word) - 3 >= _MIN_STEM:
+            word = word[1:]
+        elif word.startswith("وب") and word[2:].startswith("ال") and len(word) - 4 >= _MIN_STEM:
+            word = word[2:]
+        elif word.startswith("لل") and len(word) - 2 >= _MIN_STEM:
+            word = "ال" + word[2:]
+        elif word.startswith("ولل") and len(word) - 3 >= _MIN_STEM:
+            word = "ال" + word[3:]
+        else:
+            break
+    return word
+
+
+def search_words(text: str) -> list[str]:
+    """The words the full-text index holds for `text`: `crawler.arabic.tokens` (the
+    shared normaliser) with proclitics before the article folded. Index and query
+    both go through here."""
+    return [fold_clitics(t) for t in tokens(text)]
+
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 
@@ -65,7 +93,7 @@ def parse_query(text: str | None) -> SearchQuery | None:
         phrase, word = m.group(1), m.group(2)
         raw = phrase if phrase is not None else word
         prefix = phrase is None and raw.endswith("*")
-        words = tuple(tokens(raw))
+        words = tuple(search_words(raw))
         if not words:
             continue
         if prefix and len(words) > 1:

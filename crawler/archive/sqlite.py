@@ -125,10 +125,10 @@ class SQLiteArchive(Archive):
         # every match of a common word costs tens of ms at a million articles; for news
         # the newest few thousand matches are where the relevant ones are looked for.
         sql = (
-            f"SELECT a.*, c.score AS score FROM (SELECT f.rowid AS rid, bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS score "
+            f"SELECT a.*, c.score AS score FROM (SELECT f.rowid AS rid, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS score "
             f"FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid WHERE {cond} "
             "ORDER BY f.rowid DESC LIMIT ?) c CROSS JOIN articles a ON a.sort_key = c.rid "
-            "ORDER BY c.score, c.rid DESC LIMIT ? OFFSET ?"
+            "ORDER BY c.score DESC, c.rid DESC LIMIT ? OFFSET ?"
         )
         return self.fetch(sql, [*params, self.relevance_candidates, limit, offset])
 

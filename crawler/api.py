@@ -1,0 +1,281 @@
+"""Read-only JSON API over the archive, framework-free.
+
+Each endpoint is a pure function ``(archive, params) -> (status, body)`` where `body`
+is JSON-able; `handle(archive, method, path, query)` dispatches a request path under
+``/api``. The HTTP app (feeds/serve.py) mounts `handle` and serialises the body.
+Errors are ``{"error": "..."}`` with a 4xx status: a malformed query is a 400 with
+the reason, never a traceback.
+
+    GET /api/articles?q=&source=&topic=&story=&since=&until=&sort=date|relevance&limit=&offset=
+    GET /api/articles/{id}
+    GET /api/sources
+    GET /api/runs?source=&limit=&offset=
+    GET /api/openapi.json
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Mapping
+
+from crawler.archive import Archive, QueryError
+from crawler.exporters import to_jsonable
+
+logger = logging.getLogger(__name__)
+
+Response = tuple[int, dict[str, Any]]
+
+LIST_OMIT = ("body_html", "body_text")
+"""Listings leave the bodies out (fetch one article for them)."""
+DEFAULT_LIMIT = 20
+MAX_RUNS = 200
+
+
+def _param(params: Mapping[str, Any], name: str) -> str | None:
+    v = params.get(name)
+    if isinstance(v, (list, tuple)):
+        v = v[0] if v else None
+    if v is None:
+        return None
+    v = str(v)
+    return v if v != "" else None
+
+
+def _int(params: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
+    raw = _param(params, name)
+    if raw is None:
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be an integer, not {raw!r}") from None
+    if not lo <= v <= hi:
+        raise QueryError(f"{name} must be between {lo} and {hi}")
+    return v
+
+
+def error(status: int, message: str) -> Response:
+    return status, {"error": message}
+
+
+def list_articles(archive: Archive, params: Mapping[str, Any]) -> Response:
+    q = _param(params, "q")
+    sort = _param(params, "sort") or ("relevance" if q else "date")
+    try:
+        limit = _int(params, "limit", DEFAULT_LIMIT, 1, 100)
+        offset = _int(params, "offset", 0, 0, 1_000_000)
+        res = archive.search(
+            q, source=_param(params, "source"), topic=_param(params, "topic"), story=_param(params, "story"),
+            since=_param(params, "since"), until=_param(params, "until"), sort=sort, limit=limit, offset=offset,
+        )
+    except QueryError as exc:
+        return error(400, str(exc))
+    items = [{k: v for k, v in item.items() if k not in LIST_OMIT} for item in res.items]
+    body: dict[str, Any] = {"items": to_jsonable(items), "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
+    if res.has_more:
+        body["next_offset"] = res.offset + res.limit
+    return 200, body
+
+
+def get_article(archive: Archive, article_id: Any) -> Response:
+    try:
+        aid = int(str(article_id))
+    except ValueError:
+        return error(400, f"article id must be an integer, not {article_id!r}")
+    if not 0 < aid < 2**63:
+        return error(404, f"no article {aid}")
+    item = archive.get_article(aid)
+    if item is None:
+        return error(404, f"no article {aid}")
+    item["versions"] = [
+        {"version": v["version"], "title": v["title"], "superseded_at": v["superseded_at"], "warc_record": v["warc_record"]}
+        for v in archive.versions(aid)
+    ]
+    return 200, to_jsonable(item)
+
+
+def list_sources(archive: Archive, params: Mapping[str, Any] | None = None) -> Response:
+    return 200, {"items": to_jsonable(archive.sources())}
+
+
+def list_runs(archive: Archive, params: Mapping[str, Any]) -> Response:
+    try:
+        limit = _int(params, "limit", 50, 1, MAX_RUNS)
+        offset = _int(params, "offset", 0, 0, 1_000_000)
+    except QueryError as exc:
+        return error(400, str(exc))
+    runs = archive.runs(limit=limit + 1, offset=offset, source=_param(params, "source"))
+    return 200, {"items": to_jsonable(runs[:limit]), "limit": limit, "offset": offset, "has_more": len(runs) > limit}
+
+
+_ARTICLE_PATH = re.compile(r"^/api/articles/([^/]+)/?$")
+
+
+def handle(archive: Archive, method: str, path: str, query: Mapping[str, Any] | None = None) -> Response:
+    """Dispatch one request under ``/api``; `query` maps names to a value or a list of
+    values (as ``urllib.parse.parse_qs`` gives)."""
+    query = query or {}
+    if method.upper() not in ("GET", "HEAD"):
+        return error(405, "the archive API is read-only: GET only")
+    path = path.split("?", 1)[0]
+    try:
+        if path in ("/api/articles", "/api/articles/"):
+            return list_articles(archive, query)
+        m = _ARTICLE_PATH.match(path)
+        if m:
+            return get_article(archive, m.group(1))
+        if path in ("/api/sources", "/api/sources/"):
+            return list_sources(archive, query)
+        if path in ("/api/runs", "/api/runs/"):
+            return list_runs(archive, query)
+        if path in ("/api/openapi.json", "/api", "/api/"):
+            return 200, OPENAPI
+    except QueryError as exc:
+        return error(400, str(exc))
+    except Exception:  # the client gets a clean error; the log gets the details
+        logger.exception("API error on %s", path)
+        return error(500, "internal error while reading the archive")
+    return error(404, f"no such API path: {path}")
+
+
+# --- OpenAPI -------------------------------------------------------------------------
+
+_STR = {"type": "string"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_ERROR = {"description": "bad request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _q(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or _STR}
+
+
+_ARTICLE_PROPS: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "url": _STR,
+    "source": _STR,
+    "canonical_url": _NULLABLE_STR,
+    "site_article_id": _NULLABLE_STR,
+    "title": _NULLABLE_STR,
+    "body_html": _NULLABLE_STR,
+    "body_text": _NULLABLE_STR,
+    "summary": _NULLABLE_STR,
+    "author": _NULLABLE_STR,
+    "section_raw": _NULLABLE_STR,
+    "tags": {"type": "array", "items": _STR},
+    "image_url": _NULLABLE_STR,
+    "language": _NULLABLE_STR,
+    "date_published_raw": _NULLABLE_STR,
+    "date_displayed_raw": _NULLABLE_STR,
+    "date_published": {"type": ["string", "null"], "format": "date-time"},
+    "date_published_precision": _NULLABLE_STR,
+    "date_modified_raw": _NULLABLE_STR,
+    "date_modified": {"type": ["string", "null"], "format": "date-time"},
+    "fetched_at": {"type": ["string", "null"], "format": "date-time"},
+    "extraction": _NULLABLE_STR,
+    "http_status": {"type": ["integer", "null"]},
+    "warc_record": {"type": ["object", "null"], "properties": {"file": _STR, "offset": {"type": "integer"}, "record_id": _STR}},
+    "topic": _NULLABLE_STR,
+    "topic_confidence": {"type": ["number", "null"]},
+    "story_id": _NULLABLE_STR,
+    "is_canonical": {"type": ["boolean", "null"]},
+    "extra": {"type": "object"},
+    "archived_at": {"type": "string", "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time"},
+    "version": {"type": "integer"},
+    "run_id": _NULLABLE_STR,
+    "score": {"type": "number", "description": "relevance (higher is better); only with sort=relevance"},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Akhbar archive API",
+        "version": "1",
+        "description": "Read-only access to the archive of Moroccan Arabic news: articles (Arabic-aware "
+        "full-text search with filters), sources and crawl runs. Errors are {\"error\": message}.",
+    },
+    "paths": {
+        "/api/articles": {
+            "get": {
+                "summary": "Search or list articles, newest first or by relevance",
+                "parameters": [
+                    _q("q", 'Words and "phrases" (word* for a prefix); normalised like the index, so diacritics '
+                       "and hamza/alef spellings do not matter. Empty lists all articles."),
+                    _q("source", "Source id"),
+                    _q("topic", "Topic id"),
+                    _q("story", "Story id"),
+                    _q("since", "From this date (YYYY-MM-DD or ISO 8601), inclusive", {"type": "string", "format": "date"}),
+                    _q("until", "Up to this date, inclusive", {"type": "string", "format": "date"}),
+                    _q("sort", "date (default without q) or relevance (default with q)", {"type": "string", "enum": ["date", "relevance"]}),
+                    _q("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 100, "default": DEFAULT_LIMIT}),
+                    _q("offset", "Items to skip", {"type": "integer", "minimum": 0, "default": 0}),
+                ],
+                "responses": {
+                    "200": {"description": "a page of articles (bodies omitted)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticlePage"}}}},
+                    "400": _ERROR,
+                },
+            }
+        },
+        "/api/articles/{id}": {
+            "get": {
+                "summary": "One article with every field and its earlier versions",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {
+                    "200": {"description": "the article", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Article"}}}},
+                    "400": _ERROR,
+                    "404": {"description": "no such article", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            }
+        },
+        "/api/sources": {
+            "get": {
+                "summary": "Sources in the archive with their article counts",
+                "responses": {"200": {"description": "sources", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}}}}}}}},
+            }
+        },
+        "/api/runs": {
+            "get": {
+                "summary": "Crawl runs, newest first",
+                "parameters": [
+                    _q("source", "Source id"),
+                    _q("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": MAX_RUNS, "default": 50}),
+                    _q("offset", "Items to skip", {"type": "integer", "minimum": 0, "default": 0}),
+                ],
+                "responses": {
+                    "200": {"description": "runs", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+                        "limit": {"type": "integer"}, "offset": {"type": "integer"}, "has_more": {"type": "boolean"}}}}}},
+                    "400": _ERROR,
+                },
+            }
+        },
+        "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+    },
+    "components": {
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": _STR}},
+            "Article": {"type": "object", "required": ["id", "url", "source"], "properties": {
+                **_ARTICLE_PROPS,
+                "versions": {"type": "array", "items": {"type": "object", "properties": {
+                    "version": {"type": "integer"}, "title": _NULLABLE_STR,
+                    "superseded_at": {"type": "string", "format": "date-time"}, "warc_record": {"type": ["object", "null"]}}}},
+            }},
+            "ArticlePage": {"type": "object", "required": ["items", "limit", "offset", "has_more"], "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
+                "limit": {"type": "integer"}, "offset": {"type": "integer"}, "has_more": {"type": "boolean"},
+                "next_offset": {"type": "integer"}}},
+            "Source": {"type": "object", "properties": {
+                "id": _STR, "name": _NULLABLE_STR, "name_en": _NULLABLE_STR, "base_url": _NULLABLE_STR,
+                "language": _NULLABLE_STR, "articles": {"type": "integer"},
+                "first_seen_at": {"type": "string", "format": "date-time"}, "last_seen_at": {"type": "string", "format": "date-time"}}},
+            "Run": {"type": "object", "properties": {
+                "id": _STR, "spider": _NULLABLE_STR, "source": _NULLABLE_STR,
+                "started_at": {"type": "string", "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "status": _STR, "stats": {"type": "object"}, "errors": {"type": "array", "items": {"type": "object"}},
+                "warc_file": _NULLABLE_STR}},
+        }
+    },
+}
