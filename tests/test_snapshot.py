@@ -524,3 +524,36 @@ def test_snapshot_serve_command() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+# --- small WordPress conveniences ------------------------------------------------
+
+
+def test_guid_redirects_and_head_and_ajax_listing(snap: SnapshotServer) -> None:
+    base = snap.base_urls["hespress"]
+    art = snap.articles("hespress")[0]
+    assert urllib.request.urlopen(f"{base}/?p={art['id']}", timeout=5).url == art["url"]
+    req = urllib.request.Request(art["url"], method="HEAD")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200 and resp.read() == b"" and int(resp.headers["Content-Length"]) > 1000
+    sel = page(f"{base}/?action=ajax_listing&paged=2")
+    links = sel.css("div.card a.stretched-link::attr(href)").getall()
+    assert links == [a["url"] for a in snap.articles("hespress")[10:20]]
+    assert fetch(f"{base}/wp-json/wp/v2/posts?per_page=abc")[0] == 400
+    assert fetch(f"{base}/wp-json/wp/v2/nothing")[0] == 404
+
+
+def test_same_now_same_snapshot() -> None:
+    with SnapshotServer(sites=["le12"], now=NOW) as a, SnapshotServer(sites=["le12"], now=NOW) as b:
+        strip = [{k: v for k, v in x.items() if k not in ("url", "image_url")} for x in a.articles("le12")]
+        assert strip == [{k: v for k, v in x.items() if k not in ("url", "image_url")} for x in b.articles("le12")]
+        pa = get_ok(a.articles("le12")[5]["url"]).decode().replace(a.base_urls["le12"], "")
+        pb = get_ok(b.articles("le12")[5]["url"]).decode().replace(b.base_urls["le12"], "")
+        assert pa == pb
+
+
+def test_unknown_site_and_naive_now_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown site"):
+        SnapshotServer(sites=["nope"])
+    with pytest.raises(ValueError, match="aware"):
+        SnapshotServer(now=datetime(2025, 1, 1))

@@ -150,7 +150,8 @@ class SiteApp:
         return self._html(self._cached(post.path, lambda: self.r.article(post)))
 
     def ajax_listing(self, params: dict[str, str]) -> Response:
-        page = int(params.get("paged", "1") or 1) if (params.get("paged") or "1").isdigit() else 1
+        paged = params.get("paged") or "1"
+        page = int(paged) if paged.isdigit() and int(paged) > 0 else 1
         chunk = self.cat.posts[(page - 1) * 10 : page * 10]
         return self._html("".join(self.r.card(p) for p in chunk))
 
