@@ -74,3 +74,21 @@ def fill_archive(archive: object, stories: list[FeedStory]) -> int:
             )
     archive.upsert_many(items)  # type: ignore[attr-defined]
     return len(items)
+
+
+def sample_feeds(stories: list[FeedStory], names: dict[str, str] | None = None, limit: int = 50) -> list:
+    """The whole feed set over an in-memory story list (what `feeds.query` reads from
+    the archive): ``[(FeedSpec, [FeedStory, ...]), ...]``, newest first, `limit` each."""
+    from feeds.model import feed_specs
+
+    ordered = sorted(stories, key=lambda s: s.published, reverse=True)
+    out = []
+    for spec in feed_specs(names if names is not None else SOURCES):
+        if spec.kind == "topic":
+            chosen = [s for s in ordered if s.topic == spec.value]
+        elif spec.kind == "source":
+            chosen = [s for s in ordered if s.source == spec.value]
+        else:
+            chosen = ordered
+        out.append((spec, chosen[:limit]))
+    return out
