@@ -221,6 +221,14 @@ _RFC_RE = re.compile(
 _CLOCK_RE = re.compile(r"\d{1,2}:\d{2}")
 _YEAR4_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
+# The common shape (every Hespress date, most others) in one anchored match: weekday,
+# day, one month name, year, optional "- HH:MM". Anything else takes the general path.
+_WEEKDAYS = _alt(_n(w) for w in ("الأحد", "الإثنين", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت"))
+_COMMON_RE = re.compile(
+    rf"(?:(?:{_n('يوم')}\s+)?(?:{_WEEKDAYS})\s*[,|\-]?\s*)?(\d{{1,2}})\s+({_GMONTH})\s+(\d{{4}})"
+    r"(?:\s*[-|,]?\s*(\d{1,2}):(\d{2}))?"
+)
+
 _MAX_LEFTOVER_WORDS = 8  # weekday + a label ("آخر تحديث", "نشر في") fit; a sentence does not
 _MAX_RELATIVE_LEFTOVER_WORDS = 2
 
@@ -533,6 +541,16 @@ def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | None:
             if rfc is not None:
                 return rfc
     n = normalize(_GLUE_RE.sub(" ", text))
+    m = _COMMON_RE.fullmatch(n)
+    if m is not None:
+        day, month, year, hh, mi = m.groups()
+        if _valid_year(int(year)):
+            if hh is None:
+                return ParsedDate(_local(int(year), _lookup(_GREGORIAN_MONTHS, month), int(day)), "day")
+            if int(hh) <= 23 and int(mi) <= 59:
+                return ParsedDate(
+                    _local(int(year), _lookup(_GREGORIAN_MONTHS, month), int(day), int(hh), int(mi)), "minute"
+                )
     result = _parse_absolute(n)
     if result is None:
         return _REJECTED  # a date was there but contradicts itself: no second opinion
@@ -542,21 +560,31 @@ def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | None:
 
 
 # --------------------------------------------------------------------------- fallback
-_DATEPARSER_LOCALES = ("ar-MA", "ar", "en", "fr")
+_LATIN_LOCALES = ("en", "fr")
+_ARABIC_LOCALES = ("ar-MA", "ar")  # dateparser knows the Moroccan months only as ar-MA
+_LATIN_WORD_RE = re.compile(r"[A-Za-z\u00c0-\u017f]{3,}")
+_ARABIC_LETTER_RE = re.compile(r"[\u0621-\u064a]")
 _dateparser_cache: dict[str, Any] = {}
 
 
 def _parse_dateparser(text: str) -> ParsedDate | None:
     folded = fold_digits(text)
     # Only absolute dates with a full year go to dateparser: its relative parsing and its
-    # habit of filling missing parts from today would be guesses.
+    # habit of filling missing parts from today would be guesses. Digits-only text is
+    # the fast path's alone (dateparser would read "16/07/25" or "1216-07-2025" somehow).
     if not _YEAR4_RE.search(folded) or _RELATIVE_HINT.search(normalize(folded)):
+        return None
+    if _LATIN_WORD_RE.search(folded):
+        locales = _LATIN_LOCALES
+    elif _ARABIC_LETTER_RE.search(folded):
+        locales = _ARABIC_LOCALES
+    else:
         return None
     try:
         from dateparser.date import DateDataParser
     except ImportError:  # optional at run time
         return None
-    for locale in _DATEPARSER_LOCALES:
+    for locale in locales:
         parser = _dateparser_cache.get(locale)
         if parser is None:
             parser = DateDataParser(
