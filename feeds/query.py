@@ -274,8 +274,8 @@ class ArchiveStore:
         return self._finish(builder, builder.add(rows))
 
 
-def api_dispatcher(archive: Any) -> Callable[[str, dict[str, str]], tuple[int, Any]]:
-    """``(path, params) -> (status, JSON payload)`` over `crawler.api`."""
+def api_dispatcher(archive: Any) -> Callable[[str, str, dict[str, list[str]]], tuple[int, Any]]:
+    """``(method, path, query) -> (status, JSON payload)`` over `crawler.api`."""
     from feeds.api_routes import make_dispatcher
 
     return make_dispatcher(archive)

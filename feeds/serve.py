@@ -213,7 +213,7 @@ class App:
         if self.api is None:
             return self.error(HTTPStatus.SERVICE_UNAVAILABLE, "no archive configured")
         try:
-            status, payload = self.api(path, {k: v[-1] for k, v in query.items()})
+            status, payload = self.api(method, path, query)
         except Exception as exc:  # the API reports its own 4xx; anything else is ours
             logger.exception("API %s failed", path)
             return self.error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")

@@ -218,3 +218,22 @@ def test_newsboat_subscribes_over_http(site, newsboat: str, tmp_path: Path) -> N
     for title, url, guid in by_feed[feeds[0]] + by_feed[feeds[1]]:
         assert title == stories[url].title and guid == story_guid(url)
     assert run.stdout.strip().startswith(str(len(rows)))  # "23 unread articles"
+
+
+def test_json_api_and_openapi(site) -> None:
+    import json
+
+    server, _, _ = site
+    status, h, body = request(server, "/api/openapi.json")
+    assert status == 200 and h["content-type"].startswith("application/json")
+    doc = json.loads(body)
+    assert doc["openapi"].startswith("3.") and "/api/articles" in doc["paths"]
+    status, _, body = request(server, "/api/articles?topic=sports&limit=5")
+    assert status == 200
+    payload = json.loads(body)
+    items = payload.get("items") or payload.get("articles")
+    assert items and all(a["topic"] == "sports" for a in items)
+    status, _, body = request(server, "/api/articles?limit=nope")
+    assert status == 400 and "error" in json.loads(body)
+    status, _, _ = request(server, "/api/nothing")
+    assert status == 404
