@@ -236,3 +236,76 @@ def test_extraction_failure_is_counted_and_the_crawl_goes_on() -> None:
     assert list(spider.parse_article(binary, {})) == []
     assert crawler.stats.get_value("akhbar/extract_error") == 1
     assert crawler.stats.get_value("akhbar/extract_error_urls") == [url]
+
+
+def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
+    """REST API answering 503 → the RSS feed is used; its articles are fetched and extracted."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from pages_support import FIXTURES
+
+    pages = {
+        "/2020/08/08/melilla-covid/": (FIXTURES / "wordpress/article-wpdemo.html", "utf-8"),
+        "/2020/04/saham-assurance-corona/": (FIXTURES / "belpresse/article-2020-04-saham.html", "windows-1256"),
+    }
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+            hits.append(self.path)
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path.startswith("/wp-json/"):
+                self._send(503, b'{"code":"down"}', "application/json")
+            elif self.path == "/feed/":
+                items = "".join(
+                    f"<item><title>t</title><link>{base}{p}</link><category>جهات</category>"
+                    f"<pubDate>Sat, 08 Aug 2020 06:28:00 +0000</pubDate></item>"
+                    for p in pages
+                )
+                rss = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+                self._send(200, rss.encode("utf-8"), "application/rss+xml; charset=UTF-8")
+            elif self.path in pages:
+                path, charset = pages[self.path]
+                self._send(200, path.read_bytes(), f"text/html; charset={charset}")
+            else:
+                self._send(404, b"not found", "text/plain")
+
+        def _send(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        toml = tmp_path / "sources.toml"
+        toml.write_text(
+            f'[sources.flaky]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n'
+            'discovery = ["wp-json", "rss"]\n',
+            encoding="utf-8",
+        )
+        out = tmp_path / "out.jsonl"
+        sets = [a for k, v in {**FAST, "RETRY_TIMES": "1"}.items() for a in ("-s", f"{k}={v}")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "crawl", "flaky", "-O", str(out), *sets],
+            cwd=ROOT, env=_env(tmp_path / "data", AKHBAR_SOURCES=str(toml)), capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert hits.count("/wp-json/wp/v2/posts?per_page=100&page=1&_embed=1") == 2  # first try + 1 retry
+    assert "'akhbar/discovery_fallback/wp-json': 1" in proc.stderr
+    items = {i["url"].rsplit(":", 1)[1].split("/", 1)[1]: i for i in _read(out)}
+    assert set(items) == {p.lstrip("/") for p in pages}
+    melilla = items["2020/08/08/melilla-covid/"]
+    assert melilla["title"] == 'مليلية ترصد 3 إصابات جديدة بـ"كوفيد-19"'
+    assert melilla["date_published_raw"] == "2020-08-08T07:28:00+01:00"  # page beats the feed's pubDate
+    saham = items["2020/04/saham-assurance-corona/"]
+    assert saham["title"] == "سَهام للتأمين تتعبأ إلى جانب المواطنين لمواجهة كورونا"  # windows-1256 decoded
+    assert saham["date_published_raw"] == "Sat, 08 Aug 2020 06:28:00 +0000"  # no date on the page: the feed's
