@@ -239,8 +239,10 @@ def test_extraction_failure_is_counted_and_the_crawl_goes_on() -> None:
 
 
 def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
-    """REST API answering 503 → the RSS feed is used; its articles are fetched and extracted."""
+    """REST API answering 503 → the RSS feed is used; its articles are fetched and extracted.
+    One article answers 429 with ``Retry-After: 2`` once: it is retried no sooner than asked."""
     import threading
+    import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from pages_support import FIXTURES
@@ -250,10 +252,19 @@ def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
         "/2020/04/saham-assurance-corona/": (FIXTURES / "belpresse/article-2020-04-saham.html", "windows-1256"),
     }
     hits: list[str] = []
+    times: list[float] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
             hits.append(self.path)
+            if self.path == "/2020/08/08/melilla-covid/":
+                times.append(time.monotonic())
+                if len(times) == 1:
+                    self.send_response(429)
+                    self.send_header("Retry-After", "2")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
             base = f"http://127.0.0.1:{self.server.server_address[1]}"
             if self.path.startswith("/wp-json/"):
                 self._send(503, b'{"code":"down"}', "application/json")
@@ -301,6 +312,8 @@ def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert hits.count("/wp-json/wp/v2/posts?per_page=100&page=1&_embed=1") == 2  # first try + 1 retry
     assert "'akhbar/discovery_fallback/wp-json': 1" in proc.stderr
+    assert len(times) == 2 and times[1] - times[0] >= 2.0, times
+    assert "'retry/retry_after_honoured': 1" in proc.stderr
     items = {i["url"].rsplit(":", 1)[1].split("/", 1)[1]: i for i in _read(out)}
     assert set(items) == {p.lstrip("/") for p in pages}
     melilla = items["2020/08/08/melilla-covid/"]
