@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.snapshot import SnapshotServer
-from crawler.snapshot.sites import FIVE_SITES
 
 
 def fetch_all(base: str, paths: list[str]) -> float:

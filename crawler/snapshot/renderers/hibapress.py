@@ -7,6 +7,7 @@ from typing import Any
 from crawler.snapshot import dates
 from crawler.snapshot.catalog import Post
 from crawler.snapshot.renderers.base import Renderer, e
+from crawler.snapshot.sites import Section
 
 
 class HibapressRenderer(Renderer):
@@ -64,7 +65,7 @@ class HibapressRenderer(Renderer):
             f'<p class="post-excerpt">{e(self.excerpt(post))}</p></div></li>\n'
         )
 
-    def listing_body(self, section: Any, posts: list[Post], pager: str) -> str:
+    def listing_body(self, section: Section, posts: list[Post], pager: str) -> str:
         items = "".join(self.card(p) for p in posts)
         return (
             f'<div class="mag-box"><h1 class="page-title">{e(section.name)}</h1>\n'
