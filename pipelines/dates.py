@@ -239,9 +239,12 @@ def _offset(text: str) -> tzinfo:
     if text == "z":
         return timezone.utc
     sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours = int(digits[:2])
-    minutes = int(digits[2:4] or 0) if len(digits) > 2 else 0
+    body = text[1:]
+    if ":" in body:
+        hh, _, mm = body.partition(":")
+    else:  # "+1", "+01", "+130", "+0130"
+        hh, mm = (body, "0") if len(body) <= 2 else (body[:-2], body[-2:])
+    hours, minutes = int(hh), int(mm)
     if hours > 14 or minutes > 59:
         raise ValueError(f"offset out of range: {text}")
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
