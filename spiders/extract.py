@@ -355,7 +355,7 @@ def paragraphs(el: etree._Element) -> list[str]:
     out = []
     for chunk in "".join(parts).split("\x00"):
         t = clean_text(chunk)
-        if t and not is_boilerplate_text(t):
+        if t and not (len(t) < 300 and is_boilerplate_text(t)):
             out.append(t)
     return out
 

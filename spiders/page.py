@@ -188,16 +188,20 @@ class ArticlePage:
             meta["title"] = self._strip_site_name(meta["title"])
         selectors = self.extract_selectors()
         hints = {k: v for k, v in self.hints.items() if v and k != "via"}
-        generic = extract_generic(self.sel)
-        if "title" not in generic and "extra_title_tag" in generic:
-            generic["title"] = self._strip_site_name(generic["extra_title_tag"])
         return [
             ("jsonld", jsonld),
             ("meta", meta),
             ("selectors", selectors),
             (self.hints.get("via") or "api", hints),
-            ("generic", generic),
+            # Computed only when an earlier layer leaves a field empty: it is the costliest.
+            ("generic", _Lazy(self._generic)),
         ]
+
+    def _generic(self) -> Fields:
+        generic = extract_generic(self.sel)
+        if "title" not in generic and "extra_title_tag" in generic:
+            generic["title"] = self._strip_site_name(generic["extra_title_tag"])
+        return generic
 
     def to_article(self, source_id: str) -> Article:
         """The `Article` for this page; fields no layer found stay None (never invented)."""
@@ -271,6 +275,21 @@ class ArticlePage:
             warc_record=warc,
             extra=extra,
         )
+
+
+class _Lazy(dict):  # type: ignore[type-arg]
+    """A field dict filled on first read."""
+
+    def __init__(self, make: Any) -> None:
+        super().__init__()
+        self._make = make
+        self._done = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if not self._done:
+            self.update(self._make())
+            self._done = True
+        return super().get(key, default)
 
 
 def _has_meta(response: TextResponse) -> bool:
