@@ -217,17 +217,18 @@ def _generator(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
     return fg
 
 
-def build_rss(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> bytes:
-    fg = _generator(spec, items, ctx)
-    fg.link(href=ctx.url(spec.paths()["rss"]), rel="self", type="application/rss+xml")
-    fg.link(href=_home(spec, ctx), rel="alternate", type="text/html")  # last link = RSS <link>
+def build_rss(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext, fg: FeedGenerator | None = None) -> bytes:
+    fg = fg or _generator(spec, items, ctx)
+    # feedgen's RSS <link> is the last link given; the self link goes to atom:link.
+    fg.link([{"href": ctx.url(spec.paths()["rss"]), "rel": "self", "type": "application/rss+xml"},
+             {"href": _home(spec, ctx), "rel": "alternate", "type": "text/html"}], replace=True)
     return fg.rss_str(pretty=True)
 
 
-def build_atom(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> bytes:
-    fg = _generator(spec, items, ctx)
-    fg.link(href=_home(spec, ctx), rel="alternate", type="text/html")
-    fg.link(href=ctx.url(spec.paths()["atom"]), rel="self", type="application/atom+xml")
+def build_atom(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext, fg: FeedGenerator | None = None) -> bytes:
+    fg = fg or _generator(spec, items, ctx)
+    fg.link([{"href": _home(spec, ctx), "rel": "alternate", "type": "text/html"},
+             {"href": ctx.url(spec.paths()["atom"]), "rel": "self", "type": "application/atom+xml"}], replace=True)
     return fg.atom_str(pretty=True)
 
 
@@ -270,7 +271,8 @@ def build_json(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
         "language": "ar",
         "items": out_items,
     }
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # No indent: only the compact form goes through json's C encoder.
+    return (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 BUILDERS = {"rss": build_rss, "atom": build_atom, "json": build_json}
@@ -320,8 +322,11 @@ def build_feed_files(
             if p is None:
                 p = prepared[id(s)] = prepare(s)
             items.append(p)
-        for fmt, path in spec.paths().items():
-            files[path] = BUILDERS[fmt](spec, items, ctx)
+        paths = spec.paths()
+        fg = _generator(spec, items, ctx)  # one generator serves both XML formats
+        files[paths["rss"]] = build_rss(spec, items, ctx, fg)
+        files[paths["atom"]] = build_atom(spec, items, ctx, fg)
+        files[paths["json"]] = build_json(spec, items, ctx)
     files["feeds.opml"] = build_opml([spec for spec, _ in feeds], ctx)
     return files
 

@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 TMP_PREFIX = ".tmp-"
+WRITE_THREADS = 8
 
 
 @dataclass
@@ -115,11 +117,13 @@ def write_files(public_dir: Path, files: dict[str, bytes], *, managed_prefix: st
     public_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(public_dir)
     dirs: set[Path] = set()
-    for rel, data in files.items():
-        path = public_dir / rel
-        if write_atomic(path, data):
+    # fsync waits on the disk with the GIL released: a few threads overlap those waits.
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        changed = list(pool.map(lambda item: write_atomic(public_dir / item[0], item[1]), files.items()))
+    for rel, was_written in zip(files, changed):
+        if was_written:
             report.written.append(rel)
-            dirs.add(path.parent)
+            dirs.add((public_dir / rel).parent)
         else:
             report.unchanged.append(rel)
     if managed_prefix is not None:
