@@ -1,0 +1,179 @@
+"""Story assignment over a persistent index.
+
+Each report is compared with the reports that share an LSH band key with it; every
+verified duplicate links the two, and a story is a connected component of those
+links. The edge set does not depend on arrival order (candidate generation and the
+pairwise decision are symmetric and every report meets every earlier one), so the
+stories do not either: a crawl split over two processes gives the same stories as
+one crawl, provided additions are serialised (the SQL store takes a lock for that).
+
+A story's id derives from its *head*, the member with the earliest
+``(date_published, key)``: the same set of reports always gets the same id. It
+changes only when an earlier report of the story arrives or two stories merge, and
+`Assignment.renamed` reports that so callers can update what they keep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol, Sequence
+
+from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
+
+logger = logging.getLogger(__name__)
+
+NO_DATE = "~"  # sorts after every ISO timestamp: undated reports are never the head
+
+
+def published_key(value: datetime | str | None) -> str:
+    """Sortable UTC ISO string for a publication date (naive datetimes are taken as UTC)."""
+    if value is None or value == "":
+        return NO_DATE
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return NO_DATE
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def hours_between(a: str, b: str) -> float | None:
+    """Hours between two `published_key` values; None when either is undated."""
+    if a == NO_DATE or b == NO_DATE:
+        return None
+    return (datetime.fromisoformat(a) - datetime.fromisoformat(b)).total_seconds() / 3600.0
+
+
+def story_id_for(head_key: str) -> str:
+    return "s" + hashlib.blake2b(head_key.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class Head:
+    published: str
+    key: str
+
+    def sort(self) -> tuple[str, str]:
+        return (self.published, self.key)
+
+
+@dataclass
+class IndexedDoc:
+    doc_id: int
+    key: str
+    published: str
+    story_id: str
+
+
+class IndexStore(Protocol):
+    """What the engine needs from storage. Implementations: `MemoryStore` (tests,
+    pair evaluation) and `crawler.dedup.sqlstore.SqlStore` (the archive)."""
+
+    def find(self, key: str) -> tuple[IndexedDoc, Fingerprint] | None: ...
+
+    def remove(self, doc: IndexedDoc) -> None: ...
+
+    def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]: ...
+
+    def load(self, doc_ids: Sequence[int]) -> list[tuple[IndexedDoc, Fingerprint]]: ...
+
+    def heads(self, story_ids: Sequence[str]) -> dict[str, Head]: ...
+
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint) -> int: ...
+
+    def rename_story(self, old: str, new: str) -> None: ...
+
+    def set_head(self, story_id: str, head: Head | None) -> None: ...
+
+    def recompute_head(self, story_id: str) -> Head | None: ...
+
+    def add_related(self, story_id: str, scores: dict[str, float], top: int) -> None: ...
+
+
+@dataclass
+class Assignment:
+    story_id: str
+    doc_id: int
+    duplicates: int = 0
+    """How many indexed reports this one was verified a near-duplicate of."""
+    renamed: dict[str, str] = field(default_factory=dict)
+    """Story ids that no longer exist → the id their reports now carry."""
+    related: dict[str, float] = field(default_factory=dict)
+    unchanged: bool = False
+
+
+class StoryIndex:
+    def __init__(self, store: IndexStore, params: DedupParams | None = None,
+                 fingerprinter: Fingerprinter | None = None) -> None:
+        self.store = store
+        self.fingerprinter = fingerprinter or Fingerprinter(params)
+        self.params = self.fingerprinter.params
+
+    def add(self, key: str, *, title: str | None, body: str | None, summary: str | None = None,
+            published: datetime | str | None = None) -> Assignment:
+        """Index one report and return its story. Call inside the store's transaction."""
+        fp = self.fingerprinter.fingerprint(title=title, body=body, summary=summary)
+        return self.add_fingerprint(key, fp, published_key(published))
+
+    def add_fingerprint(self, key: str, fp: Fingerprint, published: str) -> Assignment:
+        store, p = self.store, self.params
+        renamed: dict[str, str] = {}
+        previous_story: str | None = None
+        found = store.find(key)
+        if found is not None:
+            old, old_fp = found
+            if old.published == published and _same(old_fp, fp):
+                return Assignment(old.story_id, old.doc_id, unchanged=True)
+            store.remove(old)  # re-fingerprint a report whose text or date changed
+            previous_story = old.story_id
+
+        matched: set[str] = set()
+        related: dict[str, float] = {}
+        dups = 0
+        cands = store.candidates(fp.band_keys, p.max_candidates)
+        for doc, cfp in store.load(cands):
+            cmp = self.fingerprinter.compare(fp, cfp, hours_between(published, doc.published))
+            if cmp.duplicate:
+                matched.add(doc.story_id)
+                dups += 1
+            elif cmp.score >= p.related_score and cmp.score > related.get(doc.story_id, 0.0):
+                related[doc.story_id] = cmp.score
+
+        head = Head(published, key)
+        heads = store.heads(sorted(matched))
+        for h in heads.values():
+            if h.sort() < head.sort():
+                head = h
+        story = story_id_for(head.key)
+        for old_id in sorted(matched):
+            if old_id != story:
+                store.rename_story(old_id, story)
+                renamed[old_id] = story
+        doc_id = store.add(key, published, story, fp)
+        store.set_head(story, head)
+
+        if previous_story is not None and previous_story not in matched and previous_story != story:
+            new_head = store.recompute_head(previous_story)
+            if new_head is not None:
+                moved = story_id_for(new_head.key)
+                if moved != previous_story:
+                    store.rename_story(previous_story, moved)
+                    renamed[previous_story] = moved
+                store.set_head(moved, new_head)
+            else:
+                store.set_head(previous_story, None)
+
+        related = {renamed.get(s, s): v for s, v in related.items()}
+        related = {s: v for s, v in related.items() if s != story}
+        if related:
+            store.add_related(story, related, p.related_top)
+        return Assignment(story, doc_id, dups, renamed, related)
+
+
+def _same(a: Fingerprint, b: Fingerprint) -> bool:
+    return a.size == b.size and bool((a.shingles == b.shingles).all()) and a.figures == b.figures

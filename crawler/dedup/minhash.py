@@ -1,0 +1,83 @@
+"""Stable shingle hashing, a numpy-vectorised MinHash and LSH band keys.
+
+Everything here must give the same numbers in every process and on every machine
+(the band keys and shingle sets are persisted in the archive and compared across
+crawls), so hashes are CRC-32 and fixed 64-bit mixing, never Python's salted
+``hash()``. One ``(n_shingles × num_perm)`` matrix per document gives both the
+whole-body signature and, from its first rows, the lead signature, at no extra cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_P1 = np.uint64(0x9E3779B97F4A7C15)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+_INT63 = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a bijection on uint64 that spreads every input bit."""
+    x = x ^ (x >> _S30)
+    x = x * _M1
+    x = x ^ (x >> _S27)
+    x = x * _M2
+    return x ^ (x >> _S31)
+
+
+def shingle_hashes(token_hashes: np.ndarray, k: int = 3) -> np.ndarray:
+    """32-bit hashes of the word k-shingles, in document order (repeats kept), from
+    the tokens' 32-bit hashes. A text shorter than k tokens is one shingle."""
+    th = np.asarray(token_hashes, dtype=np.uint64)
+    if len(th) == 0:
+        return np.empty(0, dtype=np.uint32)
+    if len(th) < k:
+        k = len(th)
+    n = len(th) - k + 1
+    acc = th[:n].copy()
+    for j in range(1, k):
+        acc = acc * _P1 + th[j : j + n]
+    return (_mix(acc + np.uint64(k)) >> _S32).astype(np.uint32)
+
+
+class MinHasher:
+    """``num_perm`` multiply-shift hash functions ``h_i(x) = (a_i·x + b_i mod 2^64) >> 32``
+    (a universal family; the shingle hashes are already well mixed), 32-bit minima."""
+
+    def __init__(self, num_perm: int, seed: int = 1) -> None:
+        rng = np.random.default_rng(seed)
+        self.num_perm = num_perm
+        self._a = (rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)).reshape(1, -1)
+        self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64).reshape(1, -1)
+
+    def matrix(self, shingles: np.ndarray) -> np.ndarray:
+        """Per-shingle permuted hashes, shape ``(len(shingles), num_perm)``, uint32."""
+        x = shingles.astype(np.uint64).reshape(-1, 1)
+        return ((x * self._a + self._b) >> _S32).astype(np.uint32)
+
+    def signatures(self, shingles: np.ndarray, lead: int) -> tuple[np.ndarray, np.ndarray]:
+        """Whole-text signature and the signature of the first `lead` shingles."""
+        if len(shingles) == 0:
+            empty = np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
+            return empty, empty
+        m = self.matrix(shingles)
+        return m.min(axis=0), m[:lead].min(axis=0)
+
+
+_ROW_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                      0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x2545F4914F6CDD1D, 0x94D049BB133111EB],
+                     dtype=np.uint64)
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int, namespace: int) -> list[int]:
+    """One 63-bit key per band of `rows` signature values; `namespace` keeps the
+    whole-text and lead bands (and band positions) from ever sharing a key."""
+    v = sig[: bands * rows].astype(np.uint64).reshape(bands, rows)
+    acc = (v * _ROW_MULT[:rows]).sum(axis=1, dtype=np.uint64)
+    acc = _mix(acc + (np.arange(bands, dtype=np.uint64) + np.uint64(namespace << 16)) * _P2)
+    return (acc & _INT63).tolist()

@@ -1,0 +1,236 @@
+"""What of a report dedup looks at: its body, stripped of what sites add around it.
+
+Sites republishing an agency report prefix a dateline or their own label
+(``هبة بريس - الرباط``, ``زنقة 20 |``) and append their own tail (an app-download
+line, ``اقرأ أيضا`` links). Those parts are the site's, not the report's, so they
+are cut before shingling; everything else goes through the one shared normaliser
+(`crawler.arabic`), which already folds tashkeel, hamza forms and digits.
+
+Figures (numbers with the words around them) are extracted separately: templated
+series (daily COVID counts, weekly exchange-rate notes, accident tolls) share most
+of their words and differ only there, so they are what tells such reports apart.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+from crawler.arabic import fold_digits, tokens
+from crawler.dedup.vectok import hash_token, token_hashes
+
+# Function words and honorifics dropped before shingling: inserting ``السيد`` or
+# swapping ``في``/``ب`` then changes no shingle, and the boilerplate phrases that
+# unrelated reports share ("وفي هذا الصدد") weigh less. Normalised spellings.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    في من على الى عن مع ان او ام ثم قد لقد كما هذا هذه ذلك تلك هناك هنا التي الذي الذين
+    اللذين اللتين اللواتي هو هي هم هما انه انها كان كانت يكون تكون و ف ب ل ك ما لا لم لن
+    بين عند حول خلال بعد قبل كل ايضا اي اذا اذ حيث حين منذ حتى لدي لدى عليه عليها فيه فيها
+    منه منها به بها له لها اما الا غير وقد وكان وكانت وهو وهي وفي ومن وعلى والى وان
+    السيد السيده السادة الساده السيدات السيدين
+    """.split()
+)
+
+# Where a site's own tail starts. Cut only in the second half of the text, so a
+# report that quotes the phrase early keeps its body. Written plain; `_loose` lets
+# each letter match its hamza / tashkeel / ta-marbuta variants in the raw text.
+_TAIL_MARKERS: tuple[str, ...] = (
+    "اقرا ايضا",
+    "اقرا كذلك",
+    "اقرا المزيد",
+    "اقرا التفاصيل",
+    "لتحميل تطبيق",
+    "حمل تطبيق",
+    "حملوا تطبيق",
+    "بتحميل تطبيق",
+    "لمتابعة اخر الاخبار",
+    "تابعونا على",
+    "تابعوا اخر الاخبار",
+    "للمزيد من الاخبار",
+    "اشترك في قناتنا",
+    "انضموا الى",
+)
+_TAIL_FROM = 0.4  # the regex runs only once the token check found a marker in the second half
+_MARKS = "\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200b-\u200f\u061c\ufeff"
+_VARIANTS = {"ا": "اأإآٱ", "ي": "يىئی", "ى": "يى", "ه": "هة", "ة": "هة", "و": "وؤ", "ك": "كک"}
+
+
+def _loose(phrase: str) -> str:
+    out = []
+    for ch in phrase:
+        if ch == " ":
+            out.append(r"\s+")
+        else:
+            out.append(f"[{_VARIANTS[ch]}]" if ch in _VARIANTS else re.escape(ch))
+            out.append(f"[{_MARKS}]*")
+    return "".join(out)
+
+
+_TAIL = re.compile("|".join(_loose(m) for m in _TAIL_MARKERS))
+
+# Raw word runs: letters and digits of any script plus the marks and joiners that
+# `crawler.arabic.normalize` deletes (so a word with tashkeel stays one run).
+_RAW_TOKEN = re.compile(f"[\\w{_MARKS}]+")
+_NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
+_CONTEXT = 48  # characters looked at on each side of a number for its slot words
+_WORD = f"(?:[^\\W\\d_]|[{_MARKS}])+"
+_WORD_AFTER = re.compile(f"[^\\w{_MARKS}]*({_WORD})")
+
+_TOKEN_CACHE_MAX = 300_000
+_token_cache: dict[str, tuple[str, ...]] = {}
+
+# A dateline or site label before the first separator of the body, e.g.
+# ``هبة بريس - الرباط:`` or ``زنقة 20 | الرباط``: a few words, then - | : or a dash.
+_DATELINE = re.compile(r"^\s*([^\n|\-–—:.،]{1,40}?)\s*[|\-–—:]+\s*")
+_DATELINE_MAX_WORDS = 4
+_THOUSANDS = re.compile(r"[.,٬](?=\d{3}(?:\D|$))")
+
+
+def strip_dateline(text: str) -> str:
+    """The body without a leading dateline / site label (at most two, as in
+    ``هبة بريس - الرباط:``), when they are short."""
+    for _ in range(2):
+        m = _DATELINE.match(text)
+        if not m or len(m.group(1).split()) > _DATELINE_MAX_WORDS or len(text) < 4 * m.end():
+            break
+        text = text[m.end():]
+    return text
+
+
+def strip_tail(raw: str) -> str:
+    """Raw text cut at the first site-tail marker in its second half."""
+    m = _TAIL.search(raw, int(len(raw) * _TAIL_FROM))
+    return raw[: m.start()] if m else raw
+
+
+def norm_tokens(raw: str) -> list[str]:
+    """``crawler.arabic.tokens(raw)``, computed word by word through a bounded cache:
+    news vocabulary repeats, so each distinct spelling is normalised once instead
+    of translating every character of every text (the hot path of dedup)."""
+    cache = _token_cache
+    if len(cache) > _TOKEN_CACHE_MAX:
+        cache.clear()
+    out: list[str] = []
+    for w in _RAW_TOKEN.findall(raw):
+        t = cache.get(w)
+        if t is None:
+            t = cache[w] = tuple(tokens(w))
+        out.extend(t)
+    return out
+
+
+def report_raw(body: str | None, *, title: str | None = None, summary: str | None = None) -> str:
+    """The raw text of the report proper: dateline and site tail removed. Falls back
+    to title and summary when the body is empty so such items still get a story."""
+    body = (body or "").strip()
+    if body:
+        return strip_tail(strip_dateline(body))
+    return " ".join(p for p in (title, summary) if p)
+
+
+def report_text(body: str | None, *, title: str | None = None, summary: str | None = None) -> str:
+    """Normalised text of the report proper (for inspection and tests)."""
+    return " ".join(norm_tokens(report_raw(body, title=title, summary=summary)))
+
+
+def shingle_tokens(toks: list[str]) -> list[str]:
+    """Content tokens for shingling: normalised tokens minus `STOPWORDS`."""
+    return [t for t in toks if t not in STOPWORDS]
+
+
+def _sorted_hashes(words: list[str]) -> np.ndarray:
+    return np.array(sorted({hash_token(w) for w in words}), dtype=np.uint64)
+
+
+def _member(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    idx = np.searchsorted(table, codes)
+    idx[idx == len(table)] = 0
+    return table[idx] == codes
+
+
+_STOP_HASHES = _sorted_hashes(list(STOPWORDS))
+_TAIL_CODES: list[tuple[int, ...]] = [tuple(token_hashes(m).tolist()) for m in _TAIL_MARKERS]
+_TAIL_FIRST = np.array(sorted({c[0] for c in _TAIL_CODES}), dtype=np.uint64)
+
+
+def _has_tail(codes: np.ndarray) -> bool:
+    half = len(codes) // 2
+    for i in (half + np.flatnonzero(_member(codes[half:], _TAIL_FIRST))).tolist():
+        for seq in _TAIL_CODES:
+            if tuple(codes[i : i + len(seq)].tolist()) == seq:
+                return True
+    return False
+
+
+def prepare(body: str | None, *, title: str | None = None,
+            summary: str | None = None) -> tuple[str, np.ndarray]:
+    """The raw text of the report proper (dateline and site tail removed; title and
+    summary when the body is empty) and the hash of each of its content tokens
+    (`crawler.arabic.tokens`, stopwords out), in order, as uint64."""
+    body = (body or "").strip()
+    raw = strip_dateline(body) if body else " ".join(p for p in (title, summary) if p)
+    codes = token_hashes(raw)
+    if body and _has_tail(codes):  # token-level check first: the regex is slower
+        raw = strip_tail(raw)
+        codes = token_hashes(raw)
+    return raw, codes[~_member(codes, _STOP_HASHES)]
+
+
+def _figure_value(raw: str) -> str:
+    v = _THOUSANDS.sub("", raw).replace("٫", ".").replace(",", ".")
+    if "." in v:
+        whole, _, frac = v.partition(".")
+        frac = frac.rstrip("0")
+        v = (whole.lstrip("0") or "0") + ("." + frac if frac else "")
+    else:
+        v = v.lstrip("0") or "0"
+    return v
+
+
+_norm_word_cache: dict[str, str] = {}
+
+
+def _norm_word(word: str) -> str:
+    w = _norm_word_cache.get(word)
+    if w is None:
+        if len(_norm_word_cache) > _TOKEN_CACHE_MAX:
+            _norm_word_cache.clear()
+        w = _norm_word_cache[word] = " ".join(tokens(word))
+    return w
+
+
+def figures(raw: str) -> frozenset[tuple[int, str]]:
+    """``(slot, value)`` for every number in the raw text: the slot is a hash of the
+    normalised word before and the word after it (``يسجل _ اصابه``), the value the
+    number with digits folded to ASCII and separators and leading zeros folded.
+    Two near-identical reports whose shared slots carry different values are
+    different reports (a new day's count, a new rate)."""
+    out: set[tuple[int, str]] = set()
+    for m in _NUMBER.finditer(raw):
+        s, e = m.span()
+        before = ""
+        for w in reversed(_RAW_TOKEN.findall(raw, max(0, s - _CONTEXT), s)):
+            if not w.isdigit():
+                before = _norm_word(w)
+                break
+        after = _WORD_AFTER.match(raw, e, e + _CONTEXT)
+        slot = zlib.crc32(f"{before}\x1f{_norm_word(after.group(1)) if after else ''}".encode())
+        out.add((slot, _figure_value(fold_digits(m.group(0)))))
+    return frozenset(out)
+
+
+def figures_conflict(a: frozenset[tuple[int, str]], b: frozenset[tuple[int, str]]) -> int:
+    """How many slots both texts fill, each with values the other never uses there."""
+    if not a or not b:
+        return 0
+    va: dict[int, set[str]] = {}
+    for slot, value in a:
+        va.setdefault(slot, set()).add(value)
+    vb: dict[int, set[str]] = {}
+    for slot, value in b:
+        if slot in va:
+            vb.setdefault(slot, set()).add(value)
+    return sum(1 for slot, values in vb.items() if values.isdisjoint(va[slot]))
