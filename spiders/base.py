@@ -29,6 +29,7 @@ from typing import Any, AsyncIterator, ClassVar, Iterable, Iterator
 from urllib.parse import urlencode, urljoin, urlparse
 
 import scrapy
+from parsel import Selector
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
@@ -254,7 +255,12 @@ class NewsSpider(scrapy.Spider):
 
     # --- rss ------------------------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Request]:
-        sel = scrapy.Selector(text=response.text, type="xml") if isinstance(response, TextResponse) else None
+        # Scrapy decodes by the Content-Type charset or the <?xml encoding=...?> declaration.
+        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
+        try:
+            sel = Selector(text=text, type="xml") if text.strip() else None
+        except Exception:  # lxml raises several types on garbage
+            sel = None
         items = []
         if sel is not None:
             sel.remove_namespaces()

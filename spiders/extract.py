@@ -16,7 +16,7 @@ import re
 from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qs, urljoin, urlparse
 
-from lxml import etree, html as lxml_html
+from lxml import etree
 from parsel import Selector
 
 from crawler.arabic import normalize
@@ -181,11 +181,6 @@ def _meta(sel: Selector, key: str) -> list[str]:
     return sel.xpath(
         "//meta[@property=$k or @name=$k]/@content", k=key
     ).getall()
-
-
-_WP_ID_PATTERNS = (
-    re.compile(r"[?&]p=(\d+)"),
-)
 
 
 def wordpress_id(sel: Selector) -> str | None:
@@ -507,7 +502,3 @@ def absolute(base: str, url: str | None) -> str | None:
     if url.startswith("data:"):
         return None
     return urljoin(base, url)
-
-
-def html_root(text: str) -> etree._Element:
-    return lxml_html.fromstring(text)

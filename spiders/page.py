@@ -25,7 +25,6 @@ from spiders.extract import (
     BLOCK_TAGS,
     Fields,
     absolute,
-    body_fields,
     clean_body,
     clean_text,
     extract_generic,
