@@ -188,12 +188,15 @@ def article_from_record(record: Mapping[str, Any]) -> Article:
             extra[key] = value
             continue
         if key in DATETIME_FIELDS and value is not None and not isinstance(value, datetime):
+            # As a crawl would have it: the string as found in the raw field (the dates
+            # pipeline parses from there), the parsed value when it is ISO 8601.
+            raw = f"{key}_raw"
+            has_raw = raw in ARTICLE_FIELDS
+            if has_raw and not record.get(raw):
+                kwargs[raw] = str(value)
             parsed = parse_datetime(value)
             if parsed is None:
-                raw = f"{key}_raw"
-                if raw in ARTICLE_FIELDS and not record.get(raw):
-                    kwargs[raw] = str(value)
-                else:
+                if not has_raw:
                     extra[key] = value
                 continue
             value = parsed
