@@ -130,7 +130,7 @@ def naive_feeds(archive: Any, names: dict[str, str], limit: int) -> list[Any]:
             f"SELECT {_COLUMNS} FROM articles NOT INDEXED WHERE {' AND '.join(where)} "
             f"ORDER BY date_published DESC LIMIT ?", [*params, limit])
         for r in rows:
-            r["date_published"], r["date_modified"] = _dt(archive, r["date_published"]), _dt(archive, r["date_modified"])
+            r["date_published"], r["date_modified"] = _dt(r["date_published"]), _dt(r["date_modified"])
         out.append((spec, builder.add(rows)))
     for aid, story in builder.by_id.items():
         if story.story_id:

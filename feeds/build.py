@@ -17,8 +17,7 @@ import json
 import logging
 import mimetypes
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import format_datetime
+from datetime import datetime
 from typing import Iterable
 
 import feedgen.feed  # noqa: F401  (feedgen.util needs lxml.etree imported first)
@@ -275,9 +274,6 @@ def build_json(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
     return (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-BUILDERS = {"rss": build_rss, "atom": build_atom, "json": build_json}
-
-
 def build_opml(specs: Iterable[FeedSpec], ctx: FeedContext, title: str = "أخبار — كل الخلاصات") -> bytes:
     """OPML 2.0 listing every feed (its RSS file; Atom and JSON sit beside it)."""
     groups = {"all": "كل الأخبار", "topic": "المواضيع", "source": "المصادر"}
@@ -329,7 +325,3 @@ def build_feed_files(
         files[paths["json"]] = build_json(spec, items, ctx)
     files["feeds.opml"] = build_opml([spec for spec, _ in feeds], ctx)
     return files
-
-
-def rfc2822(dt: datetime) -> str:
-    return format_datetime(dt.astimezone(timezone.utc), usegmt=True)

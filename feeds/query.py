@@ -44,7 +44,7 @@ def _story_url(row: dict[str, Any]) -> str:
     return canon if canon.startswith(("http://", "https://")) else row["url"]
 
 
-def _dt(archive: Any, value: Any) -> Any:
+def _dt(value: Any) -> Any:
     from crawler.archive.records import parse_datetime
 
     return parse_datetime(value)
@@ -71,8 +71,8 @@ def latest_rows(archive: Any, *, topic: str | None = None, source: str | None = 
         sql = f"SELECT {_prefixed(_COLUMNS)} FROM articles a WHERE {' AND '.join(where)} ORDER BY a.date_published DESC LIMIT ?"
         rows.extend(archive.fetch(sql, [*params, limit]))
     for r in rows:
-        r["date_published"] = _dt(archive, r["date_published"])
-        r["date_modified"] = _dt(archive, r["date_modified"])
+        r["date_published"] = _dt(r["date_published"])
+        r["date_modified"] = _dt(r["date_modified"])
     rows.sort(key=lambda r: (r["date_published"], r["id"]), reverse=True)
     return rows[:limit]
 

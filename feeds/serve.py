@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import mimetypes
-import os
 import threading
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
