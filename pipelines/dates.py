@@ -12,8 +12,9 @@ Rules that keep it honest:
 * A wall-clock time without an offset is ``Africa/Casablanca`` local time, resolved with
   the tz database (UTC+1, UTC+0 during Ramadan), never a fixed offset.
 * A value is only as exact as what the text says: ``precision`` is ``minute``, ``hour``,
-  ``day`` or ``month``. Day and month values are the local midnight starting that day or
-  month; relative minutes and hours are the reference minus the amount, to the minute.
+  ``day`` or ``month``. Absolute days and months are the local midnight starting them;
+  a relative count (``منذ 3 ساعات``, ``منذ يومين``) is the reference minus the amount, to
+  the minute, because sites round those counts.
 * Never guess: digits the grammar cannot account for, contradictory month pairs, vague
   plurals (``منذ أيام``), years of two digits in Arabic text... all give None.
 * Never raise: any input, of any type, returns a `ParsedDate` or None.
@@ -47,7 +48,8 @@ _MAX_LEN = 300  # a date field is short; longer text is prose, not a date
 @dataclass(frozen=True, slots=True)
 class ParsedDate:
     value: datetime
-    """Aware datetime; day/month precision: local midnight starting the day/month."""
+    """Aware datetime: the moment printed; for an absolute day or month, the local
+    midnight starting it; for a relative count, the reference minus the amount."""
     precision: str
     """``minute``, ``hour``, ``day`` or ``month``."""
     method: str = "fast"
@@ -460,11 +462,6 @@ def _parse_absolute(n: str) -> ParsedDate | None | bool:
     return ParsedDate(value, precision)
 
 
-def _shift_months(day: date, months: int) -> tuple[int, int]:
-    index = day.year * 12 + (day.month - 1) - months
-    return index // 12, index % 12 + 1
-
-
 def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     ref_local = reference.astimezone(CASABLANCA)
     m = _NOW_RE.search(n)
@@ -513,18 +510,28 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
             return None
     if not _leftover_ok(rest, _MAX_RELATIVE_LEFTOVER_WORDS):
         return None
-    if unit in ("second", "minute", "hour"):
-        step = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1)}[unit]
-        # Sites round these (WordPress human_time_diff: "3 hours" is 2.5-3.5 h ago), so
-        # reference minus the amount is the best estimate; precision says how loose it is.
-        value = (reference - step * count).astimezone(CASABLANCA).replace(second=0, microsecond=0)
-        return ParsedDate(value, "hour" if unit == "hour" else "minute")
-    if unit in ("day", "week"):
-        days = count * (7 if unit == "week" else 1)
-        value, precision = _at(ref_local.date() - timedelta(days=days), time)
+    if time is not None:
+        # "منذ يومين الساعة 18:00": the time pins a calendar day, counted back locally.
+        value, precision = _at(ref_local.date() - timedelta(days=count * (7 if unit == "week" else 1)), time)
         return ParsedDate(value, precision)
-    year, month = _shift_months(ref_local.date(), count)
-    return ParsedDate(_local(year, month, 1), "month")
+    # Sites round these counts (WordPress human_time_diff: "3 hours" is 2.5-3.5 h ago,
+    # "2 days" 1.5-2.5 days, a month is 30 days), so the reference minus the amount is
+    # the best estimate, kept to the minute; the precision says how loose it is.
+    value = (reference - _UNIT_STEP[unit] * count).astimezone(CASABLANCA).replace(second=0, microsecond=0)
+    return ParsedDate(value, _UNIT_PRECISION[unit])
+
+
+_UNIT_STEP = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+}
+# The finest precision that still covers the rounding: "3 hours" is +-30 min (hour),
+# "2 days" +-12 h (day), but "1 week" is +-3.5 days, which only "month" covers.
+_UNIT_PRECISION = {"second": "minute", "minute": "minute", "hour": "hour", "day": "day", "week": "month", "month": "month"}
 
 
 _REJECTED: Any = object()

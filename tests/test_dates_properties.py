@@ -1,5 +1,6 @@
-"""Property tests for `parse_date`: any date written in any supported form parses back
-to itself; arbitrary text never raises; date-like noise never yields an invented date."""
+"""Property tests for `parse_date`: any date written in any supported form (including
+the snapshot server's emulated site formats) parses back to itself; arbitrary text never
+raises; date-like noise never yields an invented date."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crawler.arabic import fold_digits
+from crawler.snapshot import dates as site_dates
 from pipelines.dates import CASABLANCA, hijri_to_gregorian, parse_date
 
 MOROCCAN = "يناير فبراير مارس أبريل ماي يونيو يوليوز غشت شتنبر أكتوبر نونبر دجنبر".split()
@@ -138,12 +140,16 @@ def test_relative_minutes_and_hours_parse_back(reference: datetime, unit: str, n
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(timezone.utc)),
     st.integers(min_value=1, max_value=40),
 )
-def test_relative_days_are_local_calendar_days(reference: datetime, n: int) -> None:
+def test_relative_days_are_counted_back_from_the_reference(reference: datetime, n: int) -> None:
     phrase = "يوم واحد" if n == 1 else "يومين" if n == 2 else f"{n} {'أيام' if n <= 10 else 'يوما'}"
     got = parse_date(f"منذ {phrase}", reference=reference, fallback=False)
     assert got is not None and got.precision == "day"
-    expected_day = reference.astimezone(CASABLANCA).date() - timedelta(days=n)
-    assert got.value == datetime(expected_day.year, expected_day.month, expected_day.day, tzinfo=CASABLANCA)
+    assert got.value == (reference - timedelta(days=n)).replace(second=0, microsecond=0)
+    # With a time, the count names a local calendar day.
+    got = parse_date(f"منذ {phrase} الساعة 10:15", reference=reference, fallback=False)
+    assert got is not None and got.precision == "minute"
+    day = reference.astimezone(CASABLANCA).date() - timedelta(days=n)
+    assert got.value == datetime(day.year, day.month, day.day, 10, 15, tzinfo=CASABLANCA)
 
 
 @PROPS
@@ -211,3 +217,48 @@ def test_a_stray_number_means_no_answer_rather_than_a_guess(day: date, stray: in
     text = f"{stray} {core}" if before else f"{core} رقم {stray}"
     got = parse_date(text)
     assert got is None or got.value == datetime(day.year, day.month, day.day, tzinfo=CASABLANCA), text
+
+
+# The bundled snapshot server prints dates the way each emulated site does
+# (crawler/snapshot/dates.py); whatever it prints must read back.
+
+TOLERANCE = {  # how far a rounded relative count may be from the truth, per precision
+    "minute": timedelta(seconds=90),
+    "hour": timedelta(minutes=31),
+    "day": timedelta(hours=12, minutes=1),
+    "month": timedelta(days=15, minutes=1),
+}
+
+
+@PROPS
+@given(local_datetimes, st.sampled_from(["hespress", "hespress-old", "le12", "rue20", "rue20-ala", "belpresse", "plain"]))
+def test_snapshot_site_formats_read_back(wall: datetime, site: str) -> None:
+    assume(_exists(wall))
+    text = {
+        "hespress": lambda: site_dates.hespress(wall),
+        "hespress-old": lambda: site_dates.hespress(wall, old_cms=True),
+        "le12": lambda: site_dates.le12(wall),
+        "rue20": lambda: site_dates.rue20(wall),
+        "rue20-ala": lambda: site_dates.rue20(wall, style="ala_saa"),
+        "belpresse": lambda: site_dates.belpresse(wall),
+        "plain": lambda: site_dates.plain(wall),
+    }[site]()
+    got = parse_date(text, fallback=False)
+    assert got is not None, text
+    if site in ("belpresse", "plain"):
+        assert got.precision == "day" and got.value == datetime(wall.year, wall.month, wall.day, tzinfo=CASABLANCA)
+    else:
+        assert got.precision == "minute" and got.value == wall.replace(tzinfo=CASABLANCA), text
+
+
+@PROPS
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)),
+    st.integers(min_value=30, max_value=200 * 86400),
+)
+def test_wordpress_relative_dates_land_within_their_precision(now: datetime, age_seconds: int) -> None:
+    published = now - timedelta(seconds=age_seconds)
+    text = site_dates.relative(published, now)
+    got = parse_date(text, reference=now, fallback=False)
+    assert got is not None, text
+    assert abs(got.value - published) <= TOLERANCE[got.precision], (text, got)

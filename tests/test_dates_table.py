@@ -4,9 +4,11 @@ Expectations were written from the calendar and the tz database, not from the pa
 ``Africa/Casablanca`` is UTC+1 except during Ramadan (UTC+0: 2025-02-23 03:00 to
 2025-04-06 02:00 local, 2020-04-19 to 2020-05-31, 2022-03-27 to 2022-05-08, 2026-02-15 to
 2026-03-22). Relative rows resolve against `REFERENCE` (12:47:30 local) or, for
-`RAMADAN_TABLE`, `RAMADAN_REFERENCE` (09:05:10 local, UTC+0): minutes and hours are
-the reference minus the amount, to the minute; days are local midnight; months the
-first of the month. Hijri-only rows follow the tabular civil calendar (1 Muharram
+`RAMADAN_TABLE`, `RAMADAN_REFERENCE` (09:05:10 local, UTC+0): a counted unit
+(`منذ 3 ساعات`, `منذ يومين`, `منذ شهرين`) is the reference minus the amount (a month is
+30 days), to the minute, because sites round those counts; a day word (`أمس`, `اليوم`)
+or a count with a time is a local calendar day. Weeks are month-precise: a rounded
+"1 week" is +-3.5 days, which "day" would overstate. Hijri-only rows follow the tabular civil calendar (1 Muharram
 1447 = 2025-06-27), which can be a day off the observed calendar. Rows whose expectation is
 None are not (exactly one) date and must not yield one.
 
@@ -323,21 +325,21 @@ TABLE: list[Row] = [
     ('قبل 15 دقيقة', '2025-07-16T12:32:00+01:00', 'minute'),  # relative
     ('منذ ۵ دقائق', '2025-07-16T12:42:00+01:00', 'minute'),  # relative
     ('منذ 30 ثانية', '2025-07-16T12:47:00+01:00', 'minute'),  # relative
-    ('منذ يوم واحد', '2025-07-15T00:00:00+01:00', 'day'),  # relative
-    ('منذ يوم', '2025-07-15T00:00:00+01:00', 'day'),  # relative
-    ('منذ يومين', '2025-07-14T00:00:00+01:00', 'day'),  # relative
-    ('منذ 5 أيام', '2025-07-11T00:00:00+01:00', 'day'),  # relative
-    ('منذ 3 أيام', '2025-07-13T00:00:00+01:00', 'day'),  # relative
-    ('منذ 12 يوما', '2025-07-04T00:00:00+01:00', 'day'),  # relative
-    ('قبل يومين', '2025-07-14T00:00:00+01:00', 'day'),  # relative
-    ('منذ أسبوع واحد', '2025-07-09T00:00:00+01:00', 'day'),  # relative
-    ('منذ أسبوع', '2025-07-09T00:00:00+01:00', 'day'),  # relative
-    ('منذ أسبوعين', '2025-07-02T00:00:00+01:00', 'day'),  # relative
-    ('منذ 3 أسابيع', '2025-06-25T00:00:00+01:00', 'day'),  # relative
-    ('منذ شهر', '2025-06-01T00:00:00+01:00', 'month'),  # relative
-    ('منذ شهرين', '2025-05-01T00:00:00+01:00', 'month'),  # relative
-    ('منذ 3 أشهر', '2025-04-01T00:00:00+00:00', 'month'),  # relative
-    ('منذ 8 أشهر', '2024-11-01T00:00:00+01:00', 'month'),  # relative
+    ('منذ يوم واحد', '2025-07-15T12:47:00+01:00', 'day'),  # relative
+    ('منذ يوم', '2025-07-15T12:47:00+01:00', 'day'),  # relative
+    ('منذ يومين', '2025-07-14T12:47:00+01:00', 'day'),  # relative
+    ('منذ 5 أيام', '2025-07-11T12:47:00+01:00', 'day'),  # relative
+    ('منذ 3 أيام', '2025-07-13T12:47:00+01:00', 'day'),  # relative
+    ('منذ 12 يوما', '2025-07-04T12:47:00+01:00', 'day'),  # relative
+    ('قبل يومين', '2025-07-14T12:47:00+01:00', 'day'),  # relative
+    ('منذ أسبوع واحد', '2025-07-09T12:47:00+01:00', 'month'),  # relative
+    ('منذ أسبوع', '2025-07-09T12:47:00+01:00', 'month'),  # relative
+    ('منذ أسبوعين', '2025-07-02T12:47:00+01:00', 'month'),  # relative
+    ('منذ 3 أسابيع', '2025-06-25T12:47:00+01:00', 'month'),  # relative
+    ('منذ شهر', '2025-06-16T12:47:00+01:00', 'month'),  # relative
+    ('منذ شهرين', '2025-05-17T12:47:00+01:00', 'month'),  # relative
+    ('منذ 3 أشهر', '2025-04-17T12:47:00+01:00', 'month'),  # relative
+    ('منذ 8 أشهر', '2024-11-18T12:47:00+01:00', 'month'),  # relative
     ('أمس', '2025-07-15T00:00:00+01:00', 'day'),  # relative
     ('البارحة', '2025-07-15T00:00:00+01:00', 'day'),  # relative
     ('يوم أمس', '2025-07-15T00:00:00+01:00', 'day'),  # relative
@@ -460,8 +462,8 @@ RAMADAN_TABLE: list[Row] = [
     ('منذ 10 دقائق', '2025-03-10T08:55:00+00:00', 'minute'),  # relative in Ramadan (UTC+0)
     ('أمس 22:15', '2025-03-09T22:15:00+00:00', 'minute'),  # relative in Ramadan (UTC+0)
     ('اليوم', '2025-03-10T00:00:00+00:00', 'day'),  # relative in Ramadan (UTC+0)
-    ('منذ أسبوعين', '2025-02-24T00:00:00+00:00', 'day'),  # relative in Ramadan (UTC+0)
-    ('منذ 3 أسابيع', '2025-02-17T00:00:00+01:00', 'day'),  # relative in Ramadan (UTC+0)
+    ('منذ أسبوعين', '2025-02-24T09:05:00+00:00', 'month'),  # relative in Ramadan (UTC+0)
+    ('منذ 3 أسابيع', '2025-02-17T10:05:00+01:00', 'month'),  # relative in Ramadan (UTC+0)
     ('منذ 10 ساعات', '2025-03-09T23:05:00+00:00', 'hour'),  # relative in Ramadan (UTC+0)
     ('الآن', '2025-03-10T09:05:00+00:00', 'minute'),  # relative in Ramadan (UTC+0)
 ]
