@@ -1,6 +1,6 @@
 """`akhbar serve`: one HTTP app for the feed files, the JSON API and the front page.
 
-Standard library only (`ThreadingHTTPServer`): the app is small, and a reader
+Standard library only (`http.server` on a worker pool): the app is small, and a reader
 polling feeds every few minutes is served from memory with conditional GET:
 
 - static files under ``DIR/public/`` carry a strong ETag (a hash of the bytes) and
@@ -22,7 +22,8 @@ import threading
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,6 +45,8 @@ CONTENT_TYPES: dict[str, str] = {
 _COMPRESSIBLE = ("text/", "application/rss", "application/atom", "application/feed", "application/json",
                  "application/xml", "image/svg")
 _MIN_GZIP = 256
+DEFAULT_WORKERS = 16
+KEEPALIVE_TIMEOUT_S = 15
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
 
 
@@ -224,6 +227,7 @@ class App:
 class Handler(BaseHTTPRequestHandler):
     server_version = "Akhbar"
     protocol_version = "HTTP/1.1"
+    timeout = KEEPALIVE_TIMEOUT_S  # an idle keep-alive connection frees its worker
     app: App  # set on the subclass made by make_server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -282,23 +286,44 @@ class Handler(BaseHTTPRequestHandler):
         return False
 
 
-class FeedServer(ThreadingHTTPServer):
-    daemon_threads = True
+class FeedServer(HTTPServer):
+    """HTTP server answering on a fixed pool of worker threads.
+
+    Not thread-per-request: the archive keeps one connection per thread, so a pool
+    bounds the open connections (and file descriptors) however many requests come.
+    Idle keep-alive connections are dropped after `Handler.timeout` seconds so they
+    cannot hold the workers.
+    """
+
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: App, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(self, address: tuple[str, int], app: App, on_close: Callable[[], None] | None = None,
+                 workers: int = DEFAULT_WORKERS) -> None:
         handler = type("BoundHandler", (Handler,), {"app": app})
         super().__init__(address, handler)
         self.app = app
         self._on_close = on_close
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="akhbar-http")
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._process, request, client_address)
+
+    def _process(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
     def server_close(self) -> None:
         super().server_close()
+        self._pool.shutdown(wait=True, cancel_futures=True)
         if self._on_close:
             self._on_close()
             self._on_close = None

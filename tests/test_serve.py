@@ -237,3 +237,32 @@ def test_json_api_and_openapi(site) -> None:
     assert status == 400 and "error" in json.loads(body)
     status, _, _ = request(server, "/api/nothing")
     assert status == 404
+
+
+def test_many_requests_do_not_leak_connections(site) -> None:
+    server, _, _ = site
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    for _ in range(20):  # warm every worker thread (each keeps one archive connection)
+        request(server, "/?topic=politics")
+    before = open_fds()
+    errors: list[Exception] = []
+
+    def hammer() -> None:
+        try:
+            for _ in range(25):
+                assert request(server, "/")[0] == 200
+                assert request(server, "/feeds/all.atom")[0] == 200
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    time.sleep(0.2)
+    assert open_fds() - before < 20  # bounded by the worker pool, not by 400 requests
