@@ -17,7 +17,8 @@ A site spider names its page object and its discovery order; this base does the 
   ``akhbar/extract_error_urls``) and the crawl goes on.
 
 Arguments: ``-a source=<id>`` (default: the spider name) and ``-a base_url=...`` (default:
-the config's base_url), so the same spider crawls the live site or the offline snapshot.
+the config's base_url), so the same spider crawls the live site or the offline snapshot;
+``-a discovery=sections,rss`` overrides the discovery order.
 """
 
 from __future__ import annotations
@@ -74,7 +75,14 @@ class NewsSpider(scrapy.Spider):
     source: Source
     seen: SeenStore
 
-    def __init__(self, *args: Any, source: str | None = None, base_url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        source: str | None = None,
+        base_url: str | None = None,
+        discovery: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.source_id = source or self.name
         sources = load_sources()
@@ -83,7 +91,10 @@ class NewsSpider(scrapy.Spider):
         self.source = sources[self.source_id]
         self.base_url = (base_url or self.source.base_url).rstrip("/")
         self.seen = _NoSeen()
-        self._paths = list(self.discovery or self.source.discovery)
+        # -a discovery=sections,rss overrides the site's order (one path, or a different order).
+        override = [p.strip() for p in discovery.split(",") if p.strip()] if discovery else None
+        self._paths = list(override or type(self).discovery or self.source.discovery)
+        self.discovery_label = "-".join(self._paths)
         unknown = [p for p in self._paths if p not in DISCOVERY_PATHS]
         if unknown:
             raise ValueError(f"{self.source_id}: unknown discovery path(s) {unknown}; known: {DISCOVERY_PATHS}")

@@ -322,3 +322,46 @@ def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
     saham = items["2020/04/saham-assurance-corona/"]
     assert saham["title"] == "سَهام للتأمين تتعبأ إلى جانب المواطنين لمواجهة كورونا"  # windows-1256 decoded
     assert saham["date_published_raw"] == "Sat, 08 Aug 2020 06:28:00 +0000"  # no date on the page: the feed's
+
+
+# Each site's fallback paths, forced with -a discovery=...: the path alone finds the articles.
+ALTERNATIVES = [
+    ("hespress", "sections", None),  # 6 section listings, paged by rel=next
+    ("hibapress", "wp-json", None),
+    ("le12", "rss", 20),  # a feed holds the latest 20 only, and no path follows it here
+    ("rue20", "wp-json", None),
+    ("belpresse", "sitemap", None),
+]
+
+
+def test_fallback_paths_alone(snapshot: SnapshotServer, tmp_path: Path) -> None:
+    script = (
+        "import json, sys\n"
+        "from scrapy.crawler import CrawlerProcess\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "args = json.loads(sys.argv[1])\n"
+        "settings = get_project_settings()\n"
+        "settings.setdict(args['settings'], priority='cmdline')\n"
+        "settings.set('FEEDS', {args['out'] + '/%(source_id)s-%(discovery_label)s.jsonl': {'format': 'jsonlines'}}, priority='cmdline')\n"
+        "process = CrawlerProcess(settings)\n"
+        "for site, path, url in args['runs']:\n"
+        "    process.crawl(site, base_url=url, discovery=path)\n"
+        "process.start()\n"
+    )
+    runs = [(site, path, snapshot.base_urls[site]) for site, path, _ in ALTERNATIVES]
+    args = {"runs": runs, "out": str(tmp_path), "settings": FAST}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(args)],
+        cwd=ROOT, env=_env(tmp_path / "data"), capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for site, path, expected in ALTERNATIVES:
+        truth = _truth(snapshot, site)
+        items = _read(tmp_path / f"{site}-{path}.jsonl")
+        urls = {i["url"] for i in items}
+        assert len(urls) == len(items)
+        if expected is None:
+            assert urls == {u for u, a in truth.items() if a["title"]}, (site, path)
+        else:
+            assert len(urls) == expected and urls <= set(truth), (site, path)
+        assert all(i["title"] and i["body_text"] and i["section_raw"] and i["date_published_raw"] for i in items)
