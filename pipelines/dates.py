@@ -400,66 +400,67 @@ def _parse_rfc(text: str) -> ParsedDate | None:
     return ParsedDate(datetime(year, month, int(d), int(hh), int(mi), int(ss or 0), tzinfo=tz), "minute")
 
 
-def _parse_absolute(n: str) -> ParsedDate | None | bool:
-    """Gregorian (numeric or named), Hijri, month-only. Returns False when no absolute
-    date is present at all (so relative forms may be tried)."""
-    day: date | None = None
-    month_only = False
-    numeric = "-" in n or "/" in n or "." in n
-    m = _NUM_DMY_RE.search(n) if numeric else None
-    if m is not None:
-        day = date(int(m.group(4)), int(m.group(3)), int(m.group(1)))
-    else:
-        m = _NUM_YMD_RE.search(n) if numeric else None
+def _find_gregorian(n: str) -> tuple[re.Match[str], date] | None | bool:
+    """The Gregorian date in `n`: numeric day-first, numeric year-first, or a named month.
+    False when there is none; None when there is one but its month names disagree."""
+    if "-" in n or "/" in n or "." in n:
+        m = _NUM_DMY_RE.search(n)
         if m is not None:
-            day = date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
-        else:
-            m = _GREG_RE.search(n)
-            if m is not None:
-                month = _month_of(m, 2)
-                if month is None:
-                    return None
-                day = date(int(m.group(4)), month, int(m.group(1)))
-    hijri = None
-    if m is not None:
-        if not _valid_year(day.year):  # type: ignore[union-attr]
+            return m, date(int(m.group(4)), int(m.group(3)), int(m.group(1)))
+        m = _NUM_YMD_RE.search(n)
+        if m is not None:
+            return m, date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+    m = _GREG_RE.search(n)
+    if m is None:
+        return False
+    month = _month_of(m, 2)
+    if month is None:
+        return None
+    return m, date(int(m.group(4)), month, int(m.group(1)))
+
+
+def _parse_absolute(n: str) -> ParsedDate | None | bool:
+    """Gregorian (numeric or named), Hijri, month-only. False when no absolute date is
+    present at all (relative forms are tried next); None when one is, but is invalid."""
+    found = _find_gregorian(n)
+    if found is None:
+        return None
+    if found is not False:
+        m, day = found  # type: ignore[misc]
+        if not _valid_year(day.year):
             return None
         rest = _strip(n, m.span())
         if _DIGIT_RE.search(rest):
-            hijri = _HIJRI_RE.search(rest)  # "… 1447 هـ الموافق 16 يوليوز 2025": Gregorian wins
+            # "… 1447 هـ الموافق 16 يوليوز 2025": the Gregorian date wins, the Hijri one
+            # is consumed so that its digits do not count as unexplained.
+            hijri = _HIJRI_RE.search(rest)
             if hijri is not None:
                 rest = _strip(rest, hijri.span())
-    else:
-        hijri = _HIJRI_RE.search(n)
-        if hijri is not None:
-            year = int(hijri.group(3))
-            if not 1300 <= year <= 1600:
-                return None
-            month = _lookup(_HIJRI_MONTHS, hijri.group(2))
-            day = hijri_to_gregorian(year, month, int(hijri.group(1)))
-            rest = _strip(n, hijri.span())
-            time, rest, ok = _take_time(rest)
-            if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
-                return None
-            # The arithmetic calendar is ±1 day against the observed one: a time of
-            # day would claim more than we know, so Hijri-only dates stay day-precise.
-            return ParsedDate(_local(day.year, day.month, day.day), "day")
-        m = _MONTH_ONLY_RE.search(n)
-        if m is None:
-            return False
-        month = _month_of(m, 1)
-        year = int(m.group(3))
-        if month is None or not _valid_year(year):
+        time, rest, ok = _take_time(rest)
+        if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
             return None
-        rest = _strip(n, m.span())
-        if not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
+        value, precision = _at(day, time)
+        return ParsedDate(value, precision)
+    hijri = _HIJRI_RE.search(n)
+    if hijri is not None:
+        year = int(hijri.group(3))
+        if not 1300 <= year <= 1600:
             return None
-        return ParsedDate(_local(year, month, 1), "month")
-    time, rest, ok = _take_time(rest)
-    if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
+        day = hijri_to_gregorian(year, _lookup(_HIJRI_MONTHS, hijri.group(2)), int(hijri.group(1)))
+        _, rest, ok = _take_time(_strip(n, hijri.span()))
+        if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
+            return None
+        # The arithmetic calendar is ±1 day against the observed one: a time of day
+        # would claim more than we know, so Hijri-only dates stay day-precise.
+        return ParsedDate(_local(day.year, day.month, day.day), "day")
+    m = _MONTH_ONLY_RE.search(n)
+    if m is None:
+        return False
+    month = _month_of(m, 1)
+    year = int(m.group(3))
+    if month is None or not _valid_year(year) or not _leftover_ok(_strip(n, m.span()), _MAX_LEFTOVER_WORDS):
         return None
-    value, precision = _at(day, time)  # type: ignore[arg-type]
-    return ParsedDate(value, precision)
+    return ParsedDate(_local(year, month, 1), "month")
 
 
 def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
