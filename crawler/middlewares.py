@@ -9,7 +9,6 @@ least that delay, so no other request hits the server before it asked. A delay a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -17,6 +16,8 @@ from typing import Any
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.task import deferLater
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,10 @@ class RetryAfterMiddleware(RetryMiddleware):
             self._slow_slot(request, wait)
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value("retry/retry_after_honoured")
-            await asyncio.sleep(wait)
+            # Twisted's clock, so this works under any reactor, asyncio or not.
+            from twisted.internet import reactor
+
+            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
         return retry
 
     def _slow_slot(self, request: Request, wait: float) -> None:
