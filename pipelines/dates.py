@@ -519,6 +519,8 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     # "2 days" 1.5-2.5 days, a month is 30 days), so the reference minus the amount is
     # the best estimate, kept to the minute; the precision says how loose it is.
     value = (reference - _UNIT_STEP[unit] * count).astimezone(CASABLANCA).replace(second=0, microsecond=0)
+    if not _valid_year(value.year):
+        return None  # "منذ 99999 يوم" is not a news date
     return ParsedDate(value, _UNIT_PRECISION[unit])
 
 

@@ -384,6 +384,7 @@ TABLE: list[Row] = [
     ('16/07/25', None, None),  # not a date
     ('منذ 3 ساعات 16 يوليوز 2025', None, None),  # not a date
     ('منذ 3 يومين', None, None),  # not a date
+    ('منذ 99999 يوم', None, None),  # not a date
     ('منذ ساعة واحدة 14:30', None, None),  # not a date
     ('99 محرم 1447', None, None),  # not a date
     ('16 يوليوز 3025', None, None),  # not a date
