@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Mapping
 
 from lxml import etree
+from parsel import SelectorList
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.items import Article
@@ -35,7 +36,21 @@ from spiders.extract import (
     paragraphs,
 )
 
-_SUFFIX_SEP = re.compile(r"\s+[-|–—:]\s+")
+
+
+def css_alternatives(css: str) -> list[str]:
+    """Split a selector list at its top-level commas (not inside ``()`` or ``[]``)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(css):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(css[start:i].strip())
+            start = i + 1
+    parts.append(css[start:].strip())
+    return [p for p in parts if p]
 
 
 class ArticlePage:
@@ -97,20 +112,27 @@ class ArticlePage:
         return cls(response, **kwargs)
 
     # --- layers -----------------------------------------------------------------
-    def _css_text(self, css: str | None) -> str | None:
+    def _nodes(self, css: str | None) -> SelectorList:
+        """Nodes of the first alternative of a ``a, b, c`` selector that matches anything:
+        a comma list is a priority order here, not a document-order union."""
         if not css:
-            return None
-        nodes = self.sel.css(css)
+            return SelectorList([])
+        for alt in css_alternatives(css):
+            nodes = self.sel.css(alt)
+            if nodes:
+                return nodes
+        return SelectorList([])
+
+    def _css_text(self, css: str | None) -> str | None:
+        nodes = self._nodes(css)
         if not nodes:
             return None
-        if "::" in css:
+        if isinstance(nodes[0].root, str):  # ::text / ::attr(...) results
             return first(nodes.getall())
         return first([" ".join(nodes[0].css("::text").getall())])
 
     def _img_src(self, css: str | None) -> str | None:
-        if not css:
-            return None
-        for img in self.sel.css(css):
+        for img in self._nodes(css):
             for attr in ("data-src", "data-lazy-src", "src"):
                 val = img.attrib.get(attr)
                 if val and not val.startswith("data:"):
@@ -132,14 +154,12 @@ class ArticlePage:
             "section_raw": self._css_text(self.section_css),
             "summary": self._css_text(self.summary_css),
         }
-        if self.tags_css:
-            tags = [t for t in (clean_text(" ".join(n.css("::text").getall())) for n in self.sel.css(self.tags_css)) if t]
-            if tags:
-                out["tags"] = list(dict.fromkeys(tags))
-        if self.body_css:
-            nodes = self.sel.css(self.body_css)
-            if nodes:
-                out.update(self._body(nodes[0].root))
+        tags = [t for t in (clean_text(" ".join(n.css("::text").getall())) for n in self._nodes(self.tags_css)) if t]
+        if tags:
+            out["tags"] = list(dict.fromkeys(tags))
+        nodes = self._nodes(self.body_css)
+        if nodes:
+            out.update(self._body(nodes[0].root))
         return {k: v for k, v in out.items() if v}
 
     def _body(self, element: etree._Element) -> Fields:
