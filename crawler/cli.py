@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.snapshot",
     "crawler.commands.feeds_cmds",
     "crawler.commands.archive_cmds",
+    "crawler.commands.dedup",
 )
 
 

@@ -57,6 +57,7 @@ ITEM_PIPELINES: dict[str, int] = {
     "pipelines.dates.DatesPipeline": 200,
     "pipelines.topics.TopicsPipeline": 300,
     "pipelines.archive.ArchivePipeline": 500,
+    "pipelines.dedup.DedupPipeline": 600,  # needs the archived row: story ids live in the archive
 }
 EXTENSIONS: dict[str, int] = {}
 

@@ -9,15 +9,23 @@
 - `crawler.dedup.engine`: `StoryIndex`, story assignment over an `IndexStore`.
 - `crawler.dedup.memory` / `crawler.dedup.sqlstore`: the index in memory (tests) or
   in the archive (the crawler).
+- `crawler.dedup.stories`: assign / rebuild in the archive; `story_members`,
+  `related_stories`, `also_reported_by` for the API and feeds.
 
 See docs/dedup.md.
 """
 
 from crawler.dedup.engine import Assignment, StoryIndex, published_key, story_id_for
 from crawler.dedup.fingerprint import Comparison, DedupParams, Fingerprint, Fingerprinter
+from crawler.dedup.stories import ArchiveDedup, also_reported_by, rebuild, related_stories, story_members
 
 __all__ = [
+    "ArchiveDedup",
     "Assignment",
+    "also_reported_by",
+    "rebuild",
+    "related_stories",
+    "story_members",
     "Comparison",
     "DedupParams",
     "Fingerprint",

@@ -74,9 +74,9 @@ class IndexStore(Protocol):
     """What the engine needs from storage. Implementations: `MemoryStore` (tests,
     pair evaluation) and `crawler.dedup.sqlstore.SqlStore` (the archive)."""
 
-    def find(self, key: str) -> tuple[IndexedDoc, Fingerprint] | None: ...
+    def find(self, key: str, doc_id: int | None) -> tuple[IndexedDoc, Fingerprint] | None: ...
 
-    def remove(self, doc: IndexedDoc) -> None: ...
+    def remove(self, doc: IndexedDoc, fp: Fingerprint) -> None: ...
 
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]: ...
 
@@ -84,7 +84,7 @@ class IndexStore(Protocol):
 
     def heads(self, story_ids: Sequence[str]) -> dict[str, Head]: ...
 
-    def add(self, key: str, published: str, story_id: str, fp: Fingerprint) -> int: ...
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None) -> int: ...
 
     def rename_story(self, old: str, new: str) -> None: ...
 
@@ -115,21 +115,23 @@ class StoryIndex:
         self.params = self.fingerprinter.params
 
     def add(self, key: str, *, title: str | None, body: str | None, summary: str | None = None,
-            published: datetime | str | None = None) -> Assignment:
-        """Index one report and return its story. Call inside the store's transaction."""
+            published: datetime | str | None = None, doc_id: int | None = None) -> Assignment:
+        """Index one report and return its story. `key` identifies the report (the
+        archive's folded URL); `doc_id` is its archive id where the store needs one.
+        Call inside the store's transaction."""
         fp = self.fingerprinter.fingerprint(title=title, body=body, summary=summary)
-        return self.add_fingerprint(key, fp, published_key(published))
+        return self.add_fingerprint(key, fp, published_key(published), doc_id)
 
-    def add_fingerprint(self, key: str, fp: Fingerprint, published: str) -> Assignment:
+    def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None) -> Assignment:
         store, p = self.store, self.params
         renamed: dict[str, str] = {}
         previous_story: str | None = None
-        found = store.find(key)
+        found = store.find(key, doc_id)
         if found is not None:
             old, old_fp = found
             if old.published == published and _same(old_fp, fp):
                 return Assignment(old.story_id, old.doc_id, unchanged=True)
-            store.remove(old)  # re-fingerprint a report whose text or date changed
+            store.remove(old, old_fp)  # re-fingerprint a report whose text or date changed
             previous_story = old.story_id
 
         matched: set[str] = set()
@@ -154,7 +156,7 @@ class StoryIndex:
             if old_id != story:
                 store.rename_story(old_id, story)
                 renamed[old_id] = story
-        doc_id = store.add(key, published, story, fp)
+        doc_id = store.add(key, published, story, fp, doc_id)
         store.set_head(story, head)
 
         if previous_story is not None and previous_story not in matched and previous_story != story:

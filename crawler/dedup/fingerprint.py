@@ -115,16 +115,23 @@ class Fingerprinter:
         self._hasher = MinHasher(self.params.num_perm, seed=self.params.seed)
 
     def fingerprint(self, *, title: str | None, body: str | None, summary: str | None = None) -> Fingerprint:
-        p = self.params
         raw, token_hashes = prepare(body, title=title, summary=summary)
-        seq = shingle_hashes(token_hashes, p.shingle_size)
-        full, lead = self._hasher.signatures(seq, p.lead_shingles)
-        keys = band_keys(full, p.bands, p.rows, namespace=1)
-        if len(seq) > p.lead_shingles // 2:
-            keys += band_keys(lead, p.lead_bands, p.rows, namespace=2)
+        seq = shingle_hashes(token_hashes, self.params.shingle_size)
         uniq, first = np.unique(seq, return_index=True)
-        order = uniq[np.argsort(first)]
-        return Fingerprint(order, figures(raw) | _title_figures(title), keys, uniq)
+        order = uniq[np.argsort(first, kind="stable")]
+        fp = Fingerprint(order, figures(raw) | _title_figures(title), [], uniq)
+        fp.band_keys = self.band_keys(fp)
+        return fp
+
+    def band_keys(self, fp: Fingerprint) -> list[int]:
+        """LSH keys of a fingerprint: whole-text bands, then lead bands (the MinHash of
+        the first `lead_shingles` distinct shingles). Recomputable from what is stored."""
+        p = self.params
+        full, lead = self._hasher.signatures(fp.order, p.lead_shingles)
+        keys = band_keys(full, p.bands, p.rows, namespace=1)
+        if fp.size > p.lead_shingles // 2:
+            keys += band_keys(lead, p.lead_bands, p.rows, namespace=2)
+        return keys
 
     def compare(self, a: Fingerprint, b: Fingerprint, hours_apart: float | None = None) -> Comparison:
         p = self.params

@@ -23,11 +23,11 @@ class MemoryStore:
         self._next = 1
 
     # --- IndexStore ---------------------------------------------------------------
-    def find(self, key: str) -> tuple[IndexedDoc, Fingerprint] | None:
+    def find(self, key: str, doc_id: int | None = None) -> tuple[IndexedDoc, Fingerprint] | None:
         i = self.by_key.get(key)
         return self.docs[i] if i is not None else None
 
-    def remove(self, doc: IndexedDoc) -> None:
+    def remove(self, doc: IndexedDoc, fp: Fingerprint | None = None) -> None:
         _, fp = self.docs.pop(doc.doc_id)
         del self.by_key[doc.key]
         for k in fp.band_keys:
@@ -49,9 +49,9 @@ class MemoryStore:
     def heads(self, story_ids: Sequence[str]) -> dict[str, Head]:
         return {s: self.story_heads[s] for s in story_ids if s in self.story_heads}
 
-    def add(self, key: str, published: str, story_id: str, fp: Fingerprint) -> int:
-        i = self._next
-        self._next += 1
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None = None) -> int:
+        i = doc_id if doc_id is not None else self._next
+        self._next = max(self._next, i) + 1
         self.docs[i] = (IndexedDoc(i, key, published, story_id), fp)
         self.by_key[key] = i
         for k in fp.band_keys:

@@ -1,0 +1,271 @@
+"""The dedup index in the archive (SQLite or PostgreSQL), and story upkeep there.
+
+Tables (migration 100, appended to the archive's list):
+
+- ``dedup_band (band_key, article_id)``, primary key on both: the LSH index. A band
+  key is a 63-bit hash of (band number, the band's MinHash rows), so "which reports
+  share band b's hash h" is one indexed lookup on ``band_key``; a report's ~40 keys
+  go in one ``IN (...)``.
+- ``dedup_doc (article_id PK, story_id, published, key, shingles, figures)``: what
+  verification needs: the distinct shingle hashes in order (4 bytes each) and the
+  figures; read only for candidates.
+- ``stories (story_id PK, head_published, head_key, canonical_id, size, updated_at)``.
+- ``story_related (story_id, related_id, score)``: the few most similar other stories.
+- ``dedup_state (name PK, value)``: the index parameters it was built with.
+
+Nothing of the index is kept in memory: every lookup is a query, so memory stays flat
+as the archive grows, and several processes or machines share one index. Additions
+are serialised (SQLite: the write lock ``BEGIN IMMEDIATE`` takes; PostgreSQL: a
+transaction-scoped advisory lock), which is what makes concurrent crawls produce
+the stories one crawl would (see `crawler.dedup.engine`).
+
+The archive's ``articles.story_id`` / ``is_canonical`` columns are kept in step in
+the same transaction: canonical = earliest ``date_published``, ties lowest id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from typing import Any, Sequence
+
+from crawler.archive.migrations import Migration, register
+from crawler.dedup.engine import Head, IndexedDoc
+from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
+
+logger = logging.getLogger(__name__)
+
+DEDUP_LOCK_KEY = 0x616B6464  # "akdd": the advisory lock serialising story assignment
+
+_SQLITE = [
+    """CREATE TABLE dedup_band (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,
+        PRIMARY KEY (band_key, article_id)) WITHOUT ROWID""",
+    """CREATE TABLE dedup_doc (article_id INTEGER PRIMARY KEY, story_id TEXT NOT NULL,
+        published TEXT NOT NULL, key TEXT NOT NULL, shingles BLOB NOT NULL, figures TEXT NOT NULL)""",
+    "CREATE INDEX dedup_doc_story ON dedup_doc (story_id)",
+    """CREATE TABLE stories (story_id TEXT PRIMARY KEY, head_published TEXT NOT NULL, head_key TEXT NOT NULL,
+        canonical_id INTEGER, size INTEGER NOT NULL DEFAULT 1, updated_at TEXT)""",
+    """CREATE TABLE story_related (story_id TEXT NOT NULL, related_id TEXT NOT NULL, score REAL NOT NULL,
+        PRIMARY KEY (story_id, related_id)) WITHOUT ROWID""",
+    "CREATE INDEX story_related_other ON story_related (related_id)",
+    "CREATE TABLE dedup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+_POSTGRES = [
+    """CREATE TABLE dedup_band (band_key BIGINT NOT NULL, article_id BIGINT NOT NULL,
+        PRIMARY KEY (band_key, article_id))""",
+    """CREATE TABLE dedup_doc (article_id BIGINT PRIMARY KEY, story_id TEXT NOT NULL,
+        published TEXT NOT NULL, key TEXT NOT NULL, shingles BYTEA NOT NULL, figures TEXT NOT NULL)""",
+    "CREATE INDEX dedup_doc_story ON dedup_doc (story_id)",
+    """CREATE TABLE stories (story_id TEXT PRIMARY KEY, head_published TEXT NOT NULL, head_key TEXT NOT NULL,
+        canonical_id BIGINT, size INTEGER NOT NULL DEFAULT 1, updated_at TEXT)""",
+    """CREATE TABLE story_related (story_id TEXT NOT NULL, related_id TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (story_id, related_id))""",
+    "CREATE INDEX story_related_other ON story_related (related_id)",
+    "CREATE TABLE dedup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+register(Migration(100, "dedup: LSH band index, fingerprints, stories, related stories",
+                   sqlite=_SQLITE, postgres=_POSTGRES))
+
+INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "seed")
+"""Parameters the stored index depends on: changing one needs ``akhbar dedup --rebuild``."""
+
+
+class IndexMismatch(RuntimeError):
+    pass
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class SqlStore:
+    """`IndexStore` over an open archive. Use inside ``archive.transaction()`` after
+    `lock()`; `StoryIndex` does the rest."""
+
+    def __init__(self, archive: Any, fingerprinter: Fingerprinter) -> None:
+        self.archive = archive
+        self.fp = fingerprinter
+        self.touched: set[str] = set()
+        """Stories whose membership changed in this transaction (canonical to refresh)."""
+
+    # --- setup ----------------------------------------------------------------------
+    def check_params(self, *, adopt: bool = True) -> None:
+        """Record the index parameters in an empty index; refuse a mismatching one."""
+        p = self.fp.params
+        row = self.archive.fetchone("SELECT value FROM dedup_state WHERE name = 'params'")
+        current = {k: v for k, v in asdict(p).items()}
+        if row is None:
+            if adopt:
+                self.save_params()
+            return
+        stored = json.loads(row["value"])
+        changed = [k for k in INDEX_PARAMS if stored.get(k) != current.get(k)]
+        if changed:
+            raise IndexMismatch(
+                f"the archive's dedup index was built with other {', '.join(changed)}: run `akhbar dedup --rebuild`"
+            )
+        if stored != current:
+            logger.warning("dedup thresholds differ from those the stories were built with; "
+                           "`akhbar dedup --rebuild` recomputes them")
+
+    def save_params(self) -> None:
+        a = self.archive
+        value = json.dumps(asdict(self.fp.params), sort_keys=True)
+        if not a.execute("UPDATE dedup_state SET value = ? WHERE name = 'params'", (value,)):
+            a.execute("INSERT INTO dedup_state (name, value) VALUES ('params', ?)", (value,))
+
+    def lock(self) -> None:
+        """Serialise story assignment across processes (inside a transaction)."""
+        if self.archive.dialect == "postgresql":
+            self.archive.execute("SELECT pg_advisory_xact_lock(?)", (DEDUP_LOCK_KEY,))
+        # SQLite: archive.transaction() began with BEGIN IMMEDIATE, the database write lock
+
+    # --- IndexStore -------------------------------------------------------------------
+    def _doc(self, r: dict[str, Any]) -> tuple[IndexedDoc, Fingerprint]:
+        fp = Fingerprint.from_stored(r["shingles"], r["figures"])
+        return IndexedDoc(r["article_id"], r["key"], r["published"], r["story_id"]), fp
+
+    def find(self, key: str, doc_id: int | None) -> tuple[IndexedDoc, Fingerprint] | None:
+        if doc_id is None:
+            raise ValueError("the archive index needs the article id")
+        r = self.archive.fetchone("SELECT * FROM dedup_doc WHERE article_id = ?", (doc_id,))
+        if r is None:
+            return None
+        doc, fp = self._doc(r)
+        fp.band_keys = self.fp.band_keys(fp)
+        return doc, fp
+
+    def remove(self, doc: IndexedDoc, fp: Fingerprint) -> None:
+        a = self.archive
+        if fp.band_keys:
+            a.execute(f"DELETE FROM dedup_band WHERE article_id = ? AND band_key IN ({_marks(len(fp.band_keys))})",
+                      (doc.doc_id, *fp.band_keys))
+        a.execute("DELETE FROM dedup_doc WHERE article_id = ?", (doc.doc_id,))
+        self.touched.add(doc.story_id)
+
+    def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]:
+        if not band_keys:
+            return []
+        rows = self.archive.fetch(
+            f"SELECT DISTINCT article_id FROM dedup_band WHERE band_key IN ({_marks(len(band_keys))}) LIMIT ?",
+            (*band_keys, limit),
+        )
+        return [r["article_id"] for r in rows]
+
+    def load(self, doc_ids: Sequence[int]) -> list[tuple[IndexedDoc, Fingerprint]]:
+        if not doc_ids:
+            return []
+        rows = self.archive.fetch(
+            f"SELECT * FROM dedup_doc WHERE article_id IN ({_marks(len(doc_ids))})", tuple(doc_ids))
+        return [self._doc(r) for r in rows]
+
+    def heads(self, story_ids: Sequence[str]) -> dict[str, Head]:
+        if not story_ids:
+            return {}
+        rows = self.archive.fetch(
+            f"SELECT story_id, head_published, head_key FROM stories WHERE story_id IN ({_marks(len(story_ids))})",
+            tuple(story_ids))
+        return {r["story_id"]: Head(r["head_published"], r["head_key"]) for r in rows}
+
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None) -> int:
+        if doc_id is None:
+            raise ValueError("the archive index needs the article id")
+        a = self.archive
+        a.execute(
+            "INSERT INTO dedup_doc (article_id, story_id, published, key, shingles, figures) VALUES (?, ?, ?, ?, ?, ?)",
+            (doc_id, story_id, published, key, fp.shingles_blob(), fp.figures_text()),
+        )
+        keys = fp.band_keys
+        if keys:
+            a.execute(
+                f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * len(keys))} "
+                "ON CONFLICT DO NOTHING",
+                [v for k in keys for v in (k, doc_id)],
+            )
+        a.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, doc_id))
+        self.touched.add(story_id)
+        return doc_id
+
+    def rename_story(self, old: str, new: str) -> None:
+        a = self.archive
+        a.execute("UPDATE dedup_doc SET story_id = ? WHERE story_id = ?", (new, old))
+        a.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (new, old))
+        for col, other in (("story_id", "related_id"), ("related_id", "story_id")):
+            a.execute(
+                f"INSERT INTO story_related (story_id, related_id, score) "
+                f"SELECT {'?' if col == 'story_id' else 'story_id'}, {'?' if col == 'related_id' else 'related_id'}, score "
+                f"FROM story_related WHERE {col} = ? "
+                "ON CONFLICT (story_id, related_id) DO UPDATE SET score = "
+                "CASE WHEN excluded.score > story_related.score THEN excluded.score ELSE story_related.score END",
+                (new, old),
+            )
+            a.execute(f"DELETE FROM story_related WHERE {col} = ?", (old,))
+        a.execute("DELETE FROM story_related WHERE story_id = related_id")
+        a.execute("DELETE FROM stories WHERE story_id = ?", (old,))
+        self.touched.discard(old)
+        self.touched.add(new)
+
+    def set_head(self, story_id: str, head: Head | None) -> None:
+        a = self.archive
+        if head is None:
+            a.execute("DELETE FROM stories WHERE story_id = ?", (story_id,))
+            a.execute("DELETE FROM story_related WHERE story_id = ? OR related_id = ?", (story_id, story_id))
+            self.touched.discard(story_id)
+            return
+        if not a.execute("UPDATE stories SET head_published = ?, head_key = ? WHERE story_id = ?",
+                         (head.published, head.key, story_id)):
+            a.execute("INSERT INTO stories (story_id, head_published, head_key) VALUES (?, ?, ?)",
+                      (story_id, head.published, head.key))
+
+    def recompute_head(self, story_id: str) -> Head | None:
+        r = self.archive.fetchone(
+            "SELECT published, key FROM dedup_doc WHERE story_id = ? ORDER BY published, key LIMIT 1", (story_id,))
+        return Head(r["published"], r["key"]) if r else None
+
+    def add_related(self, story_id: str, scores: dict[str, float], top: int) -> None:
+        a = self.archive
+        for other, score in scores.items():
+            for s, o in ((story_id, other), (other, story_id)):
+                a.execute(
+                    "INSERT INTO story_related (story_id, related_id, score) VALUES (?, ?, ?) "
+                    "ON CONFLICT (story_id, related_id) DO UPDATE SET score = "
+                    "CASE WHEN excluded.score > story_related.score THEN excluded.score ELSE story_related.score END",
+                    (s, o, float(score)),
+                )
+        for s in (story_id, *scores):
+            a.execute(
+                "DELETE FROM story_related WHERE story_id = ? AND related_id NOT IN ("
+                "SELECT related_id FROM story_related WHERE story_id = ? ORDER BY score DESC, related_id LIMIT ?)",
+                (s, s, top),
+            )
+
+    # --- story upkeep in the articles table -----------------------------------------------
+    def refresh_canonical(self) -> dict[str, int]:
+        """Set ``is_canonical`` (earliest date_published, ties lowest id) and the story
+        size for every story touched in this transaction; story -> canonical id."""
+        a = self.archive
+        out: dict[str, int] = {}
+        for sid in sorted(self.touched):
+            row = a.fetchone(
+                "SELECT id FROM articles WHERE story_id = ? "
+                "ORDER BY CASE WHEN date_published IS NULL THEN 1 ELSE 0 END, date_published, id LIMIT 1",
+                (sid,),
+            )
+            if row is None:
+                continue
+            cid = row["id"]
+            a.execute(
+                "UPDATE articles SET is_canonical = CASE WHEN id = ? THEN ? ELSE ? END "
+                "WHERE story_id = ? AND (is_canonical IS NULL OR is_canonical <> CASE WHEN id = ? THEN ? ELSE ? END)",
+                (cid, a.enc_bool(True), a.enc_bool(False), sid, cid, a.enc_bool(True), a.enc_bool(False)),
+            )
+            a.execute(
+                "UPDATE stories SET canonical_id = ?, size = (SELECT COUNT(*) FROM dedup_doc WHERE story_id = ?) "
+                "WHERE story_id = ?",
+                (cid, sid, sid),
+            )
+            out[sid] = cid
+        self.touched.clear()
+        return out

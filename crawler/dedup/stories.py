@@ -1,0 +1,252 @@
+"""Stories in the archive: assign, rebuild, and read (members, related stories).
+
+What the pipeline, ``akhbar dedup`` and the API/feeds call:
+
+- `ArchiveDedup(archive).assign(article_id)`: give one archived article its story
+  (one transaction, serialised across processes), keeping ``articles.story_id`` and
+  ``is_canonical`` in step.
+- `ArchiveDedup(archive).index_missing()`: every archived article without a story.
+- `rebuild(archive)`: forget all stories and recompute them in one streaming pass.
+- `story_members(archive, story_id)`: the canonical report first, then the others
+  ("also reported by", with source and link).
+- `related_stories(archive, story_id)`: the few most similar other stories.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from crawler.dedup.engine import Assignment, StoryIndex, published_key
+from crawler.dedup.fingerprint import DedupParams, Fingerprinter
+from crawler.dedup.sqlstore import SqlStore
+
+logger = logging.getLogger(__name__)
+
+_ARTICLE_COLUMNS = "id, url_key, title, body_text, summary, date_published, sort_key"
+BATCH = 500
+
+
+def ensure_schema(archive: Any) -> None:
+    """Apply the dedup migration to an archive opened before this module was imported."""
+    if getattr(archive, "_dedup_schema_ok", False):
+        return
+    if 100 not in archive.applied_migrations():
+        archive.migrate()
+    archive._dedup_schema_ok = True
+
+
+@dataclass
+class StoryResult:
+    article_id: int
+    story_id: str
+    is_canonical: bool
+    duplicates: int
+    renamed: dict[str, str]
+
+
+class ArchiveDedup:
+    """Story assignment against one archive (one per process; cheap to build)."""
+
+    def __init__(self, archive: Any, params: DedupParams | None = None, *, check: bool = True) -> None:
+        """`params` None: those the archive's stories were built with (recorded by the
+        first run or the last ``--rebuild``), else the defaults."""
+        ensure_schema(archive)
+        self.archive = archive
+        if params is None:
+            params = stored_params(archive) or DedupParams()
+        self.fingerprinter = Fingerprinter(params)
+        self.store = SqlStore(archive, self.fingerprinter)
+        self.index = StoryIndex(self.store, fingerprinter=self.fingerprinter)
+        if check:
+            with archive.transaction():
+                self.store.lock()
+                self.store.check_params()
+
+    def _add(self, row: dict[str, Any]) -> Assignment:
+        return self.index.add(
+            row["url_key"], title=row.get("title"), body=row.get("body_text"), summary=row.get("summary"),
+            published=row.get("date_published"), doc_id=int(row["id"]),
+        )
+
+    def assign(self, article_id: int) -> StoryResult | None:
+        """Give one archived article its story; None when there is no such article."""
+        a = self.archive
+        with a.transaction():
+            self.store.lock()
+            row = a.fetchone(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (int(article_id),))
+            if row is None:
+                return None
+            res = self._add(row)
+            canon = self.store.refresh_canonical()
+            cid = canon.get(res.story_id)
+            if cid is None:  # unchanged: nothing touched, read it back
+                cid = a.fetchval("SELECT canonical_id FROM stories WHERE story_id = ?", (res.story_id,))
+        return StoryResult(int(article_id), res.story_id, cid == int(article_id), res.duplicates, res.renamed)
+
+    def add_rows(self, rows: list[dict[str, Any]]) -> int:
+        """Index several article rows in one transaction (bulk paths)."""
+        if not rows:
+            return 0
+        with self.archive.transaction():
+            self.store.lock()
+            for row in rows:
+                self._add(row)
+            self.store.refresh_canonical()
+        return len(rows)
+
+    def index_missing(self, *, batch: int = BATCH, progress: Callable[[int], None] | None = None) -> int:
+        """Assign a story to every archived article that has none (a crawl whose dedup
+        step was off or interrupted), in date order; returns how many."""
+        done = 0
+        last = None
+        while True:
+            where = "story_id IS NULL" + (" AND sort_key > ?" if last is not None else "")
+            rows = self.archive.fetch(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {where} ORDER BY sort_key LIMIT ?",
+                ((last,) if last is not None else ()) + (batch,),
+            )
+            if not rows:
+                return done
+            done += self.add_rows(rows)
+            last = rows[-1]["sort_key"]
+            if progress:
+                progress(done)
+
+
+def stored_params(archive: Any) -> DedupParams | None:
+    """The parameters recorded in the archive's dedup index, if any."""
+    import json
+
+    ensure_schema(archive)
+    value = archive.fetchval("SELECT value FROM dedup_state WHERE name = 'params'")
+    if not value:
+        return None
+    known = {k: v for k, v in json.loads(value).items() if k in DedupParams.__dataclass_fields__}
+    return DedupParams(**known)
+
+
+def iter_article_rows(archive: Any, *, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    """Every article, in date order (``sort_key``), as batches fetched by keyset
+    pagination: no read snapshot stays open for the whole pass, and memory holds one
+    batch."""
+    last = None
+    while True:
+        if last is None:
+            rows = archive.fetch(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY sort_key LIMIT ?", (batch,))
+        else:
+            rows = archive.fetch(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE sort_key > ? ORDER BY sort_key LIMIT ?", (last, batch))
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["sort_key"]
+
+
+def clear(archive: Any) -> None:
+    """Forget every story (the articles stay)."""
+    ensure_schema(archive)
+    with archive.transaction():
+        SqlStore(archive, Fingerprinter()).lock()
+        for table in ("dedup_band", "dedup_doc", "stories", "story_related", "dedup_state"):
+            archive.execute(f"DELETE FROM {table}")
+        archive.execute("UPDATE articles SET story_id = NULL, is_canonical = NULL "
+                        "WHERE story_id IS NOT NULL OR is_canonical IS NOT NULL")
+
+
+def rebuild(archive: Any, params: DedupParams | None = None, *, batch: int = BATCH,
+            progress: Callable[[int, float], None] | None = None) -> int:
+    """Recompute every story in one streaming pass (after a threshold change, say);
+    returns the number of articles indexed."""
+    params = params or stored_params(archive) or DedupParams()
+    clear(archive)
+    dedup = ArchiveDedup(archive, params)
+    with archive.transaction():
+        dedup.store.save_params()
+    t0 = time.perf_counter()
+    n = 0
+    for rows in iter_article_rows(archive, batch=batch):
+        n += dedup.add_rows(rows)
+        if progress:
+            progress(n, time.perf_counter() - t0)
+    logger.info("dedup rebuild: %d articles in %.1fs", n, time.perf_counter() - t0)
+    return n
+
+
+# --- reading ---------------------------------------------------------------------------
+
+_MEMBER_COLUMNS = "id, url, canonical_url, source, title, date_published, is_canonical, story_id"
+
+
+def story_members(archive: Any, story_id: str) -> list[dict[str, Any]]:
+    """Every report of a story, the canonical (earliest published) first, then the
+    others ("also reported by") in date order; each with source and link."""
+    rows = archive.fetch(
+        f"SELECT {_MEMBER_COLUMNS} FROM articles WHERE story_id = ? "
+        "ORDER BY CASE WHEN date_published IS NULL THEN 1 ELSE 0 END, date_published, id",
+        (story_id,),
+    )
+    return [_member(r) for r in rows]
+
+
+def also_reported_by(archive: Any, article_id: int) -> list[dict[str, Any]]:
+    """The other reports of this article's story."""
+    sid = archive.fetchval("SELECT story_id FROM articles WHERE id = ?", (int(article_id),))
+    if sid is None:
+        return []
+    return [m for m in story_members(archive, sid) if m["id"] != int(article_id)]
+
+
+def related_stories(archive: Any, story_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The most similar other stories (``أخبار ذات صلة``), best first: each is the
+    related story's canonical report plus ``story_id`` and ``score``."""
+    ensure_schema(archive)
+    rows = archive.fetch(
+        f"SELECT r.related_id AS related_story, r.score AS score, a.{_MEMBER_COLUMNS.replace(', ', ', a.')} "
+        "FROM story_related r JOIN stories s ON s.story_id = r.related_id "
+        "JOIN articles a ON a.id = s.canonical_id "
+        "WHERE r.story_id = ? ORDER BY r.score DESC, r.related_id LIMIT ?",
+        (story_id, int(limit)),
+    )
+    out = []
+    for r in rows:
+        m = _member(r)
+        m["story_id"] = r["related_story"]
+        m["score"] = round(float(r["score"]), 4)
+        out.append(m)
+    return out
+
+
+def _member(r: dict[str, Any]) -> dict[str, Any]:
+    from crawler.archive.records import parse_datetime
+
+    published = r.get("date_published")
+    if published is not None and not hasattr(published, "isoformat"):
+        published = parse_datetime(published)
+    canon = r.get("is_canonical")
+    return {
+        "id": r["id"],
+        "story_id": r.get("story_id"),
+        "url": r.get("url"),
+        "canonical_url": r.get("canonical_url") or r.get("url"),
+        "source": r.get("source"),
+        "title": r.get("title"),
+        "date_published": published,
+        "is_canonical": None if canon is None else bool(canon),
+    }
+
+
+__all__ = [
+    "ArchiveDedup",
+    "StoryResult",
+    "also_reported_by",
+    "clear",
+    "ensure_schema",
+    "iter_article_rows",
+    "published_key",
+    "rebuild",
+    "related_stories",
+    "story_members",
+]

@@ -1,0 +1,97 @@
+"""Dedup pipeline: every archived article gets a story.
+
+Runs right after the archive pipeline (ITEM_PIPELINES 600; the archive is 500): the
+article is then in the archive with an id, and its story is assigned in one archive
+transaction that also keeps ``articles.story_id`` / ``is_canonical`` in step for
+the whole story (an earlier report arriving later becomes the canonical one). The
+item leaves with ``story_id`` and ``is_canonical`` set, so the crawl's own JSON Lines
+output carries them too. Nothing is ever dropped.
+
+Concurrent crawls (two processes, or machines on one PostgreSQL archive) are
+serialised on a lock for the assignment step only, which makes their stories the
+ones a single crawl would produce. When the spider opens, articles archived without
+a story (a crawl with dedup off, or one that died between the two steps) are given
+theirs first.
+
+Settings: ``DEDUP_ENABLED`` (default True), ``AKHBAR_ARCHIVE_URL`` (shared with the
+archive pipeline). Stats: ``dedup/new_story``, ``dedup/joined``, ``dedup/renamed``,
+``dedup/unarchived``, ``dedup/errors``, ``dedup/backfilled``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+
+from crawler.archive import Archive, archive_url, open_archive
+from crawler.archive.canonical import article_key, site_id_key
+from crawler.dedup.stories import ArchiveDedup
+
+logger = logging.getLogger(__name__)
+
+
+class DedupPipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.url = archive_url(crawler.settings)
+        self.stats = crawler.stats
+        self.archive: Archive | None = None
+        self.dedup: ArchiveDedup | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "DedupPipeline":
+        if not crawler.settings.getbool("DEDUP_ENABLED", True):
+            raise NotConfigured("DEDUP_ENABLED is off")
+        if not crawler.settings.getbool("ARCHIVE_ENABLED", True):
+            raise NotConfigured("dedup keeps its index in the archive, and ARCHIVE_ENABLED is off")
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.archive = open_archive(self.url)
+        self.dedup = ArchiveDedup(self.archive)
+        n = self.dedup.index_missing()
+        if n:
+            logger.info("dedup: gave %d archived articles without a story theirs", n)
+            self.stats.inc_value("dedup/backfilled", n)
+
+    def close_spider(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def _article_id(self, adapter: ItemAdapter) -> int | None:
+        assert self.archive is not None
+        skey = site_id_key(adapter.get("source"), adapter.get("site_article_id"))
+        if skey:
+            aid = self.archive.fetchval("SELECT id FROM articles WHERE site_key = ?", (skey,))
+            if aid is not None:
+                return int(aid)
+        aid = self.archive.fetchval(
+            "SELECT id FROM articles WHERE url_key = ?", (article_key(adapter.get("url"), adapter.get("canonical_url")),))
+        return None if aid is None else int(aid)
+
+    def process_item(self, item: Any) -> Any:
+        assert self.dedup is not None
+        adapter = ItemAdapter(item)
+        try:
+            aid = self._article_id(adapter)
+            if aid is None:
+                # the archive pipeline could not store it (it logged why): no story, item kept
+                self.stats.inc_value("dedup/unarchived")
+                return item
+            res = self.dedup.assign(aid)
+        except Exception as exc:
+            logger.error("dedup: could not assign a story to %s: %s", adapter.get("url"), exc, exc_info=True)
+            self.stats.inc_value("dedup/errors")
+            return item
+        if res is None:
+            self.stats.inc_value("dedup/unarchived")
+            return item
+        self.stats.inc_value("dedup/joined" if res.duplicates else "dedup/new_story")
+        if res.renamed:
+            self.stats.inc_value("dedup/renamed", len(res.renamed))
+        adapter["story_id"] = res.story_id
+        adapter["is_canonical"] = res.is_canonical
+        return item
