@@ -308,9 +308,10 @@ class NewsSpider(scrapy.Spider):
             return
         entries = list(sitemap)
         if sitemap.type == "sitemapindex":
-            locs = [e["loc"] for e in entries if e.get("loc")]
+            # Newest sitemaps first when lastmod is known (Yoast numbers post-sitemapN oldest first).
+            dated = sorted(((e.get("lastmod") or "", e["loc"]) for e in entries if e.get("loc")), reverse=True)
+            locs = [loc for _, loc in dated] if any(lm for lm, _ in dated) else [e["loc"] for e in entries if e.get("loc")]
             posts = [u for u in locs if re.search(r"post|news|article", u)] or locs
-            # Newest sitemaps first when lastmod is known.
             posts = posts[: self.source.max_pages]
             if posts and response.meta.get("akhbar_first") and self._round.get("path") == "sitemap":
                 self._round["pending"] += len(posts)
