@@ -241,13 +241,15 @@ BOILERPLATE_TOKENS = {
     "tags", "tagcloud", "footer", "print", "whatsapp", "facebook", "twitter", "telegram",
     "yarpp", "jp-relatedposts", "mailpoet", "outbrain", "taboola",
 }
+# Boilerplate lines are short; a long paragraph opening with "شاهد أيضا" is article text.
+BOILERPLATE_MAX_LEN = 250
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 # Normalised (crawler.arabic.normalize) text openings of boilerplate paragraphs and headings.
 BOILERPLATE_TEXT = (
     re.compile(r"^(اقرا|اقروا|طالع|شاهد) (ايضا|كذلك|المزيد)"),
     re.compile(r"^(ذات صله|مواضيع ذات صله|اخبار ذات صله|مقالات ذات صله)"),
     re.compile(r"^(حمل|حملوا|لتحميل|نزل|نزلوا|قم بتحميل) (تطبيق|التطبيق)"),
-    re.compile(r"^(تابعوا|تابعونا|تابع) .{0,40}(علي|عبر) (تطبيق|واتساب|تلغرام|فيسبوك|جوجل|غوغل|قناه|صفحه|حساب)"),
+    re.compile(r"^(تابعوا|تابعونا) .{0,40}(علي|عبر) (تطبيق|واتساب|تلغرام|فيسبوك|جوجل|غوغل|قناه|صفحه|حساب)"),
     re.compile(r"^(اشترك|اشتركوا|سجل) .{0,30}(النشره|نشرتنا|القائمه البريديه)"),
     re.compile(r"^(شارك|شاركوا|مشاركه) (هذا|المقال|الخبر|علي)"),
     re.compile(r"^الخبر .+ ظهر اولا علي "),
@@ -307,7 +309,7 @@ def clean_body(el: etree._Element, extra_boilerplate: Iterable[str] = ()) -> etr
         if block.getparent() is None:
             continue
         text = block.text_content()
-        if len(text) > 400 or not is_boilerplate_text(text):
+        if len(text) > BOILERPLATE_MAX_LEN or not is_boilerplate_text(text):
             continue
         # Climb to the outermost ancestor below root whose text is this boilerplate only.
         target = block
@@ -350,7 +352,7 @@ def paragraphs(el: etree._Element) -> list[str]:
     out = []
     for chunk in "".join(parts).split("\x00"):
         t = clean_text(chunk)
-        if t and not (len(t) < 300 and is_boilerplate_text(t)):
+        if t and not (len(t) <= BOILERPLATE_MAX_LEN and is_boilerplate_text(t)):
             out.append(t)
     return out
 

@@ -1,0 +1,59 @@
+"""The shared extractors on small pages: JSON-LD shapes, boilerplate rules, selector priority."""
+
+from __future__ import annotations
+
+import pytest
+from parsel import Selector
+
+from spiders.extract import extract_jsonld, is_boilerplate_text, paragraphs
+from spiders.page import ArticlePage, css_alternatives
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["اقرأ أيضاً: الحكومة تصادق", "إقرأ أيضا", "ذات صلة", "حمّلوا تطبيق هبة بريس", "تابعونا على قناة هسبريس عبر واتساب",
+     "اشتركوا في النشرة البريدية", "الخبر عنوان ما ظهر أولاً على زنقة 20."],
+)
+def test_boilerplate_lines(text: str) -> None:
+    assert is_boilerplate_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["تابع الوزير حديثه على قناة الجزيرة", "وقال إن الحكومة ماضية في الإصلاح", "شاهد العيان أكد للشرطة " + "ما رآه " * 60],
+)
+def test_article_lines_are_not_boilerplate(text: str) -> None:
+    assert not (len(text) <= 250 and is_boilerplate_text(text))
+
+
+def test_jsonld_graph_references_and_lists() -> None:
+    sel = Selector(text="""<html><head><script type="application/ld+json">
+    [{"@type": "WebSite", "name": "x"},
+     {"@context": "https://schema.org", "@graph": [
+       {"@type": ["NewsArticle", "Article"], "headline": "عنوان", "author": [{"@id": "#p1"}, {"name": "ب"}],
+        "image": {"@id": "#img"}, "articleSection": ["", "سياسة"], "keywords": "أ, ب ,ب",
+        "datePublished": "2025-07-16T14:30:00+01:00", "mainEntityOfPage": {"@id": "https://s.ma/1/"}},
+       {"@type": "Person", "@id": "#p1", "name": "أ"},
+       {"@type": "ImageObject", "@id": "#img", "contentUrl": "https://s.ma/i.jpg"}]}]
+    </script><script type="application/ld+json">{not json</script></head></html>""")
+    got = extract_jsonld(sel)
+    assert got == {
+        "title": "عنوان", "author": "أ، ب", "image_url": "https://s.ma/i.jpg", "section_raw": "سياسة",
+        "tags": ["أ", "ب"], "date_published_raw": "2025-07-16T14:30:00+01:00", "canonical_url": "https://s.ma/1/",
+    }
+
+
+def test_paragraphs_split_at_blocks_and_keep_inline_text_together() -> None:
+    root = Selector(text="<div>مقدمة <b>مهمة</b><p>فقرة <a>أولى</a></p><ul><li>بند</li></ul>ذيل</div>").css("div")[0].root
+    assert paragraphs(root) == ["مقدمة مهمة", "فقرة أولى", "بند", "ذيل"]
+
+
+def test_selector_list_is_a_priority_order() -> None:
+    assert css_alternatives('a, b[x="1,2"], :is(c, d) e') == ["a", 'b[x="1,2"]', ":is(c, d) e"]
+
+    class Page(ArticlePage):
+        date_displayed_css = "header .date, .date"
+
+    html = '<html><body><aside><span class="date">منذ يومين</span></aside><header><span class="date">منذ ساعة</span></header><p>x</p></body></html>'
+    a = Page.from_bytes("https://s.ma/1/", html.encode()).to_article("t")
+    assert a.date_displayed_raw == "منذ ساعة"  # the first alternative wins, not the first in the document
