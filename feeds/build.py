@@ -31,6 +31,7 @@ from feeds.model import EPOCH, FeedSpec, FeedStory, xml_safe
 logger = logging.getLogger(__name__)
 
 GENERATOR = "Akhbar"
+FEED_AUTHOR = "أخبار (Akhbar)"
 DEFAULT_TTL_MINUTES = 15
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -180,6 +181,7 @@ def _generator(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
     fg.description(xml_safe(spec.description))
     fg.language("ar")
     fg.generator(GENERATOR)
+    fg.author(name=FEED_AUTHOR)  # Atom: entries without a byline inherit it (author is required)
     fg.ttl(ctx.ttl_minutes)
     home = ctx.url("/") if spec.kind == "all" else ctx.url(f"/?{spec.kind}={spec.value}")
     last = _last_updated(items)
@@ -268,6 +270,7 @@ def build_json(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
         "home_page_url": home,
         "feed_url": ctx.url(spec.paths()["json"]),
         "language": "ar",
+        "authors": [{"name": FEED_AUTHOR}],
         "items": out_items,
     }
     # No indent: only the compact form goes through json's C encoder.

@@ -102,6 +102,8 @@ def test_atom_has_xml_lang_ar_and_proper_links() -> None:
     files = _all_files(stories)
     root = etree.fromstring(files["feeds/all.atom"])
     assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "ar"
+    # Atom requires an author per entry: a feed-level one covers entries without a byline
+    assert root.findtext("{http://www.w3.org/2005/Atom}author/{http://www.w3.org/2005/Atom}name")
     d = parse("all.atom", files["feeds/all.atom"])
     first = d.entries[0]  # sample 0: has an image and another report
     rels = {(l.rel, l.href) for l in first.links}
