@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 SORTS = ("date", "relevance")
 MAX_LIMIT = 1000
-RELEVANCE_CANDIDATES = 2000
+RELEVANCE_CANDIDATES = 1000
 """Relevance ranks at most this many of the newest matches: bm25 over every match of
 a common word is what makes naive ranked FTS slow at a million articles."""
 

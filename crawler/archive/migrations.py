@@ -204,7 +204,7 @@ register(
                 article_id INTEGER NOT NULL UNIQUE REFERENCES articles(id) ON DELETE CASCADE,
                 title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '')""",
             """CREATE VIRTUAL TABLE article_fts USING fts5(title, body, content='article_text',
-                content_rowid='sort_key', tokenize='unicode61 remove_diacritics 0')""",
+                content_rowid='sort_key', tokenize='ascii')""",
             """CREATE TRIGGER article_text_ai AFTER INSERT ON article_text BEGIN
                 INSERT INTO article_fts (rowid, title, body) VALUES (new.sort_key, new.title, new.body); END""",
             """CREATE TRIGGER article_text_ad AFTER DELETE ON article_text BEGIN

@@ -52,6 +52,11 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return utc(value)
+    if isinstance(value, str) and value.endswith("+00:00"):
+        try:  # the archive's own UTC text: no conversion needed
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     try:
         return utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
     except ValueError:
@@ -60,8 +65,11 @@ def parse_datetime(value: Any) -> datetime | None:
 
 def article_dict(item: Any) -> dict[str, Any]:
     """The Article fields of an item (Article, dict, any ItemAdapter-supported item)."""
-    if isinstance(item, Article) or is_dataclass(item):
-        data = asdict(item)
+    if isinstance(item, Article):
+        # shallow: asdict() deep-copies bodies and lists, a third of an upsert's time
+        return {name: getattr(item, name) for name in ARTICLE_FIELDS}
+    if is_dataclass(item):
+        data = asdict(item)  # type: ignore[arg-type]
     else:
         data = dict(ItemAdapter(item).items()) if not isinstance(item, Mapping) else dict(item)
     return {name: data.get(name) for name in ARTICLE_FIELDS}
@@ -84,12 +92,12 @@ def html_to_text(html: str) -> str:
 def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
     """Normalised (title, body) for the full-text index; body falls back to the HTML's
     text, then the summary. Author and summary are searchable too, appended to body."""
-    from crawler.archive.search import search_words
+    from crawler.archive.search import search_form
 
-    title = " ".join(search_words(rec.get("title") or ""))
+    title = search_form(rec.get("title") or "")
     body = rec.get("body_text") or (html_to_text(rec["body_html"]) if rec.get("body_html") else "")
     extra = " ".join(x for x in (rec.get("summary"), rec.get("author")) if x)
-    return title, " ".join(search_words(f"{body} {extra}"))
+    return title, search_form(f"{body} {extra}")
 
 
 def sort_date(rec: Mapping[str, Any], now: datetime) -> datetime:
@@ -117,23 +125,40 @@ def encode_json(value: Any) -> str | None:
     return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True)
 
 
+_DECODERS: tuple[tuple[str, int], ...] = tuple(
+    (name, 1 if name in DATETIME_FIELDS else 2 if name in JSON_FIELDS else 3 if name in BOOL_FIELDS else 0)
+    for name in ARTICLE_FIELDS
+)
+_EMPTY_JSON = {"tags": list, "extra": dict}
+
+
+def _json(name: str, v: Any) -> Any:
+    if isinstance(v, str):
+        if v == "[]":
+            return []
+        if v == "{}":
+            return {}
+        return json.loads(v)
+    if v is None and name in _EMPTY_JSON:
+        return _EMPTY_JSON[name]()
+    return v
+
+
 def decode_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored row as the archive returns it: id, every Article field with aware
     datetimes / lists / dicts / bools, then the bookkeeping columns."""
     out: dict[str, Any] = {"id": row["id"]}
-    for name in ARTICLE_FIELDS:
+    for name, kind in _DECODERS:
         if name not in row:
             continue
         v = row[name]
-        if name in DATETIME_FIELDS:
-            v = parse_datetime(v)
-        elif name in JSON_FIELDS:
-            if isinstance(v, str):
-                v = json.loads(v)
-            if v is None and name in ("tags", "extra"):
-                v = [] if name == "tags" else {}
-        elif name in BOOL_FIELDS and v is not None:
-            v = bool(v)
+        if v is not None or kind == 2:
+            if kind == 1:
+                v = parse_datetime(v)
+            elif kind == 2:
+                v = _json(name, v)
+            elif kind == 3:
+                v = bool(v)
         out[name] = v
     for name in META_COLUMNS:
         if name in row:

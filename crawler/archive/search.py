@@ -19,30 +19,25 @@ from crawler.arabic import tokens
 # Proclitics glued to the article: "والصناعة", "بالمغرب", "للحكومة" are searched as
 # "الصناعة", "المغرب", "الحكومة". Only before "ال" and only when a real word (3+
 # letters) remains, so "والي" (governor) or "والد" (father) are left alone.
-_CLITIC_AL = ("وال", "فال", "بال", "كال")
-_MIN_STEM = 3
+_CLITICS = re.compile(r"(?<!\S)(?:(?:وب|[وفبك])ال|و?لل)(?=\S{3})")
 
 
-def fold_clitics(word: str) -> str:
-    for _ in range(2):  # "وبالمغرب": two clitics at most
-        if word.startswith(_CLITIC_AL) and len(word) - 3 >= _MIN_STEM:
-            word = word[1:]
-        elif word.startswith("وب") and word[2:].startswith("ال") and len(word) - 4 >= _MIN_STEM:
-            word = word[2:]
-        elif word.startswith("لل") and len(word) - 2 >= _MIN_STEM:
-            word = "ال" + word[2:]
-        elif word.startswith("ولل") and len(word) - 3 >= _MIN_STEM:
-            word = "ال" + word[3:]
-        else:
-            break
-    return word
+def fold_clitics(text: str) -> str:
+    """``وال``/``فال``/``بال``/``كال``/``وبال``/``لل``/``ولل`` + a stem of 3+ letters -> ``ال`` + stem,
+    for every space-separated word of `text`."""
+    return _CLITICS.sub("ال", text)
+
+
+def search_form(text: str) -> str:
+    """The text the full-text index holds: `crawler.arabic.tokens` (the shared
+    normaliser) joined by spaces, proclitics before the article folded."""
+    return fold_clitics(" ".join(tokens(text)))
 
 
 def search_words(text: str) -> list[str]:
-    """The words the full-text index holds for `text`: `crawler.arabic.tokens` (the
-    shared normaliser) with proclitics before the article folded. Index and query
-    both go through here."""
-    return [fold_clitics(t) for t in tokens(text)]
+    """The words of `search_form`; index and query both go through here."""
+    return search_form(text).split()
+
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32

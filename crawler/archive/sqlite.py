@@ -43,7 +43,6 @@ class SQLiteArchive(Archive):
         conn = sqlite3.connect(
             str(self.path), timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
-        conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -55,7 +54,10 @@ class SQLiteArchive(Archive):
         return conn.execute(sql, tuple(params))
 
     def _rows(self, cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-        return [dict(r) for r in cursor.fetchall()]
+        if cursor.description is None:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -69,12 +71,13 @@ class SQLiteArchive(Archive):
         conn = self._connect()
         try:
             cur = conn.execute(sql, tuple(params))
+            names = [d[0] for d in cur.description]
             while True:
                 rows = cur.fetchmany(batch)
                 if not rows:
                     return
                 for r in rows:
-                    yield dict(r)
+                    yield dict(zip(names, r))
         finally:
             conn.close()
 
