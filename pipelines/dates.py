@@ -252,8 +252,25 @@ def _offset(text: str) -> tzinfo:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, ss, tzinfo=CASABLANCA)
+_FIXED: dict[timedelta | None, tzinfo] = {}
+
+
+def _fixed(value: datetime) -> datetime:
+    """The same instant with the offset in force pinned as a fixed `timezone`.
+
+    Python never finds a zoneinfo datetime in a repeated or skipped hour equal to any
+    datetime of another zone (PEP 495), and Casablanca repeats an hour every Ramadan:
+    pinned offsets keep comparisons, sorting and serialisation plain."""
+    offset = value.utcoffset()
+    tz = _FIXED.get(offset)
+    if tz is None:
+        tz = _FIXED.setdefault(offset, timezone(offset) if offset is not None else timezone.utc)
+    return value.replace(tzinfo=tz, fold=0)
+
+
+def _local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
+    """Africa/Casablanca wall-clock time (tz database: UTC+1, UTC+0 in Ramadan)."""
+    return _fixed(datetime(y, m, d, hh, mm, ss, us, tzinfo=CASABLANCA))
 
 
 _HIJRI_EPOCH = date(622, 7, 19).toordinal()  # 1 Muharram 1 AH = 16 July 622 Julian (civil epoch)
@@ -371,8 +388,9 @@ def _parse_iso(text: str) -> ParsedDate | None:
     if hh is None:
         return ParsedDate(_local(int(y), int(mo), int(d)), "day")
     micro = int((frac or "0")[:6].ljust(6, "0"))
-    tz = _offset(off) if off else CASABLANCA
-    value = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0), micro, tzinfo=tz)
+    if off is None:
+        return ParsedDate(_local(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0), micro), "minute")
+    value = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0), micro, tzinfo=_offset(off))
     return ParsedDate(value, "minute")
 
 
@@ -392,8 +410,9 @@ def _parse_rfc(text: str) -> ParsedDate | None:
     if hh is None:
         return ParsedDate(_local(year, month, int(d)), "day")
     if zone is None:
-        tz: tzinfo = CASABLANCA
-    elif zone.lower() in _RFC_ZONES:
+        return ParsedDate(_local(year, month, int(d), int(hh), int(mi), int(ss or 0)), "minute")
+    tz: tzinfo
+    if zone.lower() in _RFC_ZONES:
         tz = timezone(timedelta(hours=_RFC_ZONES[zone.lower()]))
     else:
         tz = _offset(zone)
@@ -469,7 +488,7 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     if m is not None:
         if not _leftover_ok(_strip(n, m.span()), _MAX_RELATIVE_LEFTOVER_WORDS):
             return None
-        return ParsedDate(ref_local.replace(second=0, microsecond=0), "minute")
+        return ParsedDate(_fixed(ref_local.replace(second=0, microsecond=0)), "minute")
     m = _DAYWORD_RE.search(n)
     if m is not None:
         days_back = _lookup(_DAY_WORDS, m.group(1))
@@ -518,7 +537,7 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     # Sites round these counts (WordPress human_time_diff: "3 hours" is 2.5-3.5 h ago,
     # "2 days" 1.5-2.5 days, a month is 30 days), so the reference minus the amount is
     # the best estimate, kept to the minute; the precision says how loose it is.
-    value = (reference - _UNIT_STEP[unit] * count).astimezone(CASABLANCA).replace(second=0, microsecond=0)
+    value = _fixed((reference - _UNIT_STEP[unit] * count).astimezone(CASABLANCA).replace(second=0, microsecond=0))
     if not _valid_year(value.year):
         return None  # "منذ 99999 يوم" is not a news date
     return ParsedDate(value, _UNIT_PRECISION[unit])
@@ -616,7 +635,7 @@ def _parse_dateparser(text: str) -> ParsedDate | None:
             value = data.date_obj
             if value.tzinfo is None:
                 value = value.replace(tzinfo=CASABLANCA)
-            value = value.astimezone(CASABLANCA)
+            value = _fixed(value.astimezone(CASABLANCA))
             if not _valid_year(value.year):
                 return None
             if _CLOCK_RE.search(folded):

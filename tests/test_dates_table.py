@@ -538,3 +538,17 @@ def test_dateparser_fallback_reads_forms_outside_the_fast_path() -> None:
 @pytest.mark.parametrize("value", [None, 42, b"16/07/2025", ["16/07/2025"], "x" * 10_000, "16/07/2025" * 50])
 def test_non_text_and_oversized_input_is_not_a_date(value: object) -> None:
     assert parse_date(value) is None  # type: ignore[arg-type]
+
+
+def test_values_in_the_repeated_ramadan_hour_compare_as_instants() -> None:
+    # 2020-04-19: Casablanca's clock went from 03:00 back to 02:00 (UTC+1 -> UTC+0), so
+    # 02:xx local happened twice. Values are pinned to the offset in force and compare
+    # as instants with any other zone (a zoneinfo value there would never compare equal).
+    first = parse_date("منذ ساعة", reference=datetime(2020, 4, 19, 2, 0, tzinfo=timezone.utc), fallback=False)
+    second = parse_date("منذ دقيقة", reference=datetime(2020, 4, 19, 2, 31, tzinfo=timezone.utc), fallback=False)
+    assert first is not None and second is not None
+    assert first.value == datetime(2020, 4, 19, 1, 0, tzinfo=timezone.utc)
+    assert first.value.isoformat() == "2020-04-19T02:00:00+01:00"
+    assert second.value == datetime(2020, 4, 19, 2, 30, tzinfo=timezone.utc)
+    assert second.value.isoformat() == "2020-04-19T02:30:00+00:00"
+    assert sorted([second.value, first.value]) == [first.value, second.value]
