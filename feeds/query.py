@@ -215,11 +215,11 @@ def default_page_context(names: dict[str, str] | None = None) -> Any:
 
 def _related(archive: Any, story_id: str, names: dict[str, str], limit: int = 3) -> list[RelatedStory]:
     try:
-        from crawler.dedup import related_stories
-    except ImportError:
+        from crawler.dedup.stories import related_stories
+    except ImportError:  # dedup not installed: the page renders without related stories
         return []
     try:
-        found = related_stories(archive, story_id)
+        found = related_stories(archive, story_id, limit=limit)
     except Exception:  # related stories are a nicety; the page renders without them
         logger.exception("related stories of %s failed", story_id)
         return []
