@@ -244,3 +244,77 @@ def test_pipeline_failed_write_is_counted_and_the_item_goes_on(archive_url: str,
         assert run["status"] == "finished" and "url" in run["errors"][0]["message"]
     finally:
         a.close()
+
+
+def test_serving_the_api_while_crawling(archive_url: str, tmp_path: Path) -> None:
+    """A crawl writes while the HTTP app answers /api from the same archive: neither
+    locks the other out, every answer is clean JSON, a bad query is a 400."""
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from feeds.serve import make_server
+
+    data = tmp_path / "data"
+    open_archive(archive_url).close()
+    server = make_server(data, archive_url, port=0)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def get(path: str) -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def hammer() -> None:
+        while not stop.is_set():
+            statuses.append(get("/api/articles?limit=5")[0])
+            statuses.append(get("/api/articles?q=" + urllib.parse.quote("المغرب"))[0])
+
+    h = threading.Thread(target=hammer)
+    h.start()
+    try:
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", "--snapshot", "rue20"],
+            cwd=ROOT, env={**os.environ, "AKHBAR_ARCHIVE_URL": archive_url, "AKHBAR_LOG_LEVEL": "WARNING"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        _, err = crawl.communicate(timeout=600)
+        assert crawl.returncode == 0, err[-2000:]
+    finally:
+        stop.set()
+        h.join(timeout=60)
+    try:
+        assert statuses and set(statuses) == {200}
+        status, body = get("/api/articles?source=rue20&limit=100")
+        assert status == 200 and body["items"]
+        status, body = get("/api/articles?q=" + urllib.parse.quote('"مفتوح'))
+        assert status == 400 and "unbalanced quote" in body["error"]
+        status, body = get("/api/articles?since=never")
+        assert status == 400 and "bad date" in body["error"]
+        status, doc = get("/api/openapi.json")
+        assert status == 200 and "/api/runs" in doc["paths"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_demo_once_leaves_the_archive_in_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if k not in ("AKHBAR_ARCHIVE_URL", "AKHBAR_DATA")}
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "--data", str(data), "demo", "--once"],
+                          cwd=ROOT, env={**env, "AKHBAR_LOG_LEVEL": "WARNING"}, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a = open_archive(data / "archive.sqlite3")
+    try:
+        lines = (data / "items.jsonl").read_text(encoding="utf-8").splitlines()
+        assert a.count_articles() == len(lines) > 0
+        assert len({r["source"] for r in a.runs()}) == 5
+        assert list((data / "warc").glob("*.warc.gz"))
+    finally:
+        a.close()
