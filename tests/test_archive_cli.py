@@ -24,7 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import open_archive
 from crawler.commands.archive_cmds import EXPORT_COLUMNS
-from crawler.items import ARTICLE_FIELDS, Article
+from crawler.items import Article
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,6 +11,7 @@ parameters, never formatted into the SQL.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from abc import ABC, abstractmethod
@@ -371,10 +372,7 @@ class Archive(ABC):
             d = dict(r)
             for k in ("date_modified", "fetched_at", "superseded_at"):
                 d[k] = parse_datetime(d.get(k))
-            if isinstance(d.get("warc_record"), str):
-                import json
-
-                d["warc_record"] = json.loads(d["warc_record"])
+            d["warc_record"] = _json_value(d.get("warc_record"))
             out.append(d)
         return out
 
@@ -465,13 +463,6 @@ class Archive(ABC):
             for r in rows
         ]
 
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        rows = [r for r in self.runs(limit=MAX_LIMIT) if r["id"] == run_id]
-        if rows:
-            return rows[0]
-        row = self.fetchone("SELECT id FROM crawl_runs WHERE id = ?", (run_id,))
-        return None if row is None else {"id": run_id}
-
     # --- search ----------------------------------------------------------------------
 
     def search(
@@ -547,11 +538,7 @@ class Archive(ABC):
 
 
 def _json_value(v: Any) -> Any:
-    if isinstance(v, str):
-        import json
-
-        return json.loads(v)
-    return v
+    return json.loads(v) if isinstance(v, str) else v
 
 
 def _clean_record(rec: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ the normalised text whose rowid is the date-ordered ``sort_key`` (see docs/archi
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -157,7 +156,3 @@ class SQLiteArchive(Archive):
 
     def rebuild_search_index(self) -> None:
         self.execute("INSERT INTO article_fts (article_fts) VALUES ('rebuild')")
-
-
-def _loads(v: Any) -> Any:
-    return json.loads(v) if isinstance(v, str) else v
