@@ -266,3 +266,33 @@ def test_many_requests_do_not_leak_connections(site) -> None:
     assert not errors
     time.sleep(0.2)
     assert open_fds() - before < 20  # bounded by the worker pool, not by 400 requests
+
+
+def test_akhbar_serve_command(tmp_path: Path) -> None:
+    import signal
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    a = open_archive(url)
+    fill_archive(a, sample_stories(10))
+    a.close()
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path), "serve", "--port", "0"],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("published ")
+        assert lines[1].startswith("front page  http://127.0.0.1:")
+        base = lines[1].split()[-1].rstrip("/")
+        host, port = base.removeprefix("http://").split(":")
+        c = http.client.HTTPConnection(host, int(port), timeout=10)
+        c.request("GET", "/feeds/all.rss")
+        r = c.getresponse()
+        d = feedparser.parse(r.read())
+        assert r.status == 200 and d.bozo == 0 and len(d.entries) == 10
+        assert d.feed.link == base + "/"  # feed links default to where it serves
+        c.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0

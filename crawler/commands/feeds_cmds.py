@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +68,14 @@ def run_serve(args: argparse.Namespace) -> int:
     from feeds.serve import make_server
 
     url = _archive_url(args)
-    if not args.no_publish:
-        report = publish(Path(args.data), url, limit=args.limit, base_url=_base_url(args, args.host, args.port),
-                         ttl_minutes=args.ttl)
-        print(report.summary())
+    # Bind first: with --port 0 the feeds' links need the port actually chosen.
     server = make_server(Path(args.data), url, args.host, args.port, ttl_minutes=args.ttl or DEFAULT_TTL_MINUTES)
+    if not args.no_publish:
+        report = publish(Path(args.data), url, limit=args.limit, base_url=args.base_url
+                         or os.environ.get("AKHBAR_FEEDS_BASE_URL") or server.url, ttl_minutes=args.ttl)
+        print(report.summary())
     print_urls(server.url)
+    sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
