@@ -60,8 +60,15 @@ def plain_text(text: str | None) -> str:
     if not text:
         return ""
     text = xml_safe(text)
-    if "<" in text:
-        text = html.unescape(_TEXT_CLEANER.clean(text))
+    # Repeat to a fixed point: unescaping can reveal markup (``&lt;script&gt;`` inside
+    # real tags), and RSS readers render <description> as HTML.
+    for _ in range(4):
+        if "<" not in text:
+            break
+        cleaned = html.unescape(_TEXT_CLEANER.clean(text))
+        if cleaned == text:
+            break
+        text = cleaned
     return " ".join(text.split())
 
 

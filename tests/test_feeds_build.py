@@ -168,6 +168,9 @@ def test_sanitizer_and_plain_text_units() -> None:
     assert sanitize_html("<p>a\x00b\x1fc\ufffe</p>") == "<p>abc</p>"
     assert plain_text("a < b &amp; <i>c</i>\x0b") == "a < b & c"
     assert plain_text(None) == ""
+    # escaped markup inside real markup must not come back as a tag
+    assert plain_text("<b>x</b>&lt;script&gt;alert(1)&lt;/script&gt;") == "x"
+    assert plain_text("<i>a</i> &amp;lt;b&amp;gt;") == "a &lt;b&gt;"
 
 
 def test_xml_forbidden_characters_are_stripped() -> None:
