@@ -129,6 +129,7 @@ def render_page(
     topic: str | None = None,
     source: str | None = None,
     query: str | None = None,
+    notice: str | None = None,
 ) -> str:
     """The whole HTML document for the front page, a topic, a source or a search."""
     e = escape
@@ -154,8 +155,9 @@ def render_page(
     for tid, name in ctx.topics:
         cls = ' class="current"' if tid == topic else ""
         nav.append(f'<a href="/?{e(urlencode({"topic": tid}))}"{cls}>{e(name)}</a>')
-    body = [_story_html(s, ctx) for s in stories]
-    if not body:
+    body = [f'<p class="notice" role="alert">{e(notice)}</p>'] if notice else []
+    body += [_story_html(s, ctx) for s in stories]
+    if not stories:
         body.append('<p class="empty">لا توجد أخبار.</p>' if not query else '<p class="empty">لا نتائج.</p>')
     sources_nav = " · ".join(
         f'<a href="/?{e(urlencode({"source": sid}))}">{e(name)}</a>' for sid, name in ctx.sources.items()

@@ -192,7 +192,7 @@ class App:
             return self.error(HTTPStatus.NOT_FOUND, f"unknown topic {topic!r}")
         if source and source not in self.page_context.sources:
             return self.error(HTTPStatus.NOT_FOUND, f"unknown source {source!r}")
-        status = HTTPStatus.OK
+        status, notice = HTTPStatus.OK, None
         try:
             if q:
                 stories = self.store.search(q, limit=30)
@@ -200,14 +200,13 @@ class App:
                 stories = self.store.latest(topic=topic, source=source, limit=30)
         except ValueError as exc:  # a malformed search: say so on the page
             logger.info("search %r refused: %s", q, exc)
-            stories, status = [], HTTPStatus.BAD_REQUEST
-        html_text = render_page(stories, self.page_context, topic=topic, source=source, query=q or None)
+            stories, status, notice = [], HTTPStatus.BAD_REQUEST, str(exc)
+        html_text = render_page(stories, self.page_context, topic=topic, source=source, query=q or None, notice=notice)
         body = html_text.encode("utf-8")
         rep = Representation(body, "text/html; charset=utf-8", strong_etag(body))
         return status, rep, {
             "Cache-Control": f"public, max-age={self.page_max_age}",
             "Content-Security-Policy": PAGE_CSP,
-            "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         }
 
@@ -250,7 +249,8 @@ class Handler(BaseHTTPRequestHandler):
             self.headers.get("Accept-Encoding")
         )
         etag = rep.etag[:-1] + '-gz"' if use_gzip else rep.etag
-        headers = {"ETag": etag, "Content-Type": rep.content_type, "Vary": "Accept-Encoding", **extra}
+        headers = {"ETag": etag, "Content-Type": rep.content_type, "Vary": "Accept-Encoding",
+                   "X-Content-Type-Options": "nosniff", **extra}
         if rep.last_modified is not None:
             headers["Last-Modified"] = formatdate(rep.last_modified, usegmt=True)
         if status == HTTPStatus.OK and self._not_modified(rep, {rep.etag, etag}):
