@@ -55,3 +55,34 @@ def test_demo_items_carry_parsed_dates(demo_dir: Path) -> None:
     assert len(parsed) / len(items) >= 0.99
     # Aware ISO 8601 with an offset: feed readers need the time zone.
     assert all(item["date_published"][-6] in "+-" for item in parsed)
+
+
+def test_demo_leaves_the_archive(demo_dir: Path) -> None:
+    import sqlite3
+
+    items = _items(demo_dir)
+    db = sqlite3.connect(demo_dir / "archive.sqlite3")
+    try:
+        (n,) = db.execute("SELECT count(*) FROM articles").fetchone()
+        (stories,) = db.execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()
+    finally:
+        db.close()
+    assert n == len(items)
+    # The snapshot republishes ~20 stories on two or three sites: fewer stories than articles.
+    assert 0 < stories < n
+    assert list((demo_dir / "warc").glob("*.warc.gz"))
+
+
+def test_demo_publishes_valid_feeds(demo_dir: Path) -> None:
+    import feedparser
+
+    public = demo_dir / "public"
+    assert (public / "feeds.opml").exists()
+    for name in ("all.rss", "all.atom", "topic-politics.rss", "source-hespress.atom"):
+        matches = list(public.rglob(name))
+        assert matches, name
+        parsed = feedparser.parse(matches[0].read_bytes())
+        assert parsed.bozo == 0, (name, parsed.get("bozo_exception"))
+        assert 0 < len(parsed.entries) <= 50
+    guids = [e.id for e in feedparser.parse((public / "feeds" / "all.rss").read_bytes()).entries]
+    assert len(guids) == len(set(guids))

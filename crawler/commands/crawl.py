@@ -61,6 +61,10 @@ def crawl_sites(
     project.set("FEEDS", feeds, priority="cmdline")
     for key, value in (settings or {}).items():
         project.set(key, value, priority="cmdline")
+    # Scrapy installs its own root handler filtered at LOG_LEVEL; the CLI's basic handler
+    # would otherwise let every DEBUG line (each scraped item) through as well.
+    for handler in list(logging.root.handlers):
+        logging.root.removeHandler(handler)
     process = CrawlerProcess(project)
     crawlers = {}
     for site in sites:

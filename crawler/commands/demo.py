@@ -1,14 +1,17 @@
 """`akhbar demo [--once]`: the whole chain offline.
 
 Serve the bundled snapshot of the five sites on 127.0.0.1, crawl them all through
-the pipelines, then (unless ``--once``) keep serving and print the URLs to open.
+every pipeline (validate, dates, topics, dedup, archive), publish the feeds into
+``DIR/public/``, then (unless ``--once``) serve feeds, API and front page and print
+the URLs to open.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import time
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,30 +22,56 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="serve the offline snapshot, crawl it, run every pipeline, then serve")
-    p.add_argument("--once", action="store_true", help="exit after crawling instead of serving")
+    p = sub.add_parser("demo", help="serve the offline snapshot, crawl it, run every pipeline, publish, then serve")
+    p.add_argument("--once", action="store_true", help="exit after publishing instead of serving")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080, help="port of the feeds/API/front-page app")
+    p.add_argument("--port", type=int, default=8080, help="port of the feeds/API/front-page app (0: any free port)")
+    p.add_argument("--limit", type=int, default=50, help="stories per feed")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from crawler.archive import archive_url
     from crawler.snapshot import SnapshotServer
+    from feeds.query import publish
 
     data = Path(args.data)
     sites = list(load_sources())
     with SnapshotServer(sites=sites) as snap:
         for site, url in snap.base_urls.items():
-            print(f"snapshot  {site:<10} {url}")
-        stats = crawl_sites(sites, data, base_urls=snap.base_urls)
+            print(f"snapshot    {site:<10} {url}")
+        # The demo prints its own summary; Scrapy's INFO chatter (stats dumps) only with -v.
+        level = os.environ.get("AKHBAR_LOG_LEVEL") or ("DEBUG" if args.verbose else "WARNING")
+        stats = crawl_sites(sites, data, base_urls=snap.base_urls, settings={"LOG_LEVEL": level})
         for site, s in stats.items():
-            print(f"crawled   {site:<10} {s.get('item_scraped_count', 0)} articles")
-        print(f"items     {data / 'items.jsonl'}")
-        if args.once:
+            dropped = sum(v for k, v in s.items() if k.startswith("akhbar/dropped/"))
+            print(
+                f"crawled     {site:<10} {s.get('item_scraped_count', 0)} articles"
+                f" ({dropped} dropped, {s.get('dates/unparsed', 0)} dates unparsed)"
+            )
+        print(f"items       {data / 'items.jsonl'}")
+        url = archive_url()
+        print(f"archive     {url}")
+        server = None
+        if not args.once:
+            from feeds.serve import make_server
+
+            # Bind before publishing so the feeds' links carry the port actually chosen.
+            server = make_server(data, url, args.host, args.port)
+        base = server.url if server else f"http://{args.host}:{args.port}"
+        report = publish(data, url, limit=args.limit, base_url=base)
+        print(f"published   {data / 'public'}: {report.summary()}")
+        if server is None:
             return 0
-        print("snapshot keeps serving; Ctrl-C to stop")
+        from crawler.commands.feeds_cmds import print_urls
+
+        print_urls(server.url)
+        print("serving; Ctrl-C to stop")
+        sys.stdout.flush()
         try:
-            while True:
-                time.sleep(3600)
+            server.serve_forever()
         except KeyboardInterrupt:
-            return 0
+            pass
+        finally:
+            server.server_close()
+    return 0
