@@ -144,3 +144,19 @@ def test_empty_body_still_gets_a_story() -> None:
     a = idx.add("x", title="عنوان فقط", body=None, published=None)
     b = idx.add("y", title="", body="", published=None)
     assert a.story_id and b.story_id and a.story_id != b.story_id
+
+
+def test_a_changed_report_leaves_its_story() -> None:
+    pair = next(p for p in PAIR_LIST if p["kind"] == "edit:dateline")
+    a, b = DOCS[pair["a"]], DOCS[pair["b"]]
+    other = next(d for d in DOCS.values() if d["base"] != a["base"])
+    store = MemoryStore()
+    idx = StoryIndex(store, fingerprinter=FP)
+    first = idx.add("a", title=a["title"], body=a["body"], published=a["published"])
+    idx.add("b", title=b["title"], body=b["body"], published=b["published"])
+    assert store.story_of("a") == store.story_of("b") == first.story_id
+    # the site rewrote "a" (the story's head) into another report: "b" keeps a story of its own
+    moved = idx.add("a", title=other["title"], body=other["body"], published=a["published"])
+    assert store.story_of("a") != store.story_of("b")
+    assert moved.renamed == {first.story_id: store.story_of("b")}
+    assert len(store.docs) == 2 and set(store.story_heads) == {store.story_of("a"), store.story_of("b")}

@@ -84,7 +84,8 @@ class IndexStore(Protocol):
 
     def heads(self, story_ids: Sequence[str]) -> dict[str, Head]: ...
 
-    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None) -> int: ...
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None,
+            new_story: bool = False) -> int: ...
 
     def rename_story(self, old: str, new: str) -> None: ...
 
@@ -122,17 +123,28 @@ class StoryIndex:
         fp = self.fingerprinter.fingerprint(title=title, body=body, summary=summary)
         return self.add_fingerprint(key, fp, published_key(published), doc_id)
 
-    def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None) -> Assignment:
+    def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
+                        *, known_new: bool = False) -> Assignment:
+        """`known_new`: the caller knows the report is not indexed yet (a rebuild)."""
         store, p = self.store, self.params
         renamed: dict[str, str] = {}
-        previous_story: str | None = None
-        found = store.find(key, doc_id)
+        found = None if known_new else store.find(key, doc_id)
         if found is not None:
             old, old_fp = found
             if old.published == published and _same(old_fp, fp):
                 return Assignment(old.story_id, old.doc_id, unchanged=True)
-            store.remove(old, old_fp)  # re-fingerprint a report whose text or date changed
-            previous_story = old.story_id
+            # a report whose text or date changed: take it out of its story (which gets
+            # a new head, hence maybe a new id, when it was the head), then index it anew
+            store.remove(old, old_fp)
+            rest = store.recompute_head(old.story_id)
+            if rest is None:
+                store.set_head(old.story_id, None)
+            else:
+                moved = story_id_for(rest.key)
+                if moved != old.story_id:
+                    store.rename_story(old.story_id, moved)
+                    renamed[old.story_id] = moved
+                store.set_head(moved, rest)
 
         matched: set[str] = set()
         related: dict[str, float] = {}
@@ -156,19 +168,8 @@ class StoryIndex:
             if old_id != story:
                 store.rename_story(old_id, story)
                 renamed[old_id] = story
-        doc_id = store.add(key, published, story, fp, doc_id)
+        doc_id = store.add(key, published, story, fp, doc_id, new_story=not matched)
         store.set_head(story, head)
-
-        if previous_story is not None and previous_story not in matched and previous_story != story:
-            new_head = store.recompute_head(previous_story)
-            if new_head is not None:
-                moved = story_id_for(new_head.key)
-                if moved != previous_story:
-                    store.rename_story(previous_story, moved)
-                    renamed[previous_story] = moved
-                store.set_head(moved, new_head)
-            else:
-                store.set_head(previous_story, None)
 
         related = {renamed.get(s, s): v for s, v in related.items()}
         related = {s: v for s, v in related.items() if s != story}

@@ -30,7 +30,7 @@ from crawler.dedup.text import figures, figures_conflict, prepare
 @dataclass(frozen=True)
 class DedupParams:
     shingle_size: int = 3
-    bands: int = 32
+    bands: int = 24
     rows: int = 4
     lead_shingles: int = 40
     lead_bands: int = 8

@@ -49,7 +49,8 @@ class MemoryStore:
     def heads(self, story_ids: Sequence[str]) -> dict[str, Head]:
         return {s: self.story_heads[s] for s in story_ids if s in self.story_heads}
 
-    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None = None) -> int:
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None = None,
+            new_story: bool = False) -> int:
         i = doc_id if doc_id is not None else self._next
         self._next = max(self._next, i) + 1
         self.docs[i] = (IndexedDoc(i, key, published, story_id), fp)

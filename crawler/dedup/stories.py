@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from crawler.dedup.engine import Assignment, StoryIndex, published_key
-from crawler.dedup.fingerprint import DedupParams, Fingerprinter
+from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
 from crawler.dedup.sqlstore import SqlStore
 
 logger = logging.getLogger(__name__)
@@ -86,34 +86,45 @@ class ArchiveDedup:
                 cid = a.fetchval("SELECT canonical_id FROM stories WHERE story_id = ?", (res.story_id,))
         return StoryResult(int(article_id), res.story_id, cid == int(article_id), res.duplicates, res.renamed)
 
-    def add_rows(self, rows: list[dict[str, Any]]) -> int:
-        """Index several article rows in one transaction (bulk paths)."""
+    def add_rows(self, rows: list[dict[str, Any]], fps: list[Fingerprint] | None = None,
+                 *, known_new: bool = False) -> int:
+        """Index several article rows in one transaction (bulk paths); `fps`: their
+        fingerprints when already computed (by `FingerprintPool`); `known_new`: none
+        of them is indexed yet (a rebuild, or articles without a story)."""
         if not rows:
             return 0
         with self.archive.transaction():
             self.store.lock()
-            for row in rows:
-                self._add(row)
+            for i, row in enumerate(rows):
+                if fps is None:
+                    self._add(row)
+                else:
+                    self.index.add_fingerprint(row["url_key"], fps[i], published_key(row.get("date_published")),
+                                               int(row["id"]), known_new=known_new)
             self.store.refresh_canonical()
         return len(rows)
 
-    def index_missing(self, *, batch: int = BATCH, progress: Callable[[int], None] | None = None) -> int:
+    def add_stream(self, batches: Iterator[list[dict[str, Any]]], *, workers: int | None = None,
+                   known_new: bool = False, progress: Callable[[int], None] | None = None) -> int:
+        """Index a stream of row batches: fingerprints are computed by `workers`
+        processes (default: one per core; 0: in this process) while this one does
+        the lookups and writes, which must stay serial."""
+        done = 0
+        with FingerprintPool(self.fingerprinter.params, workers) as pool:
+            for rows, fps in pool.map(batches):
+                done += self.add_rows(rows, fps, known_new=known_new)
+                if progress:
+                    progress(done)
+        return done
+
+    def index_missing(self, *, batch: int = BATCH, workers: int | None = 0,
+                      progress: Callable[[int], None] | None = None) -> int:
         """Assign a story to every archived article that has none (a crawl whose dedup
         step was off or interrupted), in date order; returns how many."""
-        done = 0
-        last = None
-        while True:
-            where = "story_id IS NULL" + (" AND sort_key > ?" if last is not None else "")
-            rows = self.archive.fetch(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {where} ORDER BY sort_key LIMIT ?",
-                ((last,) if last is not None else ()) + (batch,),
-            )
-            if not rows:
-                return done
-            done += self.add_rows(rows)
-            last = rows[-1]["sort_key"]
-            if progress:
-                progress(done)
+        if not self.archive.fetchval("SELECT 1 FROM articles WHERE story_id IS NULL LIMIT 1"):
+            return 0
+        return self.add_stream(iter_article_rows(self.archive, batch=batch, where="story_id IS NULL"),
+                               workers=workers, progress=progress)
 
 
 def stored_params(archive: Any) -> DedupParams | None:
@@ -128,21 +139,98 @@ def stored_params(archive: Any) -> DedupParams | None:
     return DedupParams(**known)
 
 
-def iter_article_rows(archive: Any, *, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    """Every article, in date order (``sort_key``), as batches fetched by keyset
-    pagination: no read snapshot stays open for the whole pass, and memory holds one
-    batch."""
+def iter_article_rows(archive: Any, *, batch: int = BATCH, where: str | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Every article (matching `where`, fixed SQL), in date order (``sort_key``), as
+    batches fetched by keyset pagination: no read snapshot stays open for the whole
+    pass, and memory holds one batch."""
     last = None
+    cond = f" AND ({where})" if where else ""
     while True:
         if last is None:
-            rows = archive.fetch(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY sort_key LIMIT ?", (batch,))
+            rows = archive.fetch(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE 1 = 1{cond} ORDER BY sort_key LIMIT ?", (batch,))
         else:
             rows = archive.fetch(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE sort_key > ? ORDER BY sort_key LIMIT ?", (last, batch))
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE sort_key > ?{cond} ORDER BY sort_key LIMIT ?",
+                (last, batch))
         if not rows:
             return
         yield rows
         last = rows[-1]["sort_key"]
+
+
+# --- fingerprints in worker processes ------------------------------------------------------
+
+_worker_fp: Fingerprinter | None = None
+
+
+def _init_worker(params: DedupParams) -> None:
+    global _worker_fp
+    _worker_fp = Fingerprinter(params)
+
+
+def _fingerprint_texts(texts: list[tuple[Any, Any, Any]]) -> list[tuple[bytes, str, list[int]]]:
+    assert _worker_fp is not None
+    out = []
+    for title, body, summary in texts:
+        fp = _worker_fp.fingerprint(title=title, body=body, summary=summary)
+        out.append((fp.shingles_blob(), fp.figures_text(), fp.band_keys))
+    return out
+
+
+class FingerprintPool:
+    """Fingerprints row batches in worker processes, results in input order, a bounded
+    number of batches in flight (memory stays flat)."""
+
+    def __init__(self, params: DedupParams, workers: int | None = None) -> None:
+        import os
+
+        self.params = params
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self._pool: Any = None
+        self._local = Fingerprinter(params) if self.workers <= 0 else None
+
+    def __enter__(self) -> "FingerprintPool":
+        if self.workers > 0:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+            self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.params,))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+
+    def map(self, batches: Iterator[list[dict[str, Any]]]) -> Iterator[tuple[list[dict[str, Any]], list[Fingerprint]]]:
+        from collections import deque
+
+        def texts(rows: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
+            return [(r.get("title"), r.get("body_text"), r.get("summary")) for r in rows]
+
+        if self._pool is None:
+            assert self._local is not None
+            for rows in batches:
+                yield rows, [self._local.fingerprint(title=t, body=b, summary=s) for t, b, s in texts(rows)]
+            return
+        pending: deque[tuple[list[dict[str, Any]], Any]] = deque()
+        limit = 2 * self.workers + 1
+        for rows in batches:
+            pending.append((rows, self._pool.apply_async(_fingerprint_texts, (texts(rows),))))
+            while len(pending) >= limit:
+                yield self._collect(*pending.popleft())
+        while pending:
+            yield self._collect(*pending.popleft())
+
+    @staticmethod
+    def _collect(rows: list[dict[str, Any]], result: Any) -> tuple[list[dict[str, Any]], list[Fingerprint]]:
+        fps = []
+        for blob, figs, keys in result.get():
+            fp = Fingerprint.from_stored(blob, figs)
+            fp.band_keys = keys
+            fps.append(fp)
+        return rows, fps
 
 
 def clear(archive: Any) -> None:
@@ -156,21 +244,19 @@ def clear(archive: Any) -> None:
                         "WHERE story_id IS NOT NULL OR is_canonical IS NOT NULL")
 
 
-def rebuild(archive: Any, params: DedupParams | None = None, *, batch: int = BATCH,
+def rebuild(archive: Any, params: DedupParams | None = None, *, batch: int = BATCH, workers: int | None = None,
             progress: Callable[[int, float], None] | None = None) -> int:
     """Recompute every story in one streaming pass (after a threshold change, say);
-    returns the number of articles indexed."""
+    returns the number of articles indexed. Fingerprints are computed by `workers`
+    processes (default one per core), lookups and writes in this one."""
     params = params or stored_params(archive) or DedupParams()
     clear(archive)
     dedup = ArchiveDedup(archive, params)
     with archive.transaction():
         dedup.store.save_params()
     t0 = time.perf_counter()
-    n = 0
-    for rows in iter_article_rows(archive, batch=batch):
-        n += dedup.add_rows(rows)
-        if progress:
-            progress(n, time.perf_counter() - t0)
+    n = dedup.add_stream(iter_article_rows(archive, batch=batch), workers=workers, known_new=True,
+                         progress=(lambda k: progress(k, time.perf_counter() - t0)) if progress else None)
     logger.info("dedup rebuild: %d articles in %.1fs", n, time.perf_counter() - t0)
     return n
 

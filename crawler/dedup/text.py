@@ -76,11 +76,8 @@ _TAIL = re.compile("|".join(_loose(m) for m in _TAIL_MARKERS))
 _RAW_TOKEN = re.compile(f"[\\w{_MARKS}]+")
 _NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
 _CONTEXT = 48  # characters looked at on each side of a number for its slot words
-_WORD = f"(?:[^\\W\\d_]|[{_MARKS}])+"
-_WORD_AFTER = re.compile(f"[^\\w{_MARKS}]*({_WORD})")
 
-_TOKEN_CACHE_MAX = 300_000
-_token_cache: dict[str, tuple[str, ...]] = {}
+_CACHE_MAX = 50_000  # entries in each bounded word cache (a few MiB at most)
 
 # A dateline or site label before the first separator of the body, e.g.
 # ``هبة بريس - الرباط:`` or ``زنقة 20 | الرباط``: a few words, then - | : or a dash.
@@ -107,19 +104,8 @@ def strip_tail(raw: str) -> str:
 
 
 def norm_tokens(raw: str) -> list[str]:
-    """``crawler.arabic.tokens(raw)``, computed word by word through a bounded cache:
-    news vocabulary repeats, so each distinct spelling is normalised once instead
-    of translating every character of every text (the hot path of dedup)."""
-    cache = _token_cache
-    if len(cache) > _TOKEN_CACHE_MAX:
-        cache.clear()
-    out: list[str] = []
-    for w in _RAW_TOKEN.findall(raw):
-        t = cache.get(w)
-        if t is None:
-            t = cache[w] = tuple(tokens(w))
-        out.extend(t)
-    return out
+    """``crawler.arabic.tokens(raw)`` (the reference the fast path is checked against)."""
+    return tokens(raw)
 
 
 def report_raw(body: str | None, *, title: str | None = None, summary: str | None = None) -> str:
@@ -196,10 +182,21 @@ _norm_word_cache: dict[str, str] = {}
 def _norm_word(word: str) -> str:
     w = _norm_word_cache.get(word)
     if w is None:
-        if len(_norm_word_cache) > _TOKEN_CACHE_MAX:
+        if len(_norm_word_cache) > _CACHE_MAX:
             _norm_word_cache.clear()
         w = _norm_word_cache[word] = " ".join(tokens(word))
     return w
+
+
+_value_cache: dict[str, str] = {}
+
+
+def _context_word(chunks: list[str]) -> str:
+    for c in chunks:
+        w = _norm_word(c)
+        if w and not w.isdigit():
+            return w
+    return ""
 
 
 def figures(raw: str) -> frozenset[tuple[int, str]]:
@@ -209,16 +206,18 @@ def figures(raw: str) -> frozenset[tuple[int, str]]:
     Two near-identical reports whose shared slots carry different values are
     different reports (a new day's count, a new rate)."""
     out: set[tuple[int, str]] = set()
+    values = _value_cache
+    if len(values) > _CACHE_MAX:
+        values.clear()
     for m in _NUMBER.finditer(raw):
         s, e = m.span()
-        before = ""
-        for w in reversed(_RAW_TOKEN.findall(raw, max(0, s - _CONTEXT), s)):
-            if not w.isdigit():
-                before = _norm_word(w)
-                break
-        after = _WORD_AFTER.match(raw, e, e + _CONTEXT)
-        slot = zlib.crc32(f"{before}\x1f{_norm_word(after.group(1)) if after else ''}".encode())
-        out.add((slot, _figure_value(fold_digits(m.group(0)))))
+        before = _context_word(raw[max(0, s - _CONTEXT):s].split()[::-1])
+        after = _context_word(raw[e:e + _CONTEXT].split())
+        num = m.group(0)
+        value = values.get(num)
+        if value is None:
+            value = values[num] = _figure_value(fold_digits(num))
+        out.add((zlib.crc32(f"{before}\x1f{after}".encode()), value))
     return frozenset(out)
 
 
