@@ -157,7 +157,7 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
         "relevance+source": lambda q: archive.search(q, sort="relevance", source="le12", limit=20),
         "relevance+range": lambda q: archive.search(q, sort="relevance", since=since, until=until, limit=20),
         # the floor: the same top-20 rows straight from SQL (no parsing, no decoding) ...
-        "bare FTS date (floor)": lambda q: archive.fetch(bare_sql, (parse_query(q).fts5() if sqlite else parse_query(q).tsquery(), 20)),  # type: ignore[union-attr]
+        "bare FTS date (floor)": lambda q: archive.fetch(bare_sql, (parse_query(q).fts5_text() if sqlite else parse_query(q).tsquery(), 20)),  # type: ignore[union-attr]
         # ... and the index alone: matching ids only
         "bare FTS ids only": lambda q: archive.bare_search(parse_query(q), 20),  # type: ignore[arg-type]
         "bare FTS bm25, naive": lambda q: archive.bare_search(parse_query(q), 20, ranked=True),  # type: ignore[arg-type]

@@ -281,6 +281,20 @@ def test_search_sorts_by_date_newest_first_and_by_relevance(corpus: Any) -> None
     assert all("score" in i for i in by_rel.items)
 
 
+@pytest.mark.parametrize("exact_max", [10_000, 0])
+def test_relevance_for_rare_and_common_terms(corpus: Any, exact_max: int) -> None:
+    # SQLite ranks with bm25 while the terms are rare enough, else by title hits among the
+    # newest matches; either way a title match outranks a passing mention in a body.
+    corpus.exact_bm25_max = exact_max
+    res = corpus.search("الصناعة التقليدية", sort="relevance")
+    assert len(res.items) == 3
+    assert res.items[-1]["title"] == "الرجاء يفوز على الوداد"
+    assert res.items[0]["score"] >= res.items[1]["score"] > res.items[2]["score"]
+    page2 = corpus.search("الصناعة التقليدية", sort="relevance", limit=2, offset=2)
+    assert [i["id"] for i in page2.items] == [res.items[2]["id"]] and not page2.has_more
+    assert corpus.search("الصناعة", sort="relevance", source="rue20").items[0]["source"] == "rue20"
+
+
 def test_search_filters(corpus: Any) -> None:
     assert titles(corpus.search("الصناعة", source="le12")) == ["معرض الصناعة التقليدية بمراكش"]
     assert titles(corpus.search("الصناعة", topic="sports")) == ["الرجاء يفوز على الوداد"]

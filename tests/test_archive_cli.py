@@ -47,6 +47,7 @@ def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 def akhbar(data: Path, *args: str, archive_url: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AKHBAR_ARCHIVE_URL": archive_url, "AKHBAR_LOG_LEVEL": "WARNING"}
     env.pop("AKHBAR_DATA", None)
+    env.pop("AKHBAR_SOURCES", None)
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "--data", str(data), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, input=stdin,
@@ -121,6 +122,35 @@ def test_recrawl_stores_nothing_twice(crawled: tuple[Path, str]) -> None:
         latest = a.runs(limit=1)[0]
         assert latest["source"] == "le12" and latest["stats"].get("archive/inserted", 0) == 0
         assert latest["stats"].get("archive/unchanged", 0) + latest["stats"].get("archive/updated", 0) > 0
+    finally:
+        a.close()
+
+
+def test_second_crawl_skips_what_the_archive_holds(archive_url: str, tmp_path: Path) -> None:
+    """Incremental crawling: the same site at the same address, crawled twice; the second
+    run skips every article URL the archive holds (re-check window) and stores nothing new."""
+    from crawler.snapshot import SnapshotServer
+
+    with SnapshotServer(sites=["hespress"]) as snap:
+        sources = tmp_path / "sources.toml"
+        text = (ROOT / "crawler" / "sources.toml").read_text(encoding="utf-8")
+        sources.write_text(text.replace('base_url = "https://www.hespress.com"',
+                                        f'base_url = "{snap.base_urls["hespress"]}"', 1), encoding="utf-8")
+        data = tmp_path / "data"
+        akhbar(data, "--sources", str(sources), "crawl", "hespress", archive_url=archive_url)
+        a = open_archive(archive_url)
+        first = a.runs(limit=1)[0]
+        count = a.count_articles()
+        a.close()
+        assert first["stats"].get("archive/inserted", 0) == count > 0
+        akhbar(data, "--sources", str(sources), "crawl", "hespress", archive_url=archive_url)
+    a = open_archive(archive_url)
+    try:
+        second = a.runs(limit=1)[0]
+        assert second["id"] != first["id"]
+        assert second["stats"].get("akhbar/skipped_fresh", 0) >= count
+        assert second["stats"].get("item_scraped_count", 0) == 0
+        assert a.count_articles() == count
     finally:
         a.close()
 

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 SORTS = ("date", "relevance")
 MAX_LIMIT = 1000
-RELEVANCE_CANDIDATES = 1000
+RELEVANCE_CANDIDATES = 500
 """Relevance ranks at most this many of the newest matches: bm25 over every match of
 a common word is what makes naive ranked FTS slow at a million articles."""
 
@@ -249,7 +249,8 @@ class Archive(ABC):
         return key
 
     @abstractmethod
-    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None: ...
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
+                           replace: bool) -> None: ...
 
     def _columns_for(self, rec: dict[str, Any]) -> dict[str, Any]:
         return {name: self.encode_field(name, rec.get(name)) for name in ARTICLE_FIELDS}
@@ -311,7 +312,7 @@ class Archive(ABC):
         if row is None:
             return None  # a concurrent writer stored it first, or the sort key collided: retry
         title, body = search_text(rec)
-        self._write_search_text(row["id"], sort_key, title, body, replace=False)
+        self._write_search_text(row["id"], sort_key, title, body, rec["source"], replace=False)
         return UpsertResult(row["id"], "inserted", 1)
 
     def _update(self, existing: dict[str, Any], rec: dict[str, Any], run_id: str | None, now: datetime) -> UpsertResult:
@@ -348,7 +349,7 @@ class Archive(ABC):
         )
         if sort_key != existing["sort_key"] or search_text(merged) != search_text(old):
             title, body = search_text(merged)
-            self._write_search_text(existing["id"], sort_key, title, body, replace=True)
+            self._write_search_text(existing["id"], sort_key, title, body, merged["source"], replace=True)
         return UpsertResult(existing["id"], "updated" if changed else "unchanged", version)
 
     def get_article(self, article_id: int) -> dict[str, Any] | None:
@@ -493,15 +494,16 @@ class Archive(ABC):
         if offset < 0:
             raise QueryError("offset must not be negative")
         lo, hi = sort_key_bounds(parse_date_bound(since), parse_date_bound(until, end=True))
+        # (column, value) equality filters; column names come from this fixed list only
         filters: list[tuple[str, Any]] = []
         if source:
-            filters.append(("a.source = ?", source))
+            filters.append(("source", source))
         if topic:
-            filters.append(("a.topic = ?", topic))
+            filters.append(("topic", topic))
         if story:
-            filters.append(("a.story_id = ?", story))
+            filters.append(("story_id", story))
         if canonical_only:
-            filters.append(("a.is_canonical = ?", self.enc_bool(True)))
+            filters.append(("is_canonical", self.enc_bool(True)))
         if q is None:
             rows = self._list_rows(filters, lo, hi, limit + 1, offset)
         else:
@@ -510,7 +512,7 @@ class Archive(ABC):
         return SearchResult(items=items, has_more=len(rows) > limit, limit=limit, offset=offset)
 
     def _list_rows(self, filters: list[tuple[str, Any]], lo: int | None, hi: int | None, limit: int, offset: int) -> list[dict[str, Any]]:
-        where = [f for f, _ in filters]
+        where = [f"a.{c} = ?" for c, _ in filters]
         params: list[Any] = [v for _, v in filters]
         if lo is not None:
             where.append("a.sort_key >= ?")

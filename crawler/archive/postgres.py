@@ -117,7 +117,8 @@ class PostgresArchive(Archive):
 
         return None if value is None else Jsonb(to_jsonable(value))
 
-    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None:
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
+                           replace: bool) -> None:
         self.execute(
             "INSERT INTO article_text (article_id, title, body) VALUES (?, ?, ?) "
             "ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, body = excluded.body",
@@ -134,7 +135,7 @@ class PostgresArchive(Archive):
         if hi is not None:
             where.append("a.sort_key <= ?")
             params.append(hi)
-        where += [f for f, _ in filters]
+        where += [f"a.{c} = ?" for c, _ in filters]
         params += [v for _, v in filters]
         cond = " AND ".join(where)
         if sort == "date":

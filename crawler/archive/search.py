@@ -58,11 +58,20 @@ class SearchQuery:
     terms: tuple[Term, ...] = field(default_factory=tuple)
 
     def fts5(self) -> str:
-        parts = []
-        for t in self.terms:
-            p = '"' + " ".join(t.words) + '"'
-            parts.append(p + "*" if t.prefix else p)
-        return " AND ".join(parts)
+        return " AND ".join(self.term_fts5(t) for t in self.terms)
+
+    @staticmethod
+    def term_fts5(t: Term) -> str:
+        p = '"' + " ".join(t.words) + '"'
+        return p + "*" if t.prefix else p
+
+    def fts5_text(self) -> str:
+        """The query over the text columns (title and body), not the source column."""
+        return "{title body} : (" + self.fts5() + ")"
+
+    def fts5_title(self) -> str:
+        """The same query restricted to the title column."""
+        return "title : (" + self.fts5() + ")"
 
     def tsquery(self) -> str:
         parts = []

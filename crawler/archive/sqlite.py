@@ -14,10 +14,12 @@ from typing import Any, Iterator, Sequence
 
 from crawler.archive.base import Archive
 from crawler.archive.records import iso_utc
-from crawler.archive.search import SearchQuery
+from crawler.archive.search import SearchQuery, search_form
 
 BUSY_TIMEOUT_S = 60.0
 TITLE_WEIGHT = 4.0
+EXACT_BM25_MAX = 1_000
+"""bm25 ranks all matches when the query terms together match at most this many articles."""
 
 
 def path_from_url(url: str) -> Path:
@@ -29,6 +31,12 @@ def path_from_url(url: str) -> Path:
     return Path(url)
 
 
+def _source_phrase(source: str) -> str:
+    words = search_form(source).split()
+    # a source id with no letters or digits matches nothing rather than everything
+    return '"' + " ".join(words) + '"' if words else '"nosuchsource"'
+
+
 class SQLiteArchive(Archive):
     dialect = "sqlite"
 
@@ -36,6 +44,7 @@ class SQLiteArchive(Archive):
         super().__init__(url)
         self.path = path_from_url(url)
         self.busy_timeout = busy_timeout
+        self.exact_bm25_max = EXACT_BM25_MAX
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _connect(self) -> sqlite3.Connection:
@@ -94,28 +103,36 @@ class SQLiteArchive(Archive):
     def enc_bool(self, value: Any) -> Any:
         return None if value is None else int(bool(value))
 
-    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None:
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
+                           replace: bool) -> None:
         if replace:
             self.execute("DELETE FROM article_text WHERE article_id = ?", (article_id,))
         self.execute(
-            "INSERT INTO article_text (sort_key, article_id, title, body) VALUES (?, ?, ?, ?)",
-            (sort_key, article_id, title, body),
+            "INSERT INTO article_text (sort_key, article_id, title, body, source) VALUES (?, ?, ?, ?, ?)",
+            (sort_key, article_id, title, body, search_form(source)),
         )
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
         # FTS drives the loop (CROSS JOIN fixes the order): matches come newest first
         # from the index, each probes its article by sort_key, and the scan stops at LIMIT.
+        # The source filter joins the MATCH (FTS intersects doclists), a date range is a
+        # rowid range; only topic/story/canonical filters need the article row.
+        match = q.fts5_text()
+        for c, v in filters:
+            if c == "source":
+                match += " AND source : " + _source_phrase(v)
         where = ["f.article_fts MATCH ?"]
-        params: list[Any] = [q.fts5()]
+        params: list[Any] = [match]
         if lo is not None:
             where.append("f.rowid >= ?")
             params.append(lo)
         if hi is not None:
             where.append("f.rowid <= ?")
             params.append(hi)
-        where += [f for f, _ in filters]
-        params += [v for _, v in filters]
+        row_filters = [(c, v) for c, v in filters if c != "source"]
+        where += [f"a.{c} = ?" for c, _ in row_filters]
+        params += [v for _, v in row_filters]
         cond = " AND ".join(where)
         if sort == "date":
             sql = (
@@ -123,22 +140,61 @@ class SQLiteArchive(Archive):
                 f"WHERE {cond} ORDER BY f.rowid DESC LIMIT ? OFFSET ?"
             )
             return self.fetch(sql, [*params, limit, offset])
-        # Relevance: bm25 over the newest `relevance_candidates` matches only. Ranking
-        # every match of a common word costs tens of ms at a million articles; for news
-        # the newest few thousand matches are where the relevant ones are looked for.
-        sql = (
-            f"SELECT a.*, c.score AS score FROM (SELECT f.rowid AS rid, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS score "
-            f"FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid WHERE {cond} "
-            "ORDER BY f.rowid DESC LIMIT ?) c CROSS JOIN articles a ON a.sort_key = c.rid "
-            "ORDER BY c.score DESC, c.rid DESC LIMIT ? OFFSET ?"
+        return self._relevance_rows(q, cond, params, bool(row_filters), limit, offset)
+
+    def _match_count(self, fts_query: str, cap: int) -> int:
+        """Matches of `fts_query`, counted up to `cap` (bounded cost)."""
+        return int(self.fetchval(
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM article_fts WHERE article_fts MATCH ? LIMIT ?)",
+            (fts_query, cap),
+        ) or 0)
+
+    def _relevance_rows(self, q: SearchQuery, cond: str, params: list[Any], join: bool, limit: int,
+                        offset: int) -> list[dict[str, Any]]:
+        # FTS5's bm25() first counts every document containing each query term, over the
+        # whole index, whatever LIMIT the query has: for a word in half the archive that
+        # is tens of ms at a million articles. So bm25 only runs when the terms are rare
+        # enough (their match counts, counted up to a bound, stay under `exact_bm25_max`);
+        # that is where ranking matters most. Otherwise the newest `relevance_candidates`
+        # matches are ranked: those with the whole query in the title first, each tier
+        # newest first (see docs/archive.md).
+        budget = self.exact_bm25_max
+        for t in q.terms:
+            budget -= self._match_count("{title body} : " + q.term_fts5(t), budget + 1)
+            if budget < 0:
+                break
+        if budget >= 0:
+            sql = (
+                f"SELECT a.*, -bm25(article_fts, {TITLE_WEIGHT}, 1.0, 0.0) AS score "
+                f"FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid WHERE {cond} "
+                "ORDER BY score DESC, f.rowid DESC LIMIT ? OFFSET ?"
+            )
+            return self.fetch(sql, [*params, limit, offset])
+        source = "article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid" if join else "article_fts f"
+        cands = [r["rid"] for r in self.fetch(
+            f"SELECT f.rowid AS rid FROM {source} WHERE {cond} ORDER BY f.rowid DESC LIMIT ?",
+            [*params, self.relevance_candidates],
+        )]
+        if not cands:
+            return []
+        in_title = {r["rid"] for r in self.fetch(
+            "SELECT rowid AS rid FROM article_fts WHERE article_fts MATCH ? AND rowid >= ? AND rowid <= ?",
+            (q.fts5_title(), cands[-1], cands[0]),
+        )}
+        ranked = sorted(cands, key=lambda rid: (rid in in_title, rid), reverse=True)[offset:offset + limit]
+        if not ranked:
+            return []
+        rows = self.fetch(
+            f"SELECT a.* FROM articles a WHERE a.sort_key IN ({', '.join('?' * len(ranked))})", ranked
         )
-        return self.fetch(sql, [*params, self.relevance_candidates, limit, offset])
+        by_key = {r["sort_key"]: r for r in rows}
+        return [{**by_key[k], "score": 1.0 if k in in_title else 0.0} for k in ranked if k in by_key]
 
     def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
-        order = f"bm25(article_fts, {TITLE_WEIGHT}, 1.0)" if ranked else "rowid DESC"
+        order = f"bm25(article_fts, {TITLE_WEIGHT}, 1.0, 0.0)" if ranked else "rowid DESC"
         rows = self.fetch(
             f"SELECT rowid AS r FROM article_fts WHERE article_fts MATCH ? ORDER BY {order} LIMIT ?",
-            (q.fts5(), limit),
+            (q.fts5_text(), limit),
         )
         return [r["r"] for r in rows]
 
