@@ -1,20 +1,28 @@
 """A report's fingerprint (what the index stores) and the pairwise decision.
 
 Fingerprint:
-- ``shingles``: the sorted set of 32-bit hashes of word 3-shingles over the content
-  tokens (stopwords out). 3 words is the usual choice for news: 2-shingles make
-  unrelated reports on one topic overlap, 4+ let every small edit break too many;
-  kept exact (4 bytes a shingle) so candidates are verified exactly, not estimated.
-- ``band_keys``: LSH keys of a whole-text MinHash (20 bands × 4 rows, threshold
-  ≈ (1/20)^(1/4) ≈ 0.47) and of a lead MinHash over the first 40 shingles
-  (8 bands × 4 rows): a truncated copy has a low whole-text Jaccard but the same lead.
+- ``order``: the distinct 32-bit hashes of the word 3-shingles over the content
+  tokens (shared normaliser, stopwords out), in order of first appearance. 3 words
+  is the usual choice for news: 2-shingles make unrelated reports on one topic
+  overlap, 4+ let every small edit break too many. Kept exact (4 bytes a shingle) so
+  candidates are verified exactly, not estimated; the first 40 are the *lead*.
+- ``band_keys``: LSH keys of a whole-text MinHash (24 bands × 4 rows: a pair at
+  Jaccard 0.6 becomes a candidate with p = 0.96, at 0.75 with p ≈ 1, at 0.1 with
+  p = 0.002) and of a lead MinHash (first 40 shingles, 8 bands × 4 rows), since a
+  truncated copy has a low whole-text Jaccard but the same lead.
 - ``figures``: numbers with their slot (see `crawler.dedup.text.figures`).
 
-Decision (`compare`): exact Jaccard J and containment C = |A∩B| / min(|A|,|B|) on the
-shingle sets; duplicates when J ≥ 0.5, or C ≥ 0.8 with at least 20 shingles on the
-smaller side (a truncated copy, a copy with a paragraph added) — unless the figures
-conflict (a templated series: same words, another day's numbers), which makes the
-pair at most *related*.
+Decision (`Fingerprinter.compare`), on exact Jaccard J, containment C = |A∩B| /
+min(|A|,|B|), lead agreement L (share of the smaller text's first 40 shingles found in
+the other) and rest agreement R (the same for all its later shingles):
+
+- figures conflict (same slot, different numbers): never one story (a templated
+  series: another day's count or rate) — at most *related*;
+- published more than 48 h apart: one story only when J ≥ 0.9 (follow-ups that
+  repeat their background paragraphs are new stories);
+- else one story when J ≥ 0.75 (a paragraph added or cut, small edits), or when
+  (L ≥ 0.6 or R ≥ 0.9) and (J ≥ 0.5 or C ≥ 0.85 with ≥ 20 shingles): a truncated
+  copy, a copy with a replaced intro line, several edits at once.
 """
 
 from __future__ import annotations
