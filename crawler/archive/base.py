@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 SORTS = ("date", "relevance")
 MAX_LIMIT = 1000
-RELEVANCE_CANDIDATES = 500
+RELEVANCE_CANDIDATES = 300
 """Relevance ranks at most this many of the newest matches: bm25 over every match of
 a common word is what makes naive ranked FTS slow at a million articles."""
 

@@ -118,10 +118,8 @@ class SQLiteArchive(Archive):
         # from the index, each probes its article by sort_key, and the scan stops at LIMIT.
         # The source filter joins the MATCH (FTS intersects doclists), a date range is a
         # rowid range; only topic/story/canonical filters need the article row.
-        match = q.fts5_text()
-        for c, v in filters:
-            if c == "source":
-                match += " AND source : " + _source_phrase(v)
+        source_match = "".join(" AND source : " + _source_phrase(v) for c, v in filters if c == "source")
+        match = q.fts5_text() + source_match
         where = ["f.article_fts MATCH ?"]
         params: list[Any] = [match]
         if lo is not None:
@@ -140,7 +138,7 @@ class SQLiteArchive(Archive):
                 f"WHERE {cond} ORDER BY f.rowid DESC LIMIT ? OFFSET ?"
             )
             return self.fetch(sql, [*params, limit, offset])
-        return self._relevance_rows(q, cond, params, bool(row_filters), limit, offset)
+        return self._relevance_rows(q, cond, params, source_match, bool(row_filters), limit, offset)
 
     def _match_count(self, fts_query: str, cap: int) -> int:
         """Matches of `fts_query`, counted up to `cap` (bounded cost)."""
@@ -149,8 +147,8 @@ class SQLiteArchive(Archive):
             (fts_query, cap),
         ) or 0)
 
-    def _relevance_rows(self, q: SearchQuery, cond: str, params: list[Any], join: bool, limit: int,
-                        offset: int) -> list[dict[str, Any]]:
+    def _relevance_rows(self, q: SearchQuery, cond: str, params: list[Any], source_match: str, join: bool,
+                        limit: int, offset: int) -> list[dict[str, Any]]:
         # FTS5's bm25() first counts every document containing each query term, over the
         # whole index, whatever LIMIT the query has: for a word in half the archive that
         # is tens of ms at a million articles. So bm25 only runs when the terms are rare
@@ -179,7 +177,7 @@ class SQLiteArchive(Archive):
             return []
         in_title = {r["rid"] for r in self.fetch(
             "SELECT rowid AS rid FROM article_fts WHERE article_fts MATCH ? AND rowid >= ? AND rowid <= ?",
-            (q.fts5_title(), cands[-1], cands[0]),
+            (q.fts5_title() + source_match, cands[-1], cands[0]),
         )}
         ranked = sorted(cands, key=lambda rid: (rid in in_title, rid), reverse=True)[offset:offset + limit]
         if not ranked:
