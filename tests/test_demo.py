@@ -86,3 +86,43 @@ def test_demo_publishes_valid_feeds(demo_dir: Path) -> None:
         assert 0 < len(parsed.entries) <= 50
     guids = [e.id for e in feedparser.parse((public / "feeds" / "all.rss").read_bytes()).entries]
     assert len(guids) == len(set(guids))
+
+
+def test_demo_serves_what_it_published(tmp_path: Path) -> None:
+    """Plain `akhbar demo` keeps serving: the printed URLs answer while it runs."""
+    import re
+    import signal
+    import urllib.request
+
+    env = {**os.environ, "AKHBAR_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "--data", str(tmp_path), "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        front = None
+        for line in proc.stdout:
+            match = re.match(r"front page\s+(\S+)", line)
+            if match:
+                front = match.group(1)
+                break
+        assert front, "demo never printed its front page URL"
+        with urllib.request.urlopen(front, timeout=10) as resp:
+            page = resp.read().decode("utf-8")
+        assert 'dir="rtl"' in page
+        with urllib.request.urlopen(front.rstrip("/") + "/feeds/all.rss", timeout=10) as resp:
+            assert resp.status == 200 and b"<rss" in resp.read()
+        with urllib.request.urlopen(front.rstrip("/") + "/api/articles?limit=1", timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,10 @@ def crawl_sites(
         crawlers[site] = crawler
         process.crawl(crawler, **kwargs)
     process.start()
+    # Scrapy leaves its shutdown handlers installed after the reactor stops; give Ctrl-C
+    # back to Python so a command that goes on serving (demo) can still be interrupted.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     merge_items([per_site / f"{site}.jsonl" for site in sites], data_dir / "items.jsonl")
     if output:
         merge_items([per_site / f"{site}.jsonl" for site in sites], Path(output))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +62,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"published   {data / 'public'}: {report.summary()}")
         if server is None:
             return 0
-        from crawler.commands.feeds_cmds import print_urls
+        from crawler.commands.feeds_cmds import print_urls, serve_until_interrupted
 
         print_urls(server.url)
-        print("serving; Ctrl-C to stop")
-        sys.stdout.flush()
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_until_interrupted(server)
     return 0

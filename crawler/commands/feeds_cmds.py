@@ -75,6 +75,13 @@ def run_serve(args: argparse.Namespace) -> int:
                          or os.environ.get("AKHBAR_FEEDS_BASE_URL") or server.url, ttl_minutes=args.ttl)
         print(report.summary())
     print_urls(server.url)
+    serve_until_interrupted(server)
+    return 0
+
+
+def serve_until_interrupted(server: Any) -> None:
+    """Serve until Ctrl-C, then release the socket and the archive connections."""
+    print("serving; Ctrl-C to stop")
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -82,7 +89,6 @@ def run_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
-    return 0
 
 
 def print_urls(base: str) -> None:
