@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             if args.threshold is not None:
                 raise ValueError("--threshold only applies with --rebuild (it changes every story)")
-            n = stories.ArchiveDedup(archive, params).index_missing()
+            n = stories.ArchiveDedup(archive, params).index_missing(workers=None)
             what = "assigned stories to"
         secs = time.perf_counter() - t0
         count = archive.fetchval("SELECT COUNT(*) FROM stories")

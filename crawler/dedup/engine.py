@@ -49,8 +49,49 @@ def hours_between(a: str, b: str) -> float | None:
     return (datetime.fromisoformat(a) - datetime.fromisoformat(b)).total_seconds() / 3600.0
 
 
-def story_id_for(head_key: str) -> str:
-    return "s" + hashlib.blake2b(head_key.encode(), digest_size=8).hexdigest()
+EPOCH_DAYS = 16
+"""The LSH index is partitioned by publication epoch: a report is looked up and
+indexed in its epoch, and also in the neighbouring one when it lies within
+`EPOCH_OVERLAP_HOURS` of the boundary. Every pair published within 48 h of each other
+is thus compared (and the relation stays symmetric: order-independent), while index
+writes and lookups touch only the recent part of the index, so their cost does not
+grow with the archive."""
+EPOCH_OVERLAP_HOURS = 24.0
+_EPOCH_SHIFT = 47
+_BASE_MASK = (1 << _EPOCH_SHIFT) - 1
+_EPOCH0 = datetime(1970, 1, 1)
+
+
+def _day_number(published: str) -> float:
+    if published == NO_DATE:
+        return 0.0
+    return (datetime.fromisoformat(published) - _EPOCH0).total_seconds() / 86400.0
+
+
+def epochs_for(published: str) -> list[int]:
+    """The index epochs a report with this `published_key` is looked up and stored in."""
+    day = _day_number(published)
+    e = int(day // EPOCH_DAYS)
+    out = [e]
+    into = day - e * EPOCH_DAYS
+    w = EPOCH_OVERLAP_HOURS / 24.0
+    if into < w and e > 0:
+        out.append(e - 1)
+    elif EPOCH_DAYS - into < w:
+        out.append(e + 1)
+    return out
+
+
+def epoch_keys(band_keys: Sequence[int], published: str) -> list[int]:
+    """Band keys placed in the report's epochs (63-bit: 16 bits of epoch, 47 of hash)."""
+    return [(e << _EPOCH_SHIFT) | (k & _BASE_MASK) for e in epochs_for(published) for k in band_keys]
+
+
+def story_id_for(head: "Head") -> str:
+    """``s`` + the head's publication day (hex, so ids sort roughly by date and index
+    inserts stay local) + a hash of its key."""
+    day = int(_day_number(head.published))
+    return f"s{day:05x}" + hashlib.blake2b(head.key.encode(), digest_size=6).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -76,7 +117,7 @@ class IndexStore(Protocol):
 
     def find(self, key: str, doc_id: int | None) -> tuple[IndexedDoc, Fingerprint] | None: ...
 
-    def remove(self, doc: IndexedDoc, fp: Fingerprint) -> None: ...
+    def remove(self, doc: IndexedDoc, fp: Fingerprint, keys: Sequence[int]) -> None: ...
 
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]: ...
 
@@ -85,7 +126,7 @@ class IndexStore(Protocol):
     def heads(self, story_ids: Sequence[str]) -> dict[str, Head]: ...
 
     def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None,
-            new_story: bool = False) -> int: ...
+            keys: Sequence[int], new_story: bool = False) -> int: ...
 
     def rename_story(self, old: str, new: str) -> None: ...
 
@@ -135,12 +176,12 @@ class StoryIndex:
                 return Assignment(old.story_id, old.doc_id, unchanged=True)
             # a report whose text or date changed: take it out of its story (which gets
             # a new head, hence maybe a new id, when it was the head), then index it anew
-            store.remove(old, old_fp)
+            store.remove(old, old_fp, epoch_keys(old_fp.band_keys, old.published))
             rest = store.recompute_head(old.story_id)
             if rest is None:
                 store.set_head(old.story_id, None)
             else:
-                moved = story_id_for(rest.key)
+                moved = story_id_for(rest)
                 if moved != old.story_id:
                     store.rename_story(old.story_id, moved)
                     renamed[old.story_id] = moved
@@ -149,7 +190,8 @@ class StoryIndex:
         matched: set[str] = set()
         related: dict[str, float] = {}
         dups = 0
-        cands = store.candidates(fp.band_keys, p.max_candidates)
+        keys = epoch_keys(fp.band_keys, published)
+        cands = store.candidates(keys, p.max_candidates)
         for doc, cfp in store.load(cands):
             cmp = self.fingerprinter.compare(fp, cfp, hours_between(published, doc.published))
             if cmp.duplicate:
@@ -163,12 +205,12 @@ class StoryIndex:
         for h in heads.values():
             if h.sort() < head.sort():
                 head = h
-        story = story_id_for(head.key)
+        story = story_id_for(head)
         for old_id in sorted(matched):
             if old_id != story:
                 store.rename_story(old_id, story)
                 renamed[old_id] = story
-        doc_id = store.add(key, published, story, fp, doc_id, new_story=not matched)
+        doc_id = store.add(key, published, story, fp, doc_id, keys, new_story=not matched)
         store.set_head(story, head)
 
         related = {renamed.get(s, s): v for s, v in related.items()}

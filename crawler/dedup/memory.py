@@ -27,10 +27,10 @@ class MemoryStore:
         i = self.by_key.get(key)
         return self.docs[i] if i is not None else None
 
-    def remove(self, doc: IndexedDoc, fp: Fingerprint | None = None) -> None:
-        _, fp = self.docs.pop(doc.doc_id)
+    def remove(self, doc: IndexedDoc, fp: Fingerprint, keys: Sequence[int]) -> None:
+        self.docs.pop(doc.doc_id)
         del self.by_key[doc.key]
-        for k in fp.band_keys:
+        for k in keys:
             ids = self.bands.get(k)
             if ids and doc.doc_id in ids:
                 ids.remove(doc.doc_id)
@@ -49,13 +49,13 @@ class MemoryStore:
     def heads(self, story_ids: Sequence[str]) -> dict[str, Head]:
         return {s: self.story_heads[s] for s in story_ids if s in self.story_heads}
 
-    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None = None,
-            new_story: bool = False) -> int:
+    def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None,
+            keys: Sequence[int], new_story: bool = False) -> int:
         i = doc_id if doc_id is not None else self._next
         self._next = max(self._next, i) + 1
         self.docs[i] = (IndexedDoc(i, key, published, story_id), fp)
         self.by_key[key] = i
-        for k in fp.band_keys:
+        for k in keys:
             self.bands.setdefault(k, []).append(i)
         self.stories.setdefault(story_id, set()).add(i)
         return i

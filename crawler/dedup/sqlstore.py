@@ -3,9 +3,11 @@
 Tables (migration 100, appended to the archive's list):
 
 - ``dedup_band (band_key, article_id)``, primary key on both: the LSH index. A band
-  key is a 63-bit hash of (band number, the band's MinHash rows), so "which reports
-  share band b's hash h" is one indexed lookup on ``band_key``; a report's ~40 keys
-  go in one ``IN (...)``.
+  key is the report's 16-day publication epoch (high 16 bits) and a 47-bit hash of
+  (band number, the band's MinHash rows), so "which reports of this epoch share band
+  b's hash h" is one indexed lookup on ``band_key``; a report's 32 keys go in one
+  ``IN (...)``. The epoch prefix keeps writes and lookups in the recent part of the
+  B-tree: their cost does not grow with the archive.
 - ``dedup_doc (article_id PK, story_id, published, key, shingles, figures)``: what
   verification needs: the distinct shingle hashes in order (4 bytes each) and the
   figures; read only for candidates.
@@ -139,11 +141,11 @@ class SqlStore:
         fp.band_keys = self.fp.band_keys(fp)
         return doc, fp
 
-    def remove(self, doc: IndexedDoc, fp: Fingerprint) -> None:
+    def remove(self, doc: IndexedDoc, fp: Fingerprint, keys: Sequence[int]) -> None:
         a = self.archive
-        if fp.band_keys:
-            a.execute(f"DELETE FROM dedup_band WHERE article_id = ? AND band_key IN ({_marks(len(fp.band_keys))})",
-                      (doc.doc_id, *fp.band_keys))
+        if keys:
+            a.execute(f"DELETE FROM dedup_band WHERE article_id = ? AND band_key IN ({_marks(len(keys))})",
+                      (doc.doc_id, *keys))
         a.execute("DELETE FROM dedup_doc WHERE article_id = ?", (doc.doc_id,))
         self.touched.add(doc.story_id)
 
@@ -172,7 +174,7 @@ class SqlStore:
         return {r["story_id"]: Head(r["head_published"], r["head_key"]) for r in rows}
 
     def add(self, key: str, published: str, story_id: str, fp: Fingerprint, doc_id: int | None,
-            new_story: bool = False) -> int:
+            keys: Sequence[int], new_story: bool = False) -> int:
         if doc_id is None:
             raise ValueError("the archive index needs the article id")
         a = self.archive
@@ -180,7 +182,6 @@ class SqlStore:
             "INSERT INTO dedup_doc (article_id, story_id, published, key, shingles, figures) VALUES (?, ?, ?, ?, ?, ?)",
             (doc_id, story_id, published, key, fp.shingles_blob(), fp.figures_text()),
         )
-        keys = fp.band_keys
         if keys:
             a.execute(
                 f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * len(keys))} "
