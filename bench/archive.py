@@ -154,11 +154,10 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
         pq = parse_query(q)
         assert pq is not None
         if sqlite:
-            match = pq.fts5_text() + (' AND source : "le12"' if extra == "source" else "")
-            rng = " AND f.rowid BETWEEN ? AND ?" if extra == "range" else ""
+            cond = {"source": " AND a.source = 'le12'", "range": " AND f.rowid BETWEEN ? AND ?"}.get(extra, "")
             sql = ("SELECT a.* FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid "
-                   f"WHERE f.article_fts MATCH ?{rng} ORDER BY f.rowid DESC LIMIT 20")
-            return archive.fetch(sql, [match, *([lo, hi] if rng else [])])
+                   f"WHERE f.article_fts MATCH ?{cond} ORDER BY f.rowid DESC LIMIT 20")
+            return archive.fetch(sql, [pq.fts5_text(), *([lo, hi] if extra == "range" else [])])
         cond = {"source": " AND a.source = 'le12'", "range": " AND a.sort_key BETWEEN ? AND ?"}.get(extra, "")
         sql = ("SELECT a.* FROM article_text t JOIN articles a ON a.id = t.article_id "
                f"WHERE t.tsv @@ to_tsquery('simple', ?){cond} ORDER BY a.sort_key DESC LIMIT 20")
@@ -190,7 +189,9 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
         r = results[name]
         print(f"  {name:<24} wall p50 {r['p50']:7.2f} p95 {r['p95']:7.2f} ms   cpu p50 {r['cpu_p50']:7.2f} p95 {r['cpu_p95']:7.2f} ms",
               file=sys.stderr, flush=True)
-    like_words = query_set(corpus)["mid"][:3]
+    # a mid-frequency word (the newest 20 turn up early in the scan) and a rare one (the scan
+    # reads the whole table)
+    like_words = [query_set(corpus)["mid"][0], query_set(corpus)["rare"][0]]
     wall, cpu = [], []
     for w in like_words:
         a, b = timeit(lambda: archive.like_search(w, 20), 1)
@@ -223,7 +224,7 @@ def report(all_results: dict[int, dict[str, Any]]) -> None:
             elif name.startswith("relevance"):
                 ratio = f"{v['cpu_p95'] / naive['cpu_p95']:5.2f}x naive bm25"
             elif name.startswith("LIKE"):
-                ratio = f"{v['cpu_p50'] / s['date']['cpu_p50']:,.0f}x akhbar date search (p50)"
+                ratio = f"{v['cpu_p95'] / s['date']['cpu_p95']:,.0f}x akhbar date search (p95; mid and rare word)"
             else:
                 ratio = ""
             if not name.startswith(("bare", "LIKE")):

@@ -69,9 +69,17 @@ class SearchQuery:
         """The query over the text columns (title and body), not the source column."""
         return "{title body} : (" + self.fts5() + ")"
 
-    def fts5_title(self) -> str:
-        """The same query restricted to the title column."""
-        return "title : (" + self.fts5() + ")"
+    def matches_words(self, indexed: str) -> bool:
+        """True when every term occurs in `indexed` (text in `search_form`)."""
+        padded = f" {indexed} "
+        for t in self.terms:
+            if t.prefix:
+                head = " ".join(t.words)
+                if f" {head}" not in padded:
+                    return False
+            elif f" {' '.join(t.words)} " not in padded:
+                return False
+        return True
 
     def tsquery(self) -> str:
         parts = []
