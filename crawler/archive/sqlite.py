@@ -163,9 +163,11 @@ class SQLiteArchive(Archive):
                 ") c CROSS JOIN articles a ON a.sort_key = c.rid ORDER BY c.score DESC, c.rid DESC"
             )
             return self.fetch(sql, [*params, limit, offset])
+        # With a row filter every candidate costs an index probe as well: fewer of them.
+        k = self.relevance_candidates if not join else max(1, self.relevance_candidates * 2 // 3)
         cands = [r["rid"] for r in self.fetch(
             f"SELECT f.rowid AS rid FROM {source} WHERE {cond} ORDER BY f.rowid DESC LIMIT ?",
-            [*params, self.relevance_candidates],
+            [*params, k],
         )]
         if not cands:
             return []
