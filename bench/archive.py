@@ -195,9 +195,9 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
             sql = ("SELECT a.* FROM article_fts f CROSS JOIN articles a ON a.sort_key = f.rowid "
                    f"WHERE f.article_fts MATCH ?{cond} ORDER BY f.rowid DESC LIMIT 20")
             return archive.fetch(sql, [pq.fts5_text(), *([lo, hi] if extra == "range" else [])])
-        cond = {"source": " AND a.source = 'le12'", "range": " AND a.sort_key BETWEEN ? AND ?"}.get(extra, "")
+        cond = {"source": " AND a.source = 'le12'", "range": " AND t.sort_key BETWEEN ? AND ?"}.get(extra, "")
         sql = ("SELECT a.* FROM article_text t JOIN articles a ON a.id = t.article_id "
-               f"WHERE t.tsv @@ to_tsquery('simple', ?){cond} ORDER BY a.sort_key DESC LIMIT 20")
+               f"WHERE t.tsv @@ to_tsquery('simple', ?){cond} ORDER BY t.sort_key DESC LIMIT 20")
         return archive.fetch(sql, [pq.tsquery(), *([lo, hi] if extra == "range" else [])])
 
     shapes: dict[str, Callable[[str], Any]] = {
@@ -241,7 +241,7 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
         from crawler.archive.sqlite import path_from_url
 
         size_mb = path_from_url(url).stat().st_size / 2**20
-    return {"articles": total, "insert_per_s": rate, "db_mb": size_mb, "queries": len(queries), "reps": reps, "shapes": results}
+    return {"dialect": archive.dialect, "articles": total, "insert_per_s": rate, "db_mb": size_mb, "queries": len(queries), "reps": reps, "shapes": results}
 
 
 def report(all_results: dict[int, dict[str, Any]]) -> None:
@@ -251,21 +251,25 @@ def report(all_results: dict[int, dict[str, Any]]) -> None:
               + (f", DB {r['db_mb']:,.0f} MiB" if r["db_mb"] else ""))
         if r["insert_per_s"]:
             print(f"  insert throughput (upsert, 2000 per transaction): {r['insert_per_s']:,.0f} articles/s")
-        print(f"  {'shape':<24} {'wall p50':>9} {'wall p95':>9} {'cpu p50':>8} {'cpu p95':>8}  (ms)  ratio (on CPU p95)")
+        print(f"  {'shape':<24} {'wall p50':>9} {'wall p95':>9} {'cpu p50':>8} {'cpu p95':>8}  (ms)  ratio")
         ids, naive = s["bare FTS ids only"], s["bare FTS bm25, naive"]
+        # SQLite runs in this thread: its CPU time is the query's cost. PostgreSQL works in
+        # the server process: only wall time tells.
+        m = "cpu_" if r.get("dialect", "sqlite") == "sqlite" else ""
+        print(f"  ratios and targets on {'CPU' if m else 'wall'} time")
         for name, v in s.items():
             if name.startswith("date"):
                 floor = s["bare FTS date (floor)" if name == "date" else f"bare FTS {name}"]
-                ratio = (f"{v['cpu_p50'] / floor['cpu_p50']:4.2f}x/{v['cpu_p95'] / floor['cpu_p95']:4.2f}x bare rows "
-                         f"p50/p95 (target <= 2x), {v['cpu_p95'] / ids['cpu_p95']:4.1f}x ids only")
+                ratio = (f"{v[m + 'p50'] / floor[m + 'p50']:4.2f}x/{v[m + 'p95'] / floor[m + 'p95']:4.2f}x bare rows "
+                         f"p50/p95 (target <= 2x), {v[m + 'p95'] / ids[m + 'p95']:4.1f}x ids only")
             elif name.startswith("relevance"):
-                ratio = f"{v['cpu_p95'] / naive['cpu_p95']:5.2f}x naive bm25"
+                ratio = f"{v[m + 'p95'] / naive[m + 'p95']:5.2f}x naive bm25"
             elif name.startswith("LIKE"):
-                ratio = f"{v['cpu_p95'] / s['date']['cpu_p95']:,.0f}x akhbar date search (p95; mid and rare word)"
+                ratio = f"{v[m + 'p95'] / s['date'][m + 'p95']:,.0f}x akhbar date search (p95; mid and rare word)"
             else:
                 ratio = ""
             if not name.startswith(("bare", "LIKE")):
-                ratio += "  ok" if v["cpu_p95"] <= 5 else "  > 5 ms"
+                ratio += "  ok" if v[m + "p95"] <= 5 else "  > 5 ms"
             print(f"  {name:<24} {v['p50']:9.2f} {v['p95']:9.2f} {v['cpu_p50']:8.2f} {v['cpu_p95']:8.2f}  {ratio}")
 
 

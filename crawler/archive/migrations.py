@@ -180,8 +180,8 @@ def _backfill_search_text(archive: "Archive") -> None:
             )
         else:
             archive.execute(
-                "INSERT INTO article_text (article_id, title, body) VALUES (?, ?, ?)",
-                (row["id"], title, body),
+                "INSERT INTO article_text (article_id, sort_key, title, body) VALUES (?, ?, ?, ?)",
+                (row["id"], row["sort_key"], title, body),
             )
 
 
@@ -222,13 +222,18 @@ register(
         postgres=[
             _VERSIONS_PG,
             "CREATE INDEX article_versions_article ON article_versions (article_id, version)",
+            # sort_key here too: date-sorted search can walk this table's sort_key index
+            # backwards, checking tsv, and stop at LIMIT (common words), or take the GIN
+            # bitmap and top-N sort (rare words): one table, the planner picks.
             """CREATE TABLE article_text (
                 article_id BIGINT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+                sort_key BIGINT NOT NULL,
                 title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '',
                 tsv tsvector GENERATED ALWAYS AS (
                     setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', body), 'B')
                 ) STORED)""",
             "CREATE INDEX article_text_tsv ON article_text USING GIN (tsv)",
+            "CREATE INDEX article_text_sort ON article_text (sort_key)",
             _backfill_search_text,
         ],
     )

@@ -120,9 +120,10 @@ class PostgresArchive(Archive):
     def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
                            replace: bool) -> None:
         self.execute(
-            "INSERT INTO article_text (article_id, title, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, body = excluded.body",
-            (article_id, title, body),
+            "INSERT INTO article_text (article_id, sort_key, title, body) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET sort_key = excluded.sort_key, title = excluded.title, "
+            "body = excluded.body",
+            (article_id, sort_key, title, body),
         )
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
@@ -130,31 +131,35 @@ class PostgresArchive(Archive):
         where = ["t.tsv @@ to_tsquery('simple', ?)"]
         params: list[Any] = [q.tsquery()]
         if lo is not None:
-            where.append("a.sort_key >= ?")
+            where.append("t.sort_key >= ?")
             params.append(lo)
         if hi is not None:
-            where.append("a.sort_key <= ?")
+            where.append("t.sort_key <= ?")
             params.append(hi)
         where += [f"a.{c} = ?" for c, _ in filters]
         params += [v for _, v in filters]
         cond = " AND ".join(where)
+        join = "JOIN articles a ON a.id = t.article_id" if filters else ""
         if sort == "date":
             sql = (
-                "SELECT a.* FROM article_text t JOIN articles a ON a.id = t.article_id "
-                f"WHERE {cond} ORDER BY a.sort_key DESC LIMIT ? OFFSET ?"
+                f"SELECT a.* FROM (SELECT t.article_id, t.sort_key FROM article_text t {join} WHERE {cond} "
+                "ORDER BY t.sort_key DESC LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
+                "ORDER BY c.sort_key DESC"
             )
             return self.fetch(sql, [*params, limit, offset])
-        # Same capped candidate set as SQLite: rank the newest N matches.
+        # Rank the newest N matches with ts_rank (per-document work, no whole-index statistics).
+        k = self.relevance_candidates if not filters else max(1, self.relevance_candidates * 2 // 3)
         sql = (
-            "SELECT a.*, c.score AS score FROM (SELECT a.id AS cid, a.sort_key AS sk, "
-            "ts_rank(t.tsv, to_tsquery('simple', ?)) AS score FROM article_text t JOIN articles a ON a.id = t.article_id "
-            f"WHERE {cond} ORDER BY a.sort_key DESC LIMIT ?) c JOIN articles a ON a.id = c.cid "
-            "ORDER BY c.score DESC, c.sk DESC LIMIT ? OFFSET ?"
+            "SELECT a.*, r.score AS score FROM ("
+            "SELECT c.article_id, c.sort_key, ts_rank(c.tsv, to_tsquery('simple', ?)) AS score FROM ("
+            f"SELECT t.article_id, t.sort_key, t.tsv FROM article_text t {join} WHERE {cond} "
+            "ORDER BY t.sort_key DESC LIMIT ?) c ORDER BY score DESC, c.sort_key DESC LIMIT ? OFFSET ?"
+            ") r JOIN articles a ON a.id = r.article_id ORDER BY r.score DESC, r.sort_key DESC"
         )
-        return self.fetch(sql, [q.tsquery(), *params, self.relevance_candidates, limit, offset])
+        return self.fetch(sql, [q.tsquery(), *params, k, limit, offset])
 
     def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
-        order = "ts_rank(tsv, to_tsquery('simple', ?)) DESC" if ranked else "article_id DESC"
+        order = "ts_rank(tsv, to_tsquery('simple', ?)) DESC" if ranked else "sort_key DESC"
         params: list[Any] = [q.tsquery()] + ([q.tsquery()] if ranked else []) + [limit]
         rows = self.fetch(
             f"SELECT article_id FROM article_text WHERE tsv @@ to_tsquery('simple', ?) ORDER BY {order} LIMIT ?",
@@ -164,7 +169,7 @@ class PostgresArchive(Archive):
 
     def like_search(self, text: str, limit: int = 20) -> list[int]:
         rows = self.fetch(
-            "SELECT article_id FROM article_text WHERE title LIKE ? OR body LIKE ? ORDER BY article_id DESC LIMIT ?",
+            "SELECT article_id FROM article_text WHERE title LIKE ? OR body LIKE ? ORDER BY sort_key DESC LIMIT ?",
             (f"%{text}%", f"%{text}%", limit),
         )
         return [r["article_id"] for r in rows]
