@@ -249,8 +249,7 @@ class Archive(ABC):
         return key
 
     @abstractmethod
-    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
-                           replace: bool) -> None: ...
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None: ...
 
     def _columns_for(self, rec: dict[str, Any]) -> dict[str, Any]:
         return {name: self.encode_field(name, rec.get(name)) for name in ARTICLE_FIELDS}
@@ -312,7 +311,7 @@ class Archive(ABC):
         if row is None:
             return None  # a concurrent writer stored it first, or the sort key collided: retry
         title, body = search_text(rec)
-        self._write_search_text(row["id"], sort_key, title, body, rec["source"], replace=False)
+        self._write_search_text(row["id"], sort_key, title, body, replace=False)
         return UpsertResult(row["id"], "inserted", 1)
 
     def _update(self, existing: dict[str, Any], rec: dict[str, Any], run_id: str | None, now: datetime) -> UpsertResult:
@@ -349,7 +348,7 @@ class Archive(ABC):
         )
         if sort_key != existing["sort_key"] or search_text(merged) != search_text(old):
             title, body = search_text(merged)
-            self._write_search_text(existing["id"], sort_key, title, body, merged["source"], replace=True)
+            self._write_search_text(existing["id"], sort_key, title, body, replace=True)
         return UpsertResult(existing["id"], "updated" if changed else "unchanged", version)
 
     def get_article(self, article_id: int) -> dict[str, Any] | None:

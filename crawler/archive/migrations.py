@@ -169,14 +169,13 @@ register(
 
 def _backfill_search_text(archive: "Archive") -> None:
     from crawler.archive.records import search_text
-    from crawler.archive.search import search_form
 
     for row in archive.fetch("SELECT id, sort_key, source, title, body_text, body_html, summary, author FROM articles"):
         title, body = search_text(row)
         if archive.dialect == "sqlite":
             archive.execute(
-                "INSERT INTO article_text (sort_key, article_id, title, body, source) VALUES (?, ?, ?, ?, ?)",
-                (row["sort_key"], row["id"], title, body, search_form(row["source"])),
+                "INSERT INTO article_text (sort_key, article_id, title, body) VALUES (?, ?, ?, ?)",
+                (row["sort_key"], row["id"], title, body),
             )
         else:
             archive.execute(
@@ -203,20 +202,18 @@ register(
             "CREATE INDEX article_versions_article ON article_versions (article_id, version)",
             """CREATE TABLE article_text (sort_key INTEGER PRIMARY KEY,
                 article_id INTEGER NOT NULL UNIQUE REFERENCES articles(id) ON DELETE CASCADE,
-                title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '')""",
-            # `source` is indexed too, so a source filter is part of the MATCH (a doclist
-            # intersection inside FTS) rather than a probe of every match's article row.
-            """CREATE VIRTUAL TABLE article_fts USING fts5(title, body, source, content='article_text',
+                title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '')""",
+            """CREATE VIRTUAL TABLE article_fts USING fts5(title, body, content='article_text',
                 content_rowid='sort_key', tokenize='ascii')""",
             """CREATE TRIGGER article_text_ai AFTER INSERT ON article_text BEGIN
-                INSERT INTO article_fts (rowid, title, body, source) VALUES (new.sort_key, new.title, new.body, new.source); END""",
+                INSERT INTO article_fts (rowid, title, body) VALUES (new.sort_key, new.title, new.body); END""",
             """CREATE TRIGGER article_text_ad AFTER DELETE ON article_text BEGIN
-                INSERT INTO article_fts (article_fts, rowid, title, body, source)
-                VALUES ('delete', old.sort_key, old.title, old.body, old.source); END""",
+                INSERT INTO article_fts (article_fts, rowid, title, body)
+                VALUES ('delete', old.sort_key, old.title, old.body); END""",
             """CREATE TRIGGER article_text_au AFTER UPDATE ON article_text BEGIN
-                INSERT INTO article_fts (article_fts, rowid, title, body, source)
-                VALUES ('delete', old.sort_key, old.title, old.body, old.source);
-                INSERT INTO article_fts (rowid, title, body, source) VALUES (new.sort_key, new.title, new.body, new.source); END""",
+                INSERT INTO article_fts (article_fts, rowid, title, body)
+                VALUES ('delete', old.sort_key, old.title, old.body);
+                INSERT INTO article_fts (rowid, title, body) VALUES (new.sort_key, new.title, new.body); END""",
             _backfill_search_text,
         ],
         postgres=[

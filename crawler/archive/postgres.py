@@ -117,8 +117,7 @@ class PostgresArchive(Archive):
 
         return None if value is None else Jsonb(to_jsonable(value))
 
-    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
-                           replace: bool) -> None:
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None:
         self.execute(
             "INSERT INTO article_text (article_id, sort_key, title, body) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (article_id) DO UPDATE SET sort_key = excluded.sort_key, title = excluded.title, "

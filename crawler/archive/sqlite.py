@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 
 from crawler.archive.base import Archive
 from crawler.archive.records import iso_utc
-from crawler.archive.search import SearchQuery, search_form
+from crawler.archive.search import SearchQuery
 
 BUSY_TIMEOUT_S = 60.0
 TITLE_WEIGHT = 4.0
@@ -97,13 +97,12 @@ class SQLiteArchive(Archive):
     def enc_bool(self, value: Any) -> Any:
         return None if value is None else int(bool(value))
 
-    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, source: str, *,
-                           replace: bool) -> None:
+    def _write_search_text(self, article_id: int, sort_key: int, title: str, body: str, *, replace: bool) -> None:
         if replace:
             self.execute("DELETE FROM article_text WHERE article_id = ?", (article_id,))
         self.execute(
-            "INSERT INTO article_text (sort_key, article_id, title, body, source) VALUES (?, ?, ?, ?, ?)",
-            (sort_key, article_id, title, body, search_form(source)),
+            "INSERT INTO article_text (sort_key, article_id, title, body) VALUES (?, ?, ?, ?)",
+            (sort_key, article_id, title, body),
         )
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
@@ -111,8 +110,8 @@ class SQLiteArchive(Archive):
         # FTS drives the loop (CROSS JOIN fixes the order): matches come newest first
         # from the index, each probes its article by sort_key (the source/topic/story
         # filters use covering indexes), and the scan stops at LIMIT. A date range is a
-        # rowid range inside FTS. (Intersecting with the indexed `source` column inside
-        # FTS5 measured slower for rare words: the source doclist is a fifth of the index.)
+        # rowid range inside FTS. (An FTS5 `source` column intersected inside the MATCH
+        # measured slower for rare words: the source doclist is a fifth of the index.)
         where = ["f.article_fts MATCH ?"]
         params: list[Any] = [q.fts5_text()]
         if lo is not None:
@@ -158,7 +157,7 @@ class SQLiteArchive(Archive):
             # scores over the index only; article rows are read for the page alone
             sql = (
                 "SELECT a.*, c.score AS score FROM ("
-                f"SELECT f.rowid AS rid, -bm25(article_fts, {TITLE_WEIGHT}, 1.0, 0.0) AS score FROM {source} "
+                f"SELECT f.rowid AS rid, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS score FROM {source} "
                 f"WHERE {cond} ORDER BY score DESC, f.rowid DESC LIMIT ? OFFSET ?"
                 ") c CROSS JOIN articles a ON a.sort_key = c.rid ORDER BY c.score DESC, c.rid DESC"
             )
@@ -187,7 +186,7 @@ class SQLiteArchive(Archive):
         return [{**by_key[k], "score": 1.0 if k in in_title else 0.0} for k in ranked if k in by_key]
 
     def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
-        order = f"bm25(article_fts, {TITLE_WEIGHT}, 1.0, 0.0)" if ranked else "rowid DESC"
+        order = f"bm25(article_fts, {TITLE_WEIGHT}, 1.0)" if ranked else "rowid DESC"
         rows = self.fetch(
             f"SELECT rowid AS r FROM article_fts WHERE article_fts MATCH ? ORDER BY {order} LIMIT ?",
             (q.fts5_text(), limit),
