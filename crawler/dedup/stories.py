@@ -74,16 +74,21 @@ class ArchiveDedup:
     def assign(self, article_id: int) -> StoryResult | None:
         """Give one archived article its story; None when there is no such article."""
         a = self.archive
-        with a.transaction():
-            self.store.lock()
-            row = a.fetchone(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (int(article_id),))
-            if row is None:
-                return None
-            res = self._add(row)
-            canon = self.store.refresh_canonical()
-            cid = canon.get(res.story_id)
-            if cid is None:  # unchanged: nothing touched, read it back
-                cid = a.fetchval("SELECT canonical_id FROM stories WHERE story_id = ?", (res.story_id,))
+        try:
+            with a.transaction():
+                self.store.lock()
+                row = a.fetchone(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (int(article_id),))
+                if row is None:
+                    return None
+                res = self._add(row)
+                self.store.flush()
+                canon = self.store.refresh_canonical()
+                cid = canon.get(res.story_id)
+                if cid is None:  # unchanged or a new story of its own: read it back
+                    cid = a.fetchval("SELECT canonical_id FROM stories WHERE story_id = ?", (res.story_id,))
+        except BaseException:
+            self.store.discard()
+            raise
         return StoryResult(int(article_id), res.story_id, cid == int(article_id), res.duplicates, res.renamed)
 
     def add_rows(self, rows: list[dict[str, Any]], fps: list[Fingerprint] | None = None,
@@ -93,15 +98,20 @@ class ArchiveDedup:
         of them is indexed yet (a rebuild, or articles without a story)."""
         if not rows:
             return 0
-        with self.archive.transaction():
-            self.store.lock()
-            for i, row in enumerate(rows):
-                if fps is None:
-                    self._add(row)
-                else:
-                    self.index.add_fingerprint(row["url_key"], fps[i], published_key(row.get("date_published")),
-                                               int(row["id"]), known_new=known_new)
-            self.store.refresh_canonical()
+        try:
+            with self.archive.transaction():
+                self.store.lock()
+                for i, row in enumerate(rows):
+                    if fps is None:
+                        self._add(row)
+                    else:
+                        self.index.add_fingerprint(row["url_key"], fps[i], published_key(row.get("date_published")),
+                                                   int(row["id"]), known_new=known_new)
+                self.store.flush()
+                self.store.refresh_canonical()
+        except BaseException:
+            self.store.discard()
+            raise
         return len(rows)
 
     def add_stream(self, batches: Iterator[list[dict[str, Any]]], *, workers: int | None = None,
