@@ -10,6 +10,7 @@ the reason, never a traceback.
     GET /api/articles/{id}
     GET /api/sources
     GET /api/runs?source=&limit=&offset=
+    GET /api/stories/{story_id}
     GET /api/openapi.json
 """
 
@@ -109,7 +110,28 @@ def list_runs(archive: Archive, params: Mapping[str, Any]) -> Response:
     return 200, {"items": to_jsonable(runs[:limit]), "limit": limit, "offset": offset, "has_more": len(runs) > limit}
 
 
+def get_story(archive: Archive, story_id: str) -> Response:
+    """A story: its canonical report, the other sites' reports ("also reported by") and
+    its most similar other stories (related)."""
+    from crawler.dedup import related_stories, story_members
+
+    if not _STORY_ID.match(story_id):
+        return error(400, f"malformed story id {story_id!r}")
+    members = story_members(archive, story_id)
+    if not members:
+        return error(404, f"no story {story_id}")
+    body = {
+        "story_id": story_id,
+        "canonical": members[0],
+        "also_reported_by": members[1:],
+        "related": related_stories(archive, story_id),
+    }
+    return 200, to_jsonable(body)
+
+
 _ARTICLE_PATH = re.compile(r"^/api/articles/([^/]+)/?$")
+_STORY_PATH = re.compile(r"^/api/stories/([^/]+)/?$")
+_STORY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def handle(archive: Archive, method: str, path: str, query: Mapping[str, Any] | None = None) -> Response:
@@ -125,6 +147,9 @@ def handle(archive: Archive, method: str, path: str, query: Mapping[str, Any] | 
         m = _ARTICLE_PATH.match(path)
         if m:
             return get_article(archive, m.group(1))
+        m = _STORY_PATH.match(path)
+        if m:
+            return get_story(archive, m.group(1))
         if path in ("/api/sources", "/api/sources/"):
             return list_sources(archive, query)
         if path in ("/api/runs", "/api/runs/"):
@@ -251,11 +276,32 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/stories/{story_id}": {
+            "get": {
+                "summary": "One story: its canonical report, the other reports of it and related stories",
+                "parameters": [{"name": "story_id", "in": "path", "required": True, "schema": _STR}],
+                "responses": {
+                    "200": {"description": "the story", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Story"}}}},
+                    "400": _ERROR,
+                    "404": {"description": "no such story", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            }
+        },
         "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
     },
     "components": {
         "schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": _STR}},
+            "StoryMember": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "story_id": _STR, "url": _STR, "canonical_url": _STR, "source": _STR,
+                "title": _NULLABLE_STR, "date_published": {"type": ["string", "null"], "format": "date-time"},
+                "is_canonical": {"type": ["boolean", "null"]},
+                "score": {"type": "number", "description": "similarity (related stories only)"}}},
+            "Story": {"type": "object", "required": ["story_id", "canonical", "also_reported_by", "related"], "properties": {
+                "story_id": _STR,
+                "canonical": {"$ref": "#/components/schemas/StoryMember"},
+                "also_reported_by": {"type": "array", "items": {"$ref": "#/components/schemas/StoryMember"}},
+                "related": {"type": "array", "items": {"$ref": "#/components/schemas/StoryMember"}}}},
             "Article": {"type": "object", "required": ["id", "url", "source"], "properties": {
                 **_ARTICLE_PROPS,
                 "versions": {"type": "array", "items": {"type": "object", "properties": {

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,21 @@ def newsboat() -> str:
     path = shutil.which("newsboat")
     require(path is not None, "newsboat is not installed (scripts/services installs it as root)")
     return str(path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty archive on each backend: a real SQLite file, then a fresh schema in the
+    real PostgreSQL (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+        return
+    from crawler.archive import open_archive
+
+    url = f"{request.getfixturevalue('postgres_url')}?schema=t_{uuid.uuid4().hex[:10]}"
+    yield url
+    archive = open_archive(url, migrate=False)
+    try:
+        archive.drop_schema()
+    finally:
+        archive.close()
