@@ -62,7 +62,7 @@ def newsboat() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def any_archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty archive on each backend: a real SQLite file, then a fresh schema in the
     real PostgreSQL (dropped afterwards)."""
     if request.param == "sqlite":

@@ -35,8 +35,8 @@ def _fill(archive) -> None:
         dedup.assign(archive.upsert_article(art).id)
 
 
-def test_story_endpoint_lists_canonical_first_then_the_other_reports(any_archive_url: str) -> None:
-    with open_archive(any_archive_url) as archive:
+def test_story_endpoint_lists_canonical_first_then_the_other_reports(archive_url: str) -> None:
+    with open_archive(archive_url) as archive:
         _fill(archive)
         sizes = Counter(r["story_id"] for r in archive.fetch("SELECT story_id FROM articles"))
         story_id, size = sizes.most_common(1)[0]
@@ -63,8 +63,8 @@ def test_story_endpoint_lists_canonical_first_then_the_other_reports(any_archive
             assert 0 < rel["score"] <= 1
 
 
-def test_story_endpoint_errors_are_clean(any_archive_url: str) -> None:
-    with open_archive(any_archive_url) as archive:
+def test_story_endpoint_errors_are_clean(archive_url: str) -> None:
+    with open_archive(archive_url) as archive:
         assert handle(archive, "GET", "/api/stories/s0000000000000000")[0] == 404
         status, body = handle(archive, "GET", "/api/stories/%27%3B%20drop%20table")
         assert status == 400 and "error" in body

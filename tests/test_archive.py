@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -19,22 +17,6 @@ from crawler.archive.seen import ArchiveSeenStore
 from crawler.items import ARTICLE_FIELDS, Article
 
 UTC = timezone.utc
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"akhbar_test_{uuid.uuid4().hex[:12]}"
-    url = f"{base}?schema={schema}"
-    yield url
-    a = open_archive(url, migrate=False)
-    try:
-        a.drop_schema()  # type: ignore[attr-defined]
-    finally:
-        a.close()
 
 
 @pytest.fixture

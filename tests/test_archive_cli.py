@@ -29,21 +29,6 @@ from crawler.items import Article
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'archive.sqlite3'}"
-        return
-    base = request.getfixturevalue("postgres_url")
-    url = f"{base}?schema=akhbar_cli_{uuid.uuid4().hex[:12]}"
-    yield url
-    a = open_archive(url, migrate=False)
-    try:
-        a.drop_schema()  # type: ignore[attr-defined]
-    finally:
-        a.close()
-
-
 def akhbar(data: Path, *args: str, archive_url: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AKHBAR_ARCHIVE_URL": archive_url, "AKHBAR_LOG_LEVEL": "WARNING"}
     env.pop("AKHBAR_DATA", None)

@@ -9,11 +9,10 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -44,21 +43,6 @@ def url_of(d: dict[str, Any]) -> str:
 def record(d: dict[str, Any]) -> dict[str, Any]:
     return {"url": url_of(d), "source": d["source"], "title": d["title"], "body_text": d["body"],
             "date_published": d["published"] + "+00:00"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-        return
-    base = request.getfixturevalue("postgres_url")
-    url = f"{base}?schema=dedup_{uuid.uuid4().hex[:10]}"
-    yield url
-    a = open_archive(url, migrate=False)
-    try:
-        a.drop_schema()
-    finally:
-        a.close()
 
 
 def store_all(archive: Any, docs: list[dict[str, Any]]) -> dict[str, int]:

@@ -8,7 +8,6 @@ import gzip
 import json
 import random
 from datetime import datetime
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
