@@ -190,7 +190,6 @@ def _generator(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
     fg.generator(GENERATOR)
     fg.author(name=FEED_AUTHOR)  # Atom: entries without a byline inherit it (author is required)
     fg.ttl(ctx.ttl_minutes)
-    home = ctx.url("/") if spec.kind == "all" else ctx.url(f"/?{spec.kind}={spec.value}")
     last = _last_updated(items)
     fg.updated(last)
     fg.lastBuildDate(last)

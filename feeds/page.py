@@ -94,7 +94,7 @@ def _story_html(s: FeedStory, ctx: PageContext) -> str:
     if author:
         meta.append(f'<span class="author">{e(author)}</span>')
     parts = [
-        f'<article class="story" lang="ar">',
+        '<article class="story" lang="ar">',
         f'<h3><a href="{e(url)}" rel="noopener noreferrer">{e(title)}</a></h3>',
         f'<p class="meta">{" · ".join(meta)}</p>',
     ]

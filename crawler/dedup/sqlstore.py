@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 from crawler.archive.migrations import Migration, register
 from crawler.dedup.engine import Head, IndexedDoc
-from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
+from crawler.dedup.fingerprint import Fingerprint, Fingerprinter
 
 logger = logging.getLogger(__name__)
 

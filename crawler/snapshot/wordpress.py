@@ -59,7 +59,6 @@ def _int_param(params: dict[str, str], name: str, default: int) -> int:
 
 def post_json(r: Renderer, post: Post, embed: bool) -> dict[str, Any]:
     url = r.url(post.path)
-    spec = r.spec
     tag_ids = [1000 + i for i, _ in enumerate(post.tags)]
     obj: dict[str, Any] = {
         "id": post.id,
