@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from typing import Any, Iterator, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -19,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from crawler.archive.base import Archive
+from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats
 from crawler.archive.search import SearchQuery
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -65,10 +67,16 @@ class PostgresArchive(Archive):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.conninfo, self.schema = split_schema(url)
+        self._stats: TextStats | None = None
 
     def _connect(self) -> psycopg.Connection:
         conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row, connect_timeout=10)
         conn.execute("SET TIME ZONE 'UTC'")
+        # The archive's statements are short index lookups: JIT compilation (triggered by
+        # cost estimates of a few large-looking plans) costs 50-200 ms, more than any of
+        # them; and a generic plan for a prepared search ignores which words are searched.
+        conn.execute("SET jit = off")
+        conn.execute("SET plan_cache_mode = force_custom_plan")
         if self.schema:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             conn.execute(f'SET search_path TO "{self.schema}"')
@@ -125,34 +133,65 @@ class PostgresArchive(Archive):
             (article_id, sort_key, title, body),
         )
 
-    def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
-                     sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
-        where = ["t.tsv @@ to_tsquery('simple', ?)"]
+    def _text_stats(self) -> TextStats:
+        st = self._stats
+        if st is None or time.monotonic() - st.loaded_at > STATS_TTL:
+            st = self._stats = load_stats(self)
+        return st
+
+    def optimize(self) -> None:
+        """After a bulk import: merge the GIN pending list (every search scans it until
+        then) and refresh the planner statistics the plan choice reads."""
+        self.execute("SELECT gin_clean_pending_list('article_text_tsv'::regclass)")
+        self.execute("ANALYZE article_text")
+        self.execute("ANALYZE articles")
+        self._stats = None
+
+    def _candidates_sql(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+                        needed: int, with_tsv: bool) -> tuple[str, list[Any]]:
+        """``SELECT article_id, sort_key[, tsv]`` of the matches, newest first (no LIMIT yet).
+
+        Walk: ``ts_match_vq`` (the function behind ``@@``) cannot use the GIN index, so
+        the planner walks a ``sort_key`` index: ``article_text``'s, or with a filter the
+        ``articles`` (source, sort_key)-style index, probing each row's text. GIN:
+        ``ORDER BY sort_key + 0`` cannot use a date index, so the planner takes the GIN
+        bitmap (and a top-N sort). See `crawler.archive.pg_plan`."""
+        walk = choose_walk(self._text_stats(), q, filters, lo, hi, needed)
+        match = "ts_match_vq(t.tsv, to_tsquery('simple', ?))" if walk else "t.tsv @@ to_tsquery('simple', ?)"
+        # with filters, drive from articles (their indexes end in sort_key); a.sort_key
+        # always equals t.sort_key (written in the same transaction)
+        key = "a.sort_key" if filters else "t.sort_key"
+        where = [match]
         params: list[Any] = [q.tsquery()]
         if lo is not None:
-            where.append("t.sort_key >= ?")
+            where.append(f"{key} >= ?")
             params.append(lo)
         if hi is not None:
-            where.append("t.sort_key <= ?")
+            where.append(f"{key} <= ?")
             params.append(hi)
         where += [f"a.{c} = ?" for c, _ in filters]
         params += [v for _, v in filters]
-        cond = " AND ".join(where)
         join = "JOIN articles a ON a.id = t.article_id" if filters else ""
+        order = key if walk is not False else f"{key} + 0"
+        cols = f"t.article_id, {key} AS sort_key" + (", t.tsv" if with_tsv else "")
+        return f"SELECT {cols} FROM article_text t {join} WHERE {' AND '.join(where)} ORDER BY {order} DESC", params
+
+    def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+                     sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
         if sort == "date":
+            inner, params = self._candidates_sql(q, filters, lo, hi, limit + offset, with_tsv=False)
             sql = (
-                f"SELECT a.* FROM (SELECT t.article_id, t.sort_key FROM article_text t {join} WHERE {cond} "
-                "ORDER BY t.sort_key DESC LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
+                f"SELECT a.* FROM ({inner} LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
                 "ORDER BY c.sort_key DESC"
             )
             return self.fetch(sql, [*params, limit, offset])
         # Rank the newest N matches with ts_rank (per-document work, no whole-index statistics).
         k = self.relevance_candidates if not filters else max(1, self.relevance_candidates * 2 // 3)
+        inner, params = self._candidates_sql(q, filters, lo, hi, k, with_tsv=True)
         sql = (
             "SELECT a.*, r.score AS score FROM ("
             "SELECT c.article_id, c.sort_key, ts_rank(c.tsv, to_tsquery('simple', ?)) AS score FROM ("
-            f"SELECT t.article_id, t.sort_key, t.tsv FROM article_text t {join} WHERE {cond} "
-            "ORDER BY t.sort_key DESC LIMIT ?) c ORDER BY score DESC, c.sort_key DESC LIMIT ? OFFSET ?"
+            f"{inner} LIMIT ?) c ORDER BY score DESC, c.sort_key DESC LIMIT ? OFFSET ?"
             ") r JOIN articles a ON a.id = r.article_id ORDER BY r.score DESC, r.sort_key DESC"
         )
         return self.fetch(sql, [q.tsquery(), *params, k, limit, offset])
