@@ -35,7 +35,6 @@ STATS_TTL = 300.0
 # walking the date index, and fetching one GIN match's row for its sort key.
 WALK_ROW_COST = 17.0
 GIN_MATCH_COST = 5.0
-GIN_ENTRY_COST = 0.05
 # A phrase occurs in at most as many articles as its rarest word; assume half.
 PHRASE_FACTOR = 0.5
 # Selectivity of an equality filter on a value the statistics do not list.
@@ -144,7 +143,8 @@ def choose_walk(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], l
         a, b = max(lo if lo is not None else st.key_lo, st.key_lo), min(hi if hi is not None else st.key_hi, st.key_hi)
         in_range = max(0.0, (b - a) / (st.key_hi - st.key_lo)) * st.rows
         walk_rows = min(walk_rows, in_range)  # the walk stops at the range's end
-        # rows outside the range are dropped in the bitmap (AND with the date index), but
-        # every match's GIN entry is still read
-        return walk_rows * WALK_ROW_COST < gin_matches * in_range / st.rows * per_match + f * st.rows * GIN_ENTRY_COST
+        # the GIN path gets no discount for the range: the planner may as well take a bitmap
+        # of the date range and test tsv on every row in it (at the walk's per-row cost),
+        # so it costs at most that
+        return walk_rows * WALK_ROW_COST < min(gin_matches * per_match, in_range * WALK_ROW_COST)
     return walk_rows * WALK_ROW_COST < gin_matches * per_match
