@@ -4,7 +4,8 @@ Selected by a ``postgresql://`` archive URL. An extra ``schema=NAME`` query
 parameter puts every table in that schema (created when missing), so several
 archives, or parallel test runs, share one database. Search uses a ``tsvector``
 over the normalised text (``simple`` configuration: normalisation is ours, not a
-stemmer's) with a GIN index.
+stemmer's) with a GIN index; each query is steered to walking the date index or to
+the GIN bitmap by `crawler.archive.pg_plan`.
 """
 
 from __future__ import annotations
