@@ -134,11 +134,13 @@ def choose_walk(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], l
     walk_rows = needed / (f * g)
     gin_matches = f * st.rows
     per_match = GIN_MATCH_COST
+    extra = 0.0
     if any(len(t.words) > 1 for t in q.terms):
-        # GIN holds no positions: every article with all of a phrase's words is read and
-        # its tsv checked, as many again as the phrase's matches
+        # GIN holds no positions: the GIN path takes every article with all the words
+        # (as many again as the phrase's matches), newest first, and reads tsv until
+        # `needed` hold the phrase (PostgresArchive._phrase_candidates_sql)
         gin_matches /= PHRASE_FACTOR
-        per_match += WALK_ROW_COST
+        extra = needed / PHRASE_FACTOR * WALK_ROW_COST
     if (lo is not None or hi is not None) and st.key_lo is not None and st.key_hi is not None and st.key_hi > st.key_lo:
         a, b = max(lo if lo is not None else st.key_lo, st.key_lo), min(hi if hi is not None else st.key_hi, st.key_hi)
         in_range = max(0.0, (b - a) / (st.key_hi - st.key_lo)) * st.rows
@@ -146,5 +148,5 @@ def choose_walk(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], l
         # the GIN path gets no discount for the range: the planner may as well take a bitmap
         # of the date range and test tsv on every row in it (at the walk's per-row cost),
         # so it costs at most that
-        return walk_rows * WALK_ROW_COST < min(gin_matches * per_match, in_range * WALK_ROW_COST)
-    return walk_rows * WALK_ROW_COST < gin_matches * per_match
+        return walk_rows * WALK_ROW_COST < min(gin_matches * per_match + extra, in_range * WALK_ROW_COST)
+    return walk_rows * WALK_ROW_COST < gin_matches * per_match + extra

@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from crawler.archive.base import Archive
 from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats
-from crawler.archive.search import SearchQuery
+from crawler.archive.search import SearchQuery, Term
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x616B6862  # "akhb": one advisory lock for schema migrations
@@ -158,6 +158,8 @@ class PostgresArchive(Archive):
         ``ORDER BY sort_key + 0`` cannot use a date index, so the planner takes the GIN
         bitmap (and a top-N sort). See `crawler.archive.pg_plan`."""
         walk = choose_walk(self._text_stats(), q, filters, lo, hi, needed)
+        if walk is False and any(len(t.words) > 1 for t in q.terms):
+            return self._phrase_candidates_sql(q, filters, lo, hi, with_tsv)
         match = "ts_match_vq(t.tsv, to_tsquery('simple', ?))" if walk else "t.tsv @@ to_tsquery('simple', ?)"
         # with filters, drive from articles (their indexes end in sort_key); a.sort_key
         # always equals t.sort_key (written in the same transaction)
@@ -176,6 +178,38 @@ class PostgresArchive(Archive):
         order = key if walk is not False else f"{key} + 0"
         cols = f"t.article_id, {key} AS sort_key" + (", t.tsv" if with_tsv else "")
         return f"SELECT {cols} FROM article_text t {join} WHERE {' AND '.join(where)} ORDER BY {order} DESC", params
+
+    def _phrase_candidates_sql(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None,
+                               hi: int | None, with_tsv: bool) -> tuple[str, list[Any]]:
+        """Phrases on the GIN path: GIN has no positions, so a phrase query re-reads the
+        ``tsv`` of every article holding all its words before sorting. Instead: the GIN
+        bitmap of the words alone (exact, no re-read: only the narrow heap for sort_key),
+        sorted newest first, then the phrase tested on those in that order, stopping at
+        LIMIT: ~LIMIT / (share of candidates with the phrase) ``tsv`` reads."""
+        words = SearchQuery(tuple(Term((w,), t.prefix and i == len(t.words) - 1)
+                                  for t in q.terms for i, w in enumerate(t.words)))
+        inner = ["tsv @@ to_tsquery('simple', ?)"]
+        params: list[Any] = [words.tsquery()]
+        if lo is not None:
+            inner.append("sort_key >= ?")
+            params.append(lo)
+        if hi is not None:
+            inner.append("sort_key <= ?")
+            params.append(hi)
+        # filters first (cheap), then the phrase; LATERAL ... OFFSET 0 keeps this a per-row
+        # probe in date order (a join here becomes a hash join over a seq scan of every tsv)
+        join = "JOIN articles a ON a.id = t.article_id" if filters else ""
+        outer = [f"a.{c} = ?" for c, _ in filters] + ["ts_match_vq(t.tsv, to_tsquery('simple', ?))"]
+        params += [v for _, v in filters]
+        params.append(q.tsquery())
+        cols = "c.article_id, c.sk AS sort_key" + (", m.tsv" if with_tsv else "")
+        sql = (
+            f"SELECT {cols} FROM (SELECT article_id, sort_key + 0 AS sk FROM article_text "
+            f"WHERE {' AND '.join(inner)} ORDER BY sk DESC) c "
+            f"CROSS JOIN LATERAL (SELECT t.tsv FROM article_text t {join} WHERE t.article_id = c.article_id "
+            f"AND {' AND '.join(outer)} OFFSET 0) m ORDER BY c.sk DESC"
+        )
+        return sql, params
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
