@@ -158,8 +158,9 @@ class PostgresArchive(Archive):
         ``ORDER BY sort_key + 0`` cannot use a date index, so the planner takes the GIN
         bitmap (and a top-N sort). See `crawler.archive.pg_plan`."""
         walk = choose_walk(self._text_stats(), q, filters, lo, hi, needed)
-        if walk is False and any(len(t.words) > 1 for t in q.terms):
-            return self._phrase_candidates_sql(q, filters, lo, hi, with_tsv)
+        phrase = any(len(t.words) > 1 for t in q.terms)
+        if walk is False and (phrase or filters):
+            return self._phrase_candidates_sql(q, filters, lo, hi, with_tsv, phrase)
         match = "ts_match_vq(t.tsv, to_tsquery('simple', ?))" if walk else "t.tsv @@ to_tsquery('simple', ?)"
         # with filters, drive from articles (their indexes end in sort_key); a.sort_key
         # always equals t.sort_key (written in the same transaction)
@@ -180,12 +181,13 @@ class PostgresArchive(Archive):
         return f"SELECT {cols} FROM article_text t {join} WHERE {' AND '.join(where)} ORDER BY {order} DESC", params
 
     def _phrase_candidates_sql(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None,
-                               hi: int | None, with_tsv: bool) -> tuple[str, list[Any]]:
-        """Phrases on the GIN path: GIN has no positions, so a phrase query re-reads the
-        ``tsv`` of every article holding all its words before sorting. Instead: the GIN
-        bitmap of the words alone (exact, no re-read: only the narrow heap for sort_key),
-        sorted newest first, then the phrase tested on those in that order, stopping at
-        LIMIT: ~LIMIT / (share of candidates with the phrase) ``tsv`` reads."""
+                               hi: int | None, with_tsv: bool, phrase: bool) -> tuple[str, list[Any]]:
+        """Phrases and filters on the GIN path. GIN has no positions, so a phrase query
+        re-reads the ``tsv`` of every article holding all its words before sorting, and a
+        filter probes ``articles`` for every match. Instead: the GIN bitmap of the words
+        alone (exact, no re-read: only the narrow heap for sort_key), sorted newest first,
+        then the filters and the phrase tested on those in that order, stopping at LIMIT:
+        ~LIMIT / (share of candidates passing) probes."""
         words = SearchQuery(tuple(Term((w,), t.prefix and i == len(t.words) - 1)
                                   for t in q.terms for i, w in enumerate(t.words)))
         inner = ["tsv @@ to_tsquery('simple', ?)"]
@@ -199,15 +201,16 @@ class PostgresArchive(Archive):
         # filters first (cheap), then the phrase; LATERAL ... OFFSET 0 keeps this a per-row
         # probe in date order (a join here becomes a hash join over a seq scan of every tsv)
         join = "JOIN articles a ON a.id = t.article_id" if filters else ""
-        outer = [f"a.{c} = ?" for c, _ in filters] + ["ts_match_vq(t.tsv, to_tsquery('simple', ?))"]
+        outer = [f"a.{c} = ?" for c, _ in filters] + (["ts_match_vq(t.tsv, to_tsquery('simple', ?))"] if phrase else [])
         params += [v for _, v in filters]
-        params.append(q.tsquery())
+        if phrase:
+            params.append(q.tsquery())
         cols = "c.article_id, c.sk AS sort_key" + (", m.tsv" if with_tsv else "")
         sql = (
             f"SELECT {cols} FROM (SELECT article_id, sort_key + 0 AS sk FROM article_text "
             f"WHERE {' AND '.join(inner)} ORDER BY sk DESC) c "
-            f"CROSS JOIN LATERAL (SELECT t.tsv FROM article_text t {join} WHERE t.article_id = c.article_id "
-            f"AND {' AND '.join(outer)} OFFSET 0) m ORDER BY c.sk DESC"
+            f"CROSS JOIN LATERAL (SELECT t.tsv FROM article_text t {join} "
+            f"WHERE {' AND '.join(['t.article_id = c.article_id', *outer])} OFFSET 0) m ORDER BY c.sk DESC"
         )
         return sql, params
 
