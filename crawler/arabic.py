@@ -49,6 +49,10 @@ for _i in range(10):
     _TRANSLATE[0x0660 + _i] = str(_i)  # Arabic-Indic
     _TRANSLATE[0x06F0 + _i] = str(_i)  # Persian (Extended Arabic-Indic)
 
+DELETED_CLASS: str = "".join(chr(k) for k, v in _TRANSLATE.items() if v is None)
+"""Regex character-class body of every character `normalize` deletes (tashkeel, tatweel,
+joiners, direction marks), for patterns that must tolerate them in raw text."""
+
 _SPACES = re.compile(r"\s+")
 _TOKEN = re.compile(r"[0-9A-Za-z\u0621-\u064A\u0660-\u0669\u06F0-\u06F9]+")
 

@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from crawler.arabic import fold_digits, tokens
+from crawler.arabic import DELETED_CLASS, fold_digits, tokens
 from crawler.dedup.vectok import hash_token, token_hashes
 
 # Function words and honorifics dropped before shingling: inserting ``السيد`` or
@@ -54,7 +54,7 @@ _TAIL_MARKERS: tuple[str, ...] = (
     "انضموا الى",
 )
 _TAIL_FROM = 0.4  # the regex runs only once the token check found a marker in the second half
-_MARKS = "\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200b-\u200f\u061c\ufeff"
+_MARKS = DELETED_CLASS  # what crawler.arabic.normalize deletes, tolerated inside raw words
 _VARIANTS = {"ا": "اأإآٱ", "ي": "يىئی", "ى": "يى", "ه": "هة", "ة": "هة", "و": "وؤ", "ك": "كک"}
 
 
