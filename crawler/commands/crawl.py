@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,10 @@ def crawl_sites(
     # back to Python so a command that goes on serving (demo) can still be interrupted.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    merge_items([per_site / f"{site}.jsonl" for site in sites], data_dir / "items.jsonl")
+    items = data_dir / "items.jsonl"
+    merge_items([per_site / f"{site}.jsonl" for site in sites], items)
     if output:
-        merge_items([per_site / f"{site}.jsonl" for site in sites], Path(output))
+        shutil.copyfile(items, Path(output))
     return {site: dict(c.stats.get_stats()) if c.stats else {} for site, c in crawlers.items()}
 
 
