@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,20 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 7, 16, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "sqlite":
-        a = open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
-        yield a
-        a.close()
-        return
-    url = f"{request.getfixturevalue('postgres_url')}?schema=akhbar_feeds_{uuid.uuid4().hex[:12]}"
-    a = open_archive(url)
-    try:
-        yield a
-    finally:
-        a.drop_schema()
-        a.close()
+@pytest.fixture
+def archive(archive_url: str) -> Iterator[Any]:
+    a = open_archive(archive_url)
+    yield a
+    a.close()
 
 
 def _article(i: int, **kw: Any) -> Article:
