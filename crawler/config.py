@@ -46,6 +46,9 @@ class Source:
     recheck_hours: float = 24
     sections: dict[str, str] = field(default_factory=dict)
     """Normalised section key -> topic id."""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The entry as written, merged over [defaults]: keys read by other components
+    (``schedule``, ``jitter``, ``quiet_hours``...) are validated by them."""
 
     def topic_for_section(self, section: str | None) -> str | None:
         """Topic id for a section name or slug as printed, or None when unmapped."""
@@ -98,5 +101,55 @@ def load_sources(path: str | Path | None = None) -> dict[str, Source]:
             max_pages=int(merged["max_pages"]),
             recheck_hours=float(merged["recheck_hours"]),
             sections=sections,
+            raw=merged,
         )
     return out
+
+
+# --- the whole file ------------------------------------------------------------------
+# Besides [defaults] and [sources.*], the file holds one table per operations component;
+# each component validates its own table through the hook named here
+# ("module:function", called with the `Config`; raises ConfigError naming file, key, reason).
+TABLE_VALIDATORS: dict[str, str] = {}
+KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A parsed sources/operations file."""
+
+    path: Path
+    sources: dict[str, Source]
+    tables: dict[str, dict[str, Any]]
+    """Every top-level table other than [sources], as written (missing ones: empty)."""
+
+    def table(self, name: str) -> dict[str, Any]:
+        return self.tables.get(name) or {}
+
+
+def load_config(path: str | Path | None = None, *, validate: bool = True) -> Config:
+    """Read the whole file: sources plus the operations tables; with `validate`, every
+    registered component checks its table, so a broken entry fails at start with the
+    file, the key and the reason."""
+    import importlib
+
+    p = Path(path) if path else sources_path()
+    sources = load_sources(p)
+    raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    unknown = sorted(set(raw) - set(KNOWN_TABLES))
+    if unknown:
+        raise ConfigError(f"{p}: unknown top-level key(s) {', '.join(unknown)}; known: {', '.join(KNOWN_TABLES)}")
+    tables: dict[str, dict[str, Any]] = {}
+    for name in KNOWN_TABLES:
+        if name == "sources":
+            continue
+        value = raw.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{p}: [{name}] must be a table")
+        tables[name] = value
+    cfg = Config(path=p, sources=sources, tables=tables)
+    if validate:
+        for target in TABLE_VALIDATORS.values():
+            module, _, func = target.partition(":")
+            getattr(importlib.import_module(module), func)(cfg)
+    return cfg
