@@ -12,6 +12,7 @@ import logging
 import re
 import socket
 import threading
+from collections import Counter
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -42,6 +43,8 @@ class SiteApp:
         self.faults = faults
         self._lock = threading.Lock()
         self._hits: dict[str, int] = {}
+        self.requests: Counter[str] = Counter()
+        """Every request's path and query as sent, counted (what a test checks was fetched once)."""
         self._cache: dict[str, str] = {}
         self.sections: dict[str, Section] = {
             unquote(cat.section_path(s)).rstrip("/"): s for s in cat.spec.sections
@@ -101,6 +104,8 @@ class SiteApp:
 
     # --- routing ----------------------------------------------------------------
     def handle(self, raw_path: str) -> Response:
+        with self._lock:
+            self.requests[raw_path] += 1
         parts = urlsplit(raw_path)
         path = unquote(parts.path) or "/"
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -294,6 +299,12 @@ class SnapshotServer:
         if app is None:
             raise KeyError(f"snapshot: site {site!r} is not being served")
         return [ground_truth(app.cat, p, app.r.displayed_date(p)) for p in app.cat.posts]
+
+    def hits(self, site: str) -> Counter[str]:
+        """Requests `site` has answered so far: path and query as sent -> how many times."""
+        app = self._apps[site]
+        with app._lock:
+            return Counter(app.requests)
 
     def fault_plan(self, site: str) -> dict[str, tuple[int, int]]:
         """Injected faults of `site`: URL -> (status, number of failing first requests)."""
