@@ -31,6 +31,39 @@ class ConfigError(ValueError):
     """The sources file is malformed; the message names the offending key."""
 
 
+# Keys a [sources.<id>] entry or [defaults] may hold, with their TOML types. Operations
+# components add theirs here (schedule keys: crawler/ops/schedule.py); any other key is a
+# typo, reported at start by `load_config` with the file, the key and the reason.
+SOURCE_KEY_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "name_en": str,
+    "base_url": str,
+    "spider": str,
+    "language": str,
+    "timezone": str,
+    "discovery": list,
+    "per_page": int,
+    "max_pages": int,
+    "recheck_hours": (int, float),
+    "sections": dict,
+    "schedule": str,
+    "jitter": (str, int),
+    "quiet_hours": str,
+}
+
+
+def _check_types(p: Path, where: str, entry: dict[str, Any]) -> None:
+    for key, value in entry.items():
+        want = SOURCE_KEY_TYPES.get(key)
+        if want is None:
+            continue
+        wanted = want if isinstance(want, tuple) else (want,)
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            names = " or ".join({str: "a string", int: "an integer", float: "a number", list: "a list",
+                                 dict: "a table"}[t] for t in wanted)
+            raise ConfigError(f"{p}: {where} {key}: expected {names}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class Source:
     id: str
@@ -75,11 +108,15 @@ def load_sources(path: str | Path | None = None) -> dict[str, Source]:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{p}: {exc}") from exc
+    if not isinstance(raw.get("defaults", {}), dict):
+        raise ConfigError(f"{p}: [defaults] must be a table")
+    _check_types(p, "[defaults]", raw.get("defaults", {}))
     defaults = {**DEFAULTS, **raw.get("defaults", {})}
     out: dict[str, Source] = {}
     for sid, entry in (raw.get("sources") or {}).items():
         if not isinstance(entry, dict):
             raise ConfigError(f"{p}: [sources.{sid}] must be a table")
+        _check_types(p, f"[sources.{sid}]", entry)
         if "base_url" not in entry:
             raise ConfigError(f"{p}: [sources.{sid}] needs base_url")
         merged = {**defaults, **entry}
@@ -110,7 +147,9 @@ def load_sources(path: str | Path | None = None) -> dict[str, Source]:
 # Besides [defaults] and [sources.*], the file holds one table per operations component;
 # each component validates its own table through the hook named here
 # ("module:function", called with the `Config`; raises ConfigError naming file, key, reason).
-TABLE_VALIDATORS: dict[str, str] = {}
+TABLE_VALIDATORS: dict[str, str] = {
+    "schedule": "crawler.ops.schedule:validate",
+}
 KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")
 
 
@@ -149,6 +188,11 @@ def load_config(path: str | Path | None = None, *, validate: bool = True) -> Con
         tables[name] = value
     cfg = Config(path=p, sources=sources, tables=tables)
     if validate:
+        for where, entry in [("[defaults]", raw.get("defaults") or {}),
+                             *((f"[sources.{sid}]", e) for sid, e in (raw.get("sources") or {}).items())]:
+            for key in entry:
+                if key not in SOURCE_KEY_TYPES:
+                    raise ConfigError(f"{p}: {where} {key}: unknown key; known: {', '.join(SOURCE_KEY_TYPES)}")
         for target in TABLE_VALIDATORS.values():
             module, _, func = target.partition(":")
             getattr(importlib.import_module(module), func)(cfg)
