@@ -21,16 +21,26 @@ def register(sub: Any) -> None:
     serve.add_argument("--port-base", type=int, default=8001, help="port of the first site (default 8001); 0 = ephemeral ports")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--with-wpdemo", action="store_true", help="also serve the generic WordPress demo site")
-    serve.add_argument("--faults", action="store_true", help="inject the deterministic faults (503/429/500, a page without title)")
+    serve.add_argument("--faults", nargs="?", const=True, default=False, metavar="FILE",
+                       help="inject the deterministic demo faults (503/429/500, a page without title), "
+                            "or the fault plan in FILE (JSON/TOML, see docs/faults.md)")
     serve.set_defaults(func=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from crawler.snapshot import SnapshotServer
 
+    from crawler.snapshot.faults import load_faults
+
+    faults = args.faults
+    if isinstance(faults, str):
+        try:
+            faults = load_faults(faults)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"akhbar snapshot serve: {exc}") from None
     sites = [*FIVE_SITES, *(["wpdemo"] if args.with_wpdemo else [])]
     ports = {s: args.port_base + i for i, s in enumerate(sites)} if args.port_base else None
-    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=args.faults) as snap:
+    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults) as snap:
         for site, url in snap.base_urls.items():
             print(f"snapshot  {site:<10} {url}  ({len(snap.articles(site))} articles)", flush=True)
         print("serving; Ctrl-C to stop", flush=True)

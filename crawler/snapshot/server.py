@@ -2,7 +2,8 @@
 
 One stdlib ``ThreadingHTTPServer`` per site, each in a daemon thread. Pages are
 rendered on first request and cached; the sample is loaded once per process. With
-``faults=True`` a few deterministic failures are injected (see docs/snapshot.md).
+``faults=True`` a few deterministic failures are injected (see docs/snapshot.md); with
+``faults=[Fault(...), ...]`` a declarative plan (crawler/snapshot/faults.py, docs/faults.md).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from types import TracebackType
 from typing import Any, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from crawler.snapshot import faults as faultlib
 from crawler.snapshot import wordpress
 from crawler.snapshot.catalog import Post, SiteCatalog, build_catalog, default_now, ground_truth
+from crawler.snapshot.faults import Fault, FaultPlan, Injection
 from crawler.snapshot.renderers import Renderer, renderer_for
 from crawler.snapshot.sites import FIVE_SITES, SITES, Section
 
@@ -37,8 +40,9 @@ Response = tuple[int, dict[str, str], bytes]
 class SiteApp:
     """Routing and rendering for one site; thread-safe (immutable catalog, locked fault counters)."""
 
-    def __init__(self, cat: SiteCatalog, faults: bool) -> None:
+    def __init__(self, cat: SiteCatalog, faults: bool, plan: FaultPlan | None = None) -> None:
         self.cat = cat
+        self.plan = plan
         self.r: Renderer = renderer_for(cat)
         self.faults = faults
         self._lock = threading.Lock()
@@ -101,6 +105,12 @@ class SiteApp:
             return None
         logger.info("%s: injected %d for %s (request %d)", self.cat.spec.id, status, key, n + 1)
         return status, {"Content-Type": "text/html; charset=UTF-8", **headers}, f"<h1>{status}</h1>".encode()
+
+    def planned_fault(self, raw_path: str) -> Fault | None:
+        if self.plan is None:
+            return None
+        parts = urlsplit(raw_path)
+        return self.plan.pick(self.cat.spec.id, unquote(parts.path) or "/", parts.query)
 
     # --- routing ----------------------------------------------------------------
     def handle(self, raw_path: str) -> Response:
@@ -199,12 +209,19 @@ class _Handler(BaseHTTPRequestHandler):
         # stall every keep-alive response ~40 ms
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _respond(self, head_only: bool) -> None:
+    def _render(self) -> Response:
         try:
-            status, headers, body = self.app.handle(self.path)
+            return self.app.handle(self.path)
         except Exception:  # a rendering bug must answer 500, not kill the connection silently
             logger.exception("%s: error serving %s", self.app.cat.spec.id, self.path)
-            status, headers, body = 500, {"Content-Type": "text/plain; charset=UTF-8"}, b"internal error"
+            return 500, {"Content-Type": "text/plain; charset=UTF-8"}, b"internal error"
+
+    def _respond(self, head_only: bool) -> None:
+        fault = self.app.planned_fault(self.path)
+        if fault is not None:
+            faultlib.serve(fault, self, self._render, head_only)
+            return
+        status, headers, body = self._render()
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -232,7 +249,7 @@ class SnapshotServer:
         host: str = "127.0.0.1",
         ports: dict[str, int] | None = None,
         now: datetime | None = None,
-        faults: bool = False,
+        faults: bool | Iterable[Fault] = False,
     ) -> None:
         self.sites = list(sites) if sites is not None else list(FIVE_SITES)
         unknown = [s for s in self.sites if s not in SITES]
@@ -243,7 +260,9 @@ class SnapshotServer:
         self.host = host
         self.ports = dict(ports or {})
         self.now = now or default_now()
-        self.faults = faults
+        # True: the fixed demo faults (docs/snapshot.md); a list: a declarative plan
+        self.faults = faults is True
+        self.plan = FaultPlan([] if isinstance(faults, bool) else faults)
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
         self._apps: dict[str, SiteApp] = {}
@@ -268,7 +287,7 @@ class SnapshotServer:
             raise
         for site, url in self.base_urls.items():
             cat = build_catalog(site, url, self.now, self.faults)
-            app = self._apps[site] = SiteApp(cat, self.faults)
+            app = self._apps[site] = SiteApp(cat, self.faults, self.plan)
             srv = self._servers[site]
             srv.RequestHandlerClass = type(f"{site}Handler", (_Handler,), {"app": app})
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, name=f"snapshot-{site}", daemon=True)
@@ -309,3 +328,11 @@ class SnapshotServer:
     def fault_plan(self, site: str) -> dict[str, tuple[int, int]]:
         """Injected faults of `site`: URL -> (status, number of failing first requests)."""
         return dict(self._apps[site].fault_urls)
+
+    def set_faults(self, faults: Iterable[Fault]) -> None:
+        """Replace the declarative fault plan (hit counters restart) while serving."""
+        self.plan.replace(faults)
+
+    def fault_log(self, site: str | None = None) -> list[Injection]:
+        """Every fault injected so far (site, decoded path, kind, request number), in order."""
+        return [i for i in list(self.plan.log) if site is None or i.site == site]
