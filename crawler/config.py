@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from crawler.arabic import normalize
 from crawler.taxonomy import TOPIC_IDS
 
-BUNDLED_SOURCES = Path(__file__).with_name("sources.toml")
+# Through importlib.resources, not Path(__file__): Scrapyd imports the project from a zipped
+# egg, where a file path into the package cannot be opened.
+BUNDLED_SOURCES: Traversable = resources.files("crawler") / "sources.toml"
 
 DEFAULTS: dict[str, Any] = {
     "language": "ar",
@@ -97,13 +101,14 @@ class Source:
         return None
 
 
-def sources_path() -> Path:
-    return Path(os.environ.get("AKHBAR_SOURCES") or BUNDLED_SOURCES)
+def sources_path() -> Path | Traversable:
+    env = os.environ.get("AKHBAR_SOURCES")
+    return Path(env) if env else BUNDLED_SOURCES
 
 
 def load_sources(path: str | Path | None = None) -> dict[str, Source]:
     """Read and validate a sources file; raises `ConfigError` with the reason."""
-    p = Path(path) if path else sources_path()
+    p: Path | Traversable = Path(path) if path else sources_path()
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -149,6 +154,7 @@ def load_sources(path: str | Path | None = None) -> dict[str, Source]:
 # ("module:function", called with the `Config`; raises ConfigError naming file, key, reason).
 TABLE_VALIDATORS: dict[str, str] = {
     "schedule": "crawler.ops.schedule:validate",
+    "admin": "crawler.admin:validate",
 }
 KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")
 
@@ -157,7 +163,7 @@ KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", 
 class Config:
     """A parsed sources/operations file."""
 
-    path: Path
+    path: Path | Traversable
     sources: dict[str, Source]
     tables: dict[str, dict[str, Any]]
     """Every top-level table other than [sources], as written (missing ones: empty)."""
@@ -172,7 +178,7 @@ def load_config(path: str | Path | None = None, *, validate: bool = True) -> Con
     file, the key and the reason."""
     import importlib
 
-    p = Path(path) if path else sources_path()
+    p: Path | Traversable = Path(path) if path else sources_path()
     sources = load_sources(p)
     raw = tomllib.loads(p.read_text(encoding="utf-8"))
     unknown = sorted(set(raw) - set(KNOWN_TABLES))

@@ -19,13 +19,16 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from crawler.arabic import tokens
 from crawler.taxonomy import TOPIC_IDS
 
 MODEL_FORMAT = "akhbar-topics/1"
-BUNDLED_MODEL = Path(__file__).with_name("models") / "topics.json.gz"
+# importlib.resources, not Path(__file__): Scrapyd runs the project from a zipped egg.
+BUNDLED_MODEL: Traversable = resources.files("pipelines") / "models" / "topics.json.gz"
 
 # Headlines are short and dense with topic words, so they count twice. On validation
 # splits of the training part this was neutral to slightly better (within 0.3 points); it
@@ -92,9 +95,9 @@ class TopicModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> TopicModel:
-        p = Path(path) if path else BUNDLED_MODEL
+        p: Path | Traversable = Path(path) if path else BUNDLED_MODEL
         try:
-            with gzip.open(p, "rt", encoding="utf-8") as fh:
+            with p.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
                 data = json.load(fh)
         except (OSError, ValueError, EOFError) as exc:
             raise ModelError(f"cannot read topic model {p}: {exc}") from exc
