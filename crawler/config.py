@@ -154,6 +154,8 @@ def load_sources(path: str | Path | None = None) -> dict[str, Source]:
 # ("module:function", called with the `Config`; raises ConfigError naming file, key, reason).
 TABLE_VALIDATORS: dict[str, str] = {
     "schedule": "crawler.ops.schedule:validate",
+    "monitors": "crawler.ops.monitors:validate",
+    "alerts": "crawler.ops.alerts:validate",
     "admin": "crawler.admin:validate",
 }
 KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")

@@ -59,7 +59,12 @@ ITEM_PIPELINES: dict[str, int] = {
     "pipelines.archive.ArchivePipeline": 500,
     "pipelines.dedup.DedupPipeline": 600,  # needs the archived row: story ids live in the archive
 }
-EXTENSIONS: dict[str, int] = {}
+EXTENSIONS: dict[str, int] = {
+    # Judges every run at its end (coverage, error rate, articles), records its health on
+    # the run's row and alerts (crawler/ops/monitors.py, docs/monitoring.md).
+    "crawler.ops.monitors.MonitorsExtension": 500,
+}
+MONITORS_ENABLED = True
 
 # Archive (crawler/archive, docs/archive.md): SQLite under AKHBAR_DATA unless a URL is given
 # (postgresql://... for many crawler machines). Spiders skip URLs it already holds.

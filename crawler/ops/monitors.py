@@ -1,0 +1,471 @@
+"""Monitors: after every crawl, judge the run and record its health.
+
+A Scrapy extension (`MonitorsExtension`, enabled in `crawler.settings.EXTENSIONS`) runs
+at ``spider_closed`` whatever started the crawl (``akhbar crawl``, ``akhbar run``,
+Scrapyd, a cluster worker). While the crawl runs it counts field coverage as items pass
+(stats ``coverage/items`` and ``coverage/<field>``); at the end it runs a Spidermon
+`MonitorSuite` over the crawl stats:
+
+- ``no_articles``: the run found articles (new ones, or known ones it skipped as fresh);
+- ``site_answered``: the site answered at least one request without an error;
+- ``min_articles``: at least ``min_articles`` articles found;
+- ``coverage/<field>``: share of the run's articles with a title, a body, a parsed date,
+  a section, at or above its threshold (a layout change shows as a coverage drop);
+- ``error_rate``: failed requests / requests at or below ``max_error_rate``;
+- ``finish_reason``: the crawl finished rather than being shut down or cut short.
+
+Each monitor gives ``{"name", "ok", "value", "threshold", "message"}``. Health: ``ok``
+when all pass, ``failing`` when ``no_articles`` or ``site_answered`` fails (the site
+gave nothing), else ``degraded``. Spidermon actions then record the health and results
+on the run's ``crawl_runs`` row (migration 301) and, on failures, alert
+(`crawler.ops.alerts`). Thresholds: the ``[monitors]`` table of the sources file, with
+``[monitors.sources.<id>]`` overrides; see docs/monitoring.md.
+
+Settings: ``MONITORS_ENABLED`` (default True).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from spidermon import Monitor, MonitorSuite, monitors
+from spidermon.contrib.scrapy.runners import SpiderMonitorResult, SpiderMonitorRunner
+from spidermon.core.actions import Action
+
+from crawler.config import Config, ConfigError
+
+logger = logging.getLogger(__name__)
+
+COVERAGE_FIELDS: tuple[str, ...] = ("title", "body_text", "date_published", "section_raw")
+DEFAULT_MIN_ARTICLES = 1
+DEFAULT_MAX_ERROR_RATE = 0.25
+DEFAULT_COVERAGE: dict[str, float] = {"title": 0.95, "body_text": 0.95, "date_published": 0.8, "section_raw": 0.5}
+FAILING_MONITORS = frozenset({"no_articles", "site_answered"})
+"""A failure of one of these means the site gave nothing: the run is failing, not degraded."""
+HEALTH_VALUES = ("ok", "degraded", "failing")
+_NOT_ERRORS = frozenset({404, 410})
+"""A missing robots.txt or a removed page is the site answering, not the site failing."""
+
+
+# --- thresholds ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_articles: int = DEFAULT_MIN_ARTICLES
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+    coverage: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COVERAGE))
+
+
+def _check_table(where: str, table: Mapping[str, Any]) -> None:
+    for key, value in table.items():
+        if key == "min_articles":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{where} min_articles: must be a whole number >= 0, not {value!r}")
+        elif key == "max_error_rate":
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+                raise ConfigError(f"{where} max_error_rate: must be a number between 0 and 1, not {value!r}")
+        elif key == "coverage":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where} coverage: must be a table of field = share")
+            for name, share in value.items():
+                if name not in COVERAGE_FIELDS:
+                    raise ConfigError(f"{where} coverage.{name}: unknown field; known: {', '.join(COVERAGE_FIELDS)}")
+                if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+                    raise ConfigError(f"{where} coverage.{name}: must be a share between 0 and 1, not {share!r}")
+        else:
+            raise ConfigError(f"{where} {key}: unknown key; known: min_articles, max_error_rate, coverage")
+
+
+def validate(cfg: Config) -> None:
+    """`crawler.config.TABLE_VALIDATORS` hook for ``[monitors]``."""
+    table = dict(cfg.table("monitors"))
+    per_source = table.pop("sources", {})
+    _check_table(f"{cfg.path}: [monitors]", table)
+    if not isinstance(per_source, dict):
+        raise ConfigError(f"{cfg.path}: [monitors] sources: must be a table of [monitors.sources.<id>]")
+    for sid, entry in per_source.items():
+        if sid not in cfg.sources:
+            raise ConfigError(f"{cfg.path}: [monitors.sources.{sid}]: no such source; known: {', '.join(cfg.sources)}")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{cfg.path}: [monitors.sources.{sid}] must be a table")
+        _check_table(f"{cfg.path}: [monitors.sources.{sid}]", entry)
+
+
+def thresholds_for(table: Mapping[str, Any], source: str | None) -> Thresholds:
+    """Defaults, overridden by ``[monitors]``, overridden by ``[monitors.sources.<id>]``."""
+    merged: dict[str, Any] = {"coverage": dict(DEFAULT_COVERAGE)}
+    layers = [table, (table.get("sources") or {}).get(source or "", {})]
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "coverage":
+                merged["coverage"].update(value)
+            elif key != "sources":
+                merged[key] = value
+    return Thresholds(
+        min_articles=int(merged.get("min_articles", DEFAULT_MIN_ARTICLES)),
+        max_error_rate=float(merged.get("max_error_rate", DEFAULT_MAX_ERROR_RATE)),
+        coverage={k: float(v) for k, v in merged["coverage"].items()},
+    )
+
+
+# --- what a run did, from its stats -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    scraped: int
+    """Articles that went through the pipelines this run (new or re-checked)."""
+    known: int
+    """Article URLs found but skipped: archived and still fresh."""
+    responses: int
+    requests: int
+    errors: int
+    """Failed requests: download exceptions plus answers >= 400 (404/410 aside)."""
+    coverage_items: int
+    coverage: dict[str, int]
+
+    @property
+    def found(self) -> int:
+        return self.scraped + self.known
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    @classmethod
+    def from_stats(cls, stats: Mapping[str, Any]) -> "RunFacts":
+        errors = int(stats.get("downloader/exception_count", 0))
+        prefix = "downloader/response_status_count/"
+        for key, n in stats.items():
+            if key.startswith(prefix):
+                try:
+                    code = int(key[len(prefix):])
+                except ValueError:
+                    continue
+                if code >= 400 and code not in _NOT_ERRORS:
+                    errors += int(n)
+        return cls(
+            scraped=int(stats.get("item_scraped_count", 0)),
+            known=int(stats.get("akhbar/skipped_fresh", 0)),
+            responses=int(stats.get("response_received_count", 0)),
+            requests=int(stats.get("downloader/request_count", 0)),
+            errors=errors,
+            coverage_items=int(stats.get("coverage/items", 0)),
+            coverage={f: int(stats.get(f"coverage/{f}", 0)) for f in COVERAGE_FIELDS},
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One monitor's verdict, as stored in ``crawl_runs.monitors`` and sent in alerts."""
+
+    name: str
+    ok: bool
+    value: Any
+    threshold: Any
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def health_of(checks: list[Check] | list[dict[str, Any]]) -> str:
+    failed = {c["name"] if isinstance(c, dict) else c.name for c in checks if not (c["ok"] if isinstance(c, dict) else c.ok)}
+    if not failed:
+        return "ok"
+    return "failing" if failed & FAILING_MONITORS else "degraded"
+
+
+# --- Spidermon monitors ---------------------------------------------------------------
+# Each test method works out one `Check`, keeps it in the run's meta (Spidermon's own
+# results carry only a pass/fail and an assertion text) and asserts it.
+
+
+class AkhbarMonitor(Monitor):
+    @property
+    def facts(self) -> RunFacts:
+        return RunFacts.from_stats(self.data.stats)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.data.meta["thresholds"]
+
+    def check(self, name: str, ok: bool, value: Any, threshold: Any, message: str) -> None:
+        result = Check(name, bool(ok), value, threshold, message)
+        self.data.meta["checks"].append(result)
+        self.assertTrue(result.ok, message)
+
+
+@monitors.name("articles")
+class ArticlesMonitor(AkhbarMonitor):
+    @monitors.name("no_articles")
+    @monitors.order(1)
+    def test_found_articles(self) -> None:
+        """The run found articles (new, re-checked or known and fresh)."""
+        f = self.facts
+        self.check("no_articles", f.found > 0, f.found, "> 0",
+                   f"{f.found} articles found ({f.scraped} scraped, {f.known} already archived)"
+                   if f.found else "the run found no articles")
+
+    @monitors.name("min_articles")
+    @monitors.order(3)
+    def test_minimum_articles(self) -> None:
+        """At least min_articles articles found."""
+        f, t = self.facts, self.thresholds.min_articles
+        self.check("min_articles", f.found >= t, f.found, t, f"{f.found} articles found, at least {t} expected")
+
+
+@monitors.name("site")
+class SiteMonitor(AkhbarMonitor):
+    @monitors.name("site_answered")
+    @monitors.order(2)
+    def test_site_answered(self) -> None:
+        """The site answered at least one request without an error."""
+        f = self.facts
+        good = max(f.requests - f.errors, 0) if f.responses else 0
+        if not f.responses:
+            message = f"the site answered none of {f.requests} requests"
+        elif not good:
+            message = f"all {f.requests} requests failed"
+        else:
+            message = f"{good} of {f.requests} requests answered"
+        self.check("site_answered", good > 0, good, "> 0", message)
+
+    @monitors.name("error_rate")
+    @monitors.order(5)
+    def test_error_rate(self) -> None:
+        """Failed requests / requests at or below max_error_rate."""
+        f, t = self.facts, self.thresholds.max_error_rate
+        rate = round(f.error_rate, 4)
+        self.check("error_rate", rate <= t, rate, t, f"{f.errors} of {f.requests} requests failed ({rate:.0%}, at most {t:.0%})")
+
+    @monitors.name("finish_reason")
+    @monitors.order(6)
+    def test_finish_reason(self) -> None:
+        """The crawl ran to its end."""
+        reason = self.data.meta.get("reason") or self.data.stats.get("finish_reason")
+        self.check("finish_reason", reason == "finished", reason, "finished", f"the crawl closed: {reason}")
+
+
+@monitors.name("coverage")
+class CoverageMonitor(AkhbarMonitor):
+    def _coverage(self, name: str) -> None:
+        f = self.facts
+        threshold = self.thresholds.coverage.get(name, 0.0)
+        if not f.coverage_items:
+            self.check(f"coverage/{name}", True, None, threshold, "no articles went through the pipelines this run")
+            return
+        share = round(f.coverage[name] / f.coverage_items, 4)
+        self.check(f"coverage/{name}", share >= threshold, share, threshold,
+                   f"{name}: {f.coverage[name]} of {f.coverage_items} articles ({share:.0%}, at least {threshold:.0%})")
+
+    @monitors.name("title")
+    @monitors.order(4)
+    def test_title(self) -> None:
+        """Share of articles with a title."""
+        self._coverage("title")
+
+    @monitors.name("body_text")
+    @monitors.order(4)
+    def test_body_text(self) -> None:
+        """Share of articles with a body."""
+        self._coverage("body_text")
+
+    @monitors.name("date_published")
+    @monitors.order(4)
+    def test_date_published(self) -> None:
+        """Share of articles with a parsed publication date."""
+        self._coverage("date_published")
+
+    @monitors.name("section_raw")
+    @monitors.order(4)
+    def test_section_raw(self) -> None:
+        """Share of articles with a section."""
+        self._coverage("section_raw")
+
+
+class RecordRunAction(Action):
+    """Write the run's health and monitor results on its ``crawl_runs`` row."""
+
+    def run_action(self) -> None:
+        meta = self.data.meta
+        if meta.get("record") is not None:
+            meta["record"](meta["report"])
+
+
+class AlertAction(Action):
+    """Send the failures to the configured alert channels (log line, webhook)."""
+
+    def run_action(self) -> None:
+        from crawler.ops.alerts import send
+
+        send(self.data.meta["report"], self.data.meta.get("alerts") or {})
+
+
+class _ReportAction(Action):
+    """First of the finished actions: the checks become the run's report."""
+
+    def run_action(self) -> None:
+        meta = self.data.meta
+        checks = sorted(meta["checks"], key=_check_order)
+        meta["report"] = {
+            **meta["run"],
+            "health": health_of(checks),
+            "monitors": [c.to_dict() for c in checks],
+        }
+
+
+_ORDER = {"no_articles": 1, "site_answered": 2, "min_articles": 3, "coverage": 4, "error_rate": 5, "finish_reason": 6}
+
+
+def _check_order(c: Check) -> tuple[int, int]:
+    group, _, sub = c.name.partition("/")
+    return _ORDER.get(group, 99), COVERAGE_FIELDS.index(sub) if sub in COVERAGE_FIELDS else 0
+
+
+class _LoggingResult(SpiderMonitorResult):
+    """Spidermon's step-by-step report, at DEBUG on this module's logger: failures get
+    their own WARNING lines from the alerts, and the verdict one INFO line."""
+
+    def log(self, msg: Any, level: int = logging.DEBUG) -> None:
+        logger.debug("[Spidermon] %s: %s", getattr(self.spider, "name", "?"), msg)
+
+
+class _Runner(SpiderMonitorRunner):
+    def create_result(self) -> SpiderMonitorResult:
+        return _LoggingResult(self.spider)
+
+
+class RunMonitorSuite(MonitorSuite):
+    monitors = [ArticlesMonitor, SiteMonitor, CoverageMonitor]
+    monitors_finished_actions = [_ReportAction, RecordRunAction]
+    monitors_failed_actions = [AlertAction]
+
+
+def run_monitors(stats: Mapping[str, Any], *, spider: Any, thresholds: Thresholds, run: dict[str, Any],
+                 reason: str | None = None, alerts: Mapping[str, Any] | None = None,
+                 record: Any = None) -> dict[str, Any]:
+    """Run the suite over a crawl's stats; returns the report ``{source, run_id, ...,
+    health, monitors}`` (also recorded and alerted by the suite's actions)."""
+    meta: dict[str, Any] = {"thresholds": thresholds, "checks": [], "run": run, "reason": reason,
+                            "alerts": dict(alerts or {}), "record": record}
+    runner = _Runner(spider=spider)
+    result = runner.run(RunMonitorSuite(), stats=dict(stats), spider=spider, meta=meta)
+    for step_result in (result.monitors_finished_action_results, result.monitors_failed_action_results):
+        for action_result in step_result:
+            if action_result.error:
+                logger.error("monitors: action %s failed: %s", action_result.item.name, action_result.error)
+    return meta.get("report") or {**run, "health": health_of(meta["checks"]), "monitors": [c.to_dict() for c in meta["checks"]]}
+
+
+# --- the extension -------------------------------------------------------------------
+
+
+class MonitorsExtension:
+    """Counts coverage as items pass; runs the monitors when the spider closes."""
+
+    def __init__(self, crawler: Any, monitors_table: Mapping[str, Any], alerts_table: Mapping[str, Any]) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.monitors_table = monitors_table
+        self.alerts_table = alerts_table
+        self.record_enabled = crawler.settings.getbool("ARCHIVE_ENABLED", True)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "MonitorsExtension":
+        if not crawler.settings.getbool("MONITORS_ENABLED", True):
+            raise NotConfigured("MONITORS_ENABLED is off")
+        from crawler.config import load_config
+
+        # A broken [monitors] or [alerts] table stops the crawl at start with its reason.
+        cfg = load_config(crawler.settings.get("AKHBAR_SOURCES"), validate=False)
+        validate(cfg)
+        from crawler.ops.alerts import validate as validate_alerts
+
+        validate_alerts(cfg)
+        ext = cls(crawler, cfg.table("monitors"), cfg.table("alerts"))
+        crawler.signals.connect(ext.item_passed, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_passed, signal=signals.item_dropped)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def item_passed(self, item: Any, **_: Any) -> None:
+        try:
+            adapter = ItemAdapter(item)
+        except TypeError:
+            return
+        self.stats.inc_value("coverage/items")
+        for name in COVERAGE_FIELDS:
+            value = adapter.get(name)
+            if value is not None and value != "" and not (isinstance(value, str) and not value.strip()):
+                self.stats.inc_value(f"coverage/{name}")
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.threads import deferToThread
+
+        # Off the reactor thread: the archive write and a webhook POST (with retries) must
+        # not stall the other spiders of the same process. Scrapy waits for this handler
+        # before the crawl ends.
+        stats = dict(self.stats.get_stats())
+        try:
+            await maybe_deferred_to_future(deferToThread(self._judge, spider, reason, stats))
+        except Exception as exc:  # judging a run must never fail the crawl
+            logger.error("monitors: could not judge run %s: %s", self.run_id, exc, exc_info=True)
+
+    @property
+    def run_id(self) -> str:
+        from crawler.archive.runs import run_id_for
+
+        return run_id_for(self.crawler)
+
+    def _judge(self, spider: Any, reason: str, stats: dict[str, Any]) -> dict[str, Any]:
+        from crawler.archive.runs import run_id_for
+
+        source = getattr(spider, "source", None)
+        source_id = getattr(source, "id", source)
+        if not isinstance(source_id, str):
+            source_id = None
+        run = {"source": source_id, "spider": spider.name, "run_id": run_id_for(self.crawler)}
+        report = run_monitors(
+            stats, spider=spider, thresholds=thresholds_for(self.monitors_table, source_id), run=run,
+            reason=reason, alerts=self.alerts_table, record=self._record if self.record_enabled else None,
+        )
+        logger.info("monitors: run %s of %s is %s", run["run_id"], source_id or spider.name, report["health"])
+        return report
+
+    def _record(self, report: dict[str, Any]) -> None:
+        from crawler.archive import archive_url, open_archive
+
+        archive = open_archive(archive_url(self.crawler.settings))
+        try:
+            record_health(archive, report)
+        finally:
+            archive.close()
+
+
+def record_health(archive: Any, report: Mapping[str, Any]) -> None:
+    """Store health and monitor results on the run's row. Independent of the archive
+    pipeline's own ``spider_closed`` (which writes other columns): the row is created
+    if it is not there yet, then only these two columns are set."""
+    with archive.transaction():
+        archive.start_run(report["run_id"], spider=report.get("spider"), source=report.get("source"))
+        archive.execute(
+            "UPDATE crawl_runs SET health = ?, monitors = ? WHERE id = ?",
+            (report["health"], archive.enc_json(list(report["monitors"])), report["run_id"]),
+        )
+
+
+def monitors_of(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The stored monitor results of a ``crawl_runs`` row (JSON text on SQLite)."""
+    value = row.get("monitors")
+    if isinstance(value, str):
+        value = json.loads(value)
+    return list(value or [])
