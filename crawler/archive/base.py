@@ -439,11 +439,26 @@ class Archive(ABC):
 
     def finish_run(self, run_id: str, *, status: str, stats: dict[str, Any] | None = None,
                    warc_file: str | None = None) -> None:
+        """Close a run: its status (a Scrapy close reason, or the scheduler's own), stats,
+        and the record columns derived from the stats (see `run_record`)."""
         from crawler.exporters import to_jsonable
 
+        now = now_utc()
+        stats = stats or {}
+        rec = run_record(stats)
+        if rec["duration_s"] is None:
+            row = self.fetchone("SELECT started_at FROM crawl_runs WHERE id = ?", (run_id,))
+            started = parse_datetime(row["started_at"]) if row else None
+            rec["duration_s"] = round((now - started).total_seconds(), 3) if started else None
         self.execute(
-            "UPDATE crawl_runs SET finished_at = ?, status = ?, stats = ?, warc_file = COALESCE(?, warc_file) WHERE id = ?",
-            (self.enc_datetime(now_utc()), status, self.enc_json(to_jsonable(stats or {})), warc_file, run_id),
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, stats = ?, warc_file = COALESCE(?, warc_file), "
+            "articles_new = ?, articles_updated = ?, articles_failed = ?, pages = ?, http_errors = ?, duration_s = ? "
+            "WHERE id = ?",
+            (
+                self.enc_datetime(now), run_status(status, stats), self.enc_json(to_jsonable(stats)), warc_file,
+                rec["articles_new"], rec["articles_updated"], rec["articles_failed"], rec["pages"],
+                self.enc_json(rec["http_errors"]), rec["duration_s"], run_id,
+            ),
         )
 
     def runs(self, *, limit: int = 50, offset: int = 0, source: str | None = None) -> list[dict[str, Any]]:
@@ -459,6 +474,7 @@ class Archive(ABC):
                 "finished_at": parse_datetime(r["finished_at"]),
                 "stats": _json_value(r["stats"]) or {},
                 "errors": _json_value(r["errors"]) or [],
+                "http_errors": _json_value(r.get("http_errors")) or {},
             }
             for r in rows
         ]
@@ -536,6 +552,37 @@ class Archive(ABC):
     @abstractmethod
     def like_search(self, text: str, limit: int = 20) -> list[int]:
         """A LIKE scan over normalised text (benchmark baseline)."""
+
+
+def run_record(stats: dict[str, Any]) -> dict[str, Any]:
+    """The ``crawl_runs`` record columns from a crawl's Scrapy stats."""
+    http_errors: dict[str, int] = {}
+    prefix = "downloader/response_status_count/"
+    for key, value in stats.items():
+        if key.startswith(prefix) and key[len(prefix):].isdigit() and int(key[len(prefix):]) >= 400:
+            http_errors[key[len(prefix):]] = int(value)
+    elapsed = stats.get("elapsed_time_seconds")
+    return {
+        "articles_new": int(stats.get("archive/inserted", 0)),
+        "articles_updated": int(stats.get("archive/updated", 0)),
+        "articles_failed": int(stats.get("archive/errors", 0)) + int(stats.get("item_dropped_count", 0)),
+        "pages": int(stats.get("response_received_count", 0)),
+        "http_errors": dict(sorted(http_errors.items())),
+        "duration_s": round(float(elapsed), 3) if isinstance(elapsed, (int, float)) else None,
+    }
+
+
+def run_status(reason: str, stats: dict[str, Any]) -> str:
+    """A run's status from the spider's close reason: Scrapy's ``shutdown`` (SIGTERM or
+    Ctrl-C; with a JOBDIR the next start resumes) is recorded as ``interrupted``; a
+    ``finished`` crawl that never got an answer (the site was down) as ``failed``."""
+    if reason == "shutdown":
+        return "interrupted"
+    if reason == "finished" and stats and not stats.get("response_received_count") and (
+        stats.get("downloader/exception_count") or stats.get("log_count/ERROR")
+    ):
+        return "failed"
+    return reason
 
 
 def _json_value(v: Any) -> Any:
