@@ -291,6 +291,29 @@ register(
 )
 
 
+# --- 301: run health (operations: monitors) ---------------------------------------------
+# Written after each run by crawler.ops.monitors: `health` is ok | degraded | failing,
+# `monitors` the list of {"name", "ok", "value", "threshold", "message"}. The index
+# serves "last run of each source" (akhbar status, /api/status).
+
+register(
+    Migration(
+        301,
+        "crawl runs: health and monitor results",
+        sqlite=[
+            "ALTER TABLE crawl_runs ADD COLUMN health TEXT",
+            "ALTER TABLE crawl_runs ADD COLUMN monitors TEXT",
+            "CREATE INDEX IF NOT EXISTS crawl_runs_source_started ON crawl_runs (source, started_at)",
+        ],
+        postgres=[
+            "ALTER TABLE crawl_runs ADD COLUMN health TEXT",
+            "ALTER TABLE crawl_runs ADD COLUMN monitors JSONB",
+            "CREATE INDEX IF NOT EXISTS crawl_runs_source_started ON crawl_runs (source, started_at)",
+        ],
+    )
+)
+
+
 # --- 300: run records (operations: scheduler) --------------------------------------------
 # Filled by Archive.finish_run from the crawl's stats, so a run's outcome is readable
 # without parsing the stats JSON: articles new / updated / failed, responses received,
@@ -336,6 +359,31 @@ register(
         postgres=[
             """CREATE TABLE schedule_leases (source TEXT PRIMARY KEY, holder TEXT NOT NULL,
                 acquired_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
+        ],
+    )
+)
+
+
+# --- 310: failed URLs (operations: faults) --------------------------------------------
+# A URL that failed for good (retries exhausted, size limits, redirect loops, a page
+# without title or body) is kept with its reason so nothing is silently lost: the next
+# run of its source re-queues it first, and a later success deletes the row.
+
+register(
+    Migration(
+        310,
+        "failed_urls: URLs that failed for good, retried by the next run of their source",
+        sqlite=[
+            """CREATE TABLE failed_urls (url_key TEXT PRIMARY KEY, url TEXT NOT NULL, source TEXT,
+                reason TEXT NOT NULL, status INTEGER, attempts INTEGER NOT NULL DEFAULT 1,
+                first_failed_at TEXT NOT NULL, last_failed_at TEXT NOT NULL, run_id TEXT)""",
+            "CREATE INDEX failed_urls_source ON failed_urls (source, last_failed_at)",
+        ],
+        postgres=[
+            """CREATE TABLE failed_urls (url_key TEXT PRIMARY KEY, url TEXT NOT NULL, source TEXT,
+                reason TEXT NOT NULL, status INTEGER, attempts INTEGER NOT NULL DEFAULT 1,
+                first_failed_at TIMESTAMPTZ NOT NULL, last_failed_at TIMESTAMPTZ NOT NULL, run_id TEXT)""",
+            "CREATE INDEX failed_urls_source ON failed_urls (source, last_failed_at)",
         ],
     )
 )
