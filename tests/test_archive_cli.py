@@ -333,3 +333,49 @@ def test_demo_once_leaves_the_archive_in_the_data_dir(tmp_path: Path) -> None:
         assert list((data / "warc").glob("*.warc.gz"))
     finally:
         a.close()
+
+
+def _open_each_at(urls: list[str], start: float, slot: float, out: Any) -> None:
+    import time as _time
+
+    failures = []
+    for i, url in enumerate(urls):
+        while _time.time() < start + i * slot:
+            pass
+        try:
+            open_archive(url).close()
+        except Exception as exc:  # reported to the parent, which fails the test
+            failures.append(f"{url}: {exc!r}")
+    out.put(failures)
+
+
+def test_processes_opening_a_new_sqlite_archive_at_once_all_succeed(tmp_path: Path) -> None:
+    # SQLite does not wait on its busy timeout to switch a new file to WAL: two imports
+    # opening a fresh archive at once once lost one whole import to "database is locked".
+    # Several processes open each of many fresh files in the same instant.
+    import multiprocessing as mp
+    import time as _time
+
+    ctx = mp.get_context("spawn")
+    urls = [f"sqlite:///{tmp_path / f'fresh{i}.sqlite3'}" for i in range(30)]
+    out = ctx.Queue()
+    start = _time.time() + 3  # after every spawned interpreter has imported the archive
+    procs = [ctx.Process(target=_open_each_at, args=(urls, start, 0.15, out)) for _ in range(5)]
+    for p in procs:
+        p.start()
+    failures = [f for _ in procs for f in out.get(timeout=180)]
+    for p in procs:
+        p.join(timeout=60)
+    assert failures == []
+
+
+def test_import_into_an_archive_that_cannot_open_fails_loudly(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    records.write_text(json.dumps({"url": "https://rue20.com/1.html", "source": "rue20", "title": "خبر"}) + "\n")
+    bad = f"sqlite:///{tmp_path / 'a-file'}/x.sqlite3"
+    (tmp_path / "a-file").write_text("not a directory")
+    res = akhbar(tmp_path / "data", "import", str(records), "--archive", bad, archive_url=bad, check=False)
+    assert res.returncode == 1
+    assert "cannot open the archive" in res.stderr and "Traceback" not in res.stderr
+    res = akhbar(tmp_path / "data", "crawl", "le12", "--snapshot", "-s", f"AKHBAR_ARCHIVE_URL={bad}", archive_url=bad, check=False)
+    assert res.returncode == 1 and "cannot open the archive" in res.stderr

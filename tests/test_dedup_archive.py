@@ -169,15 +169,17 @@ def test_two_crawls_at_once_give_the_stories_of_one(archive_url: str, tmp_path: 
     cmd = [sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data")]
     procs = [subprocess.Popen([*cmd, "import", str(f), "--archive", archive_url], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in (half_a, half_b)]
+    errs = []
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
+        errs.append(err)
     single_url = f"sqlite:///{tmp_path / 'single.sqlite3'}"
     done = _akhbar("import", str(_write_jsonl(tmp_path / "all.jsonl", recs)), "--archive", single_url,
                    data=tmp_path / "data")
     assert done.returncode == 0, done.stderr
     with open_archive(archive_url) as two, open_archive(single_url) as one:
-        assert two.fetchval("SELECT COUNT(*) FROM articles") == len(DOCS)
+        assert two.fetchval("SELECT COUNT(*) FROM articles") == len(DOCS), errs
         assert partition(two) == partition(one)
         assert stories_by_url(two) == stories_by_url(one)  # ids too: they derive from the earliest report
         check_labels(two)

@@ -231,10 +231,27 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"akhbar import: no such file: {args.file}", file=sys.stderr)
         return 2
     url = _url(args)
+    # Open (and migrate) the archive before Scrapy starts: a pipeline that fails to open
+    # inside the crawl only logs a traceback and the import would "succeed" with nothing.
+    from crawler.archive import open_archive
+
+    try:
+        open_archive(url).close()
+    except Exception as exc:
+        print(f"akhbar import: cannot open the archive {url.split('?')[0]}: {exc}", file=sys.stderr)
+        return 1
     stats = import_file(args.file, Path(args.data), settings={"AKHBAR_ARCHIVE_URL": url})
     good, bad = stats.get("import/records", 0), stats.get("import/bad_records", 0)
     parts = [f"{k.split('/')[1]} {stats[k]}" for k in ("archive/inserted", "archive/updated", "archive/unchanged", "archive/errors") if stats.get(k)]
     dropped = stats.get("item_dropped_count", 0)
     print(f"imported {good} records ({', '.join(parts) or 'nothing archived'}); {bad} bad records skipped; {dropped} dropped by pipelines",
           file=sys.stderr)
+    reason = stats.get("finish_reason")
+    if reason != "finished":
+        print(f"akhbar import: the import did not finish (reason: {reason or 'it did not start'}); see the log above",
+              file=sys.stderr)
+        return 1
+    if stats.get("archive/errors"):
+        print(f"akhbar import: {stats['archive/errors']} records could not be archived; see the log above", file=sys.stderr)
+        return 1
     return 1 if bad and not good else 0

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"akhbar: unknown site(s) {', '.join(unknown)}; known: {', '.join(sources)}")
     overrides = dict(kv.split("=", 1) for kv in args.set)
+    if str(overrides.get("ARCHIVE_ENABLED", "true")).lower() not in ("0", "false", "no", "off"):
+        preflight_archive(overrides.get("AKHBAR_ARCHIVE_URL"))
     if args.snapshot:
         from crawler.snapshot import SnapshotServer
 
@@ -38,6 +40,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         stats = crawl_sites(sites, Path(args.data), output=args.output, settings=overrides)
     return 0 if stats else 1
+
+
+def preflight_archive(url: str | None) -> None:
+    """Open (and migrate) the archive before Scrapy starts: a pipeline that cannot open
+    it inside the crawl only logs a traceback, and the crawl would run and keep nothing."""
+    from crawler.archive import archive_url, open_archive
+    from scrapy.utils.project import get_project_settings
+
+    target = url or archive_url(get_project_settings())
+    try:
+        open_archive(target).close()
+    except Exception as exc:
+        raise SystemExit(f"akhbar: cannot open the archive {target.split('?')[0]}: {exc}") from None
 
 
 def crawl_sites(
