@@ -106,9 +106,15 @@ def sources_path() -> Path | Traversable:
     return Path(env) if env else BUNDLED_SOURCES
 
 
-def load_sources(path: str | Path | None = None) -> dict[str, Source]:
+def _config_path(path: str | Path | Traversable | None) -> Path | Traversable:
+    if not path:
+        return sources_path()
+    return Path(path) if isinstance(path, str) else path
+
+
+def load_sources(path: str | Path | Traversable | None = None) -> dict[str, Source]:
     """Read and validate a sources file; raises `ConfigError` with the reason."""
-    p: Path | Traversable = Path(path) if path else sources_path()
+    p = _config_path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -174,13 +180,13 @@ class Config:
         return self.tables.get(name) or {}
 
 
-def load_config(path: str | Path | None = None, *, validate: bool = True) -> Config:
+def load_config(path: str | Path | Traversable | None = None, *, validate: bool = True) -> Config:
     """Read the whole file: sources plus the operations tables; with `validate`, every
     registered component checks its table, so a broken entry fails at start with the
     file, the key and the reason."""
     import importlib
 
-    p: Path | Traversable = Path(path) if path else sources_path()
+    p = _config_path(path)
     sources = load_sources(p)
     raw = tomllib.loads(p.read_text(encoding="utf-8"))
     unknown = sorted(set(raw) - set(KNOWN_TABLES))
