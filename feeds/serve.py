@@ -8,7 +8,9 @@ polling feeds every few minutes is served from memory with conditional GET:
   not change); If-None-Match, else If-Modified-Since, is answered 304 with no body;
 - Cache-Control ``max-age`` matches the feeds' RSS ``ttl``;
 - gzip when the client accepts it (``Vary: Accept-Encoding``), with its own ETag;
-- ``/api/...`` goes to `crawler.api`, ``/`` and ``/search`` render the front page.
+- ``/api/...`` goes to `crawler.api`, ``/`` and ``/search`` render the front page;
+- everything is read-only: any other method than GET/HEAD/OPTIONS is a 405 with
+  ``Allow``, except under ``/api/admin`` (`crawler.admin`, off without a token).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ _COMPRESSIBLE = ("text/", "application/rss", "application/atom", "application/fe
 _MIN_GZIP = 256
 DEFAULT_WORKERS = 16
 KEEPALIVE_TIMEOUT_S = 15
+MAX_BODY = 64 * 1024
+"""Request bodies are only read by the admin endpoints, which need a few bytes."""
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+ALLOW = "GET, HEAD, OPTIONS"
+ADMIN_PREFIX = "/api/admin"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
 
 
@@ -149,8 +156,10 @@ class App:
         page_context: Any = None,
         ttl_minutes: int = DEFAULT_TTL_MINUTES,
         page_max_age: int = 60,
+        admin: Any = None,
     ) -> None:
         self.static = StaticFiles(public_dir)
+        self.admin = admin
         self.store = store
         self.api = api
         self.page_context = page_context
@@ -158,9 +167,16 @@ class App:
         self.page_max_age = page_max_age
 
     # Each handler returns (status, Representation | None, extra headers).
-    def route(self, method: str, target: str, headers: Any) -> tuple[int, Representation | None, dict[str, str]]:
+    def route(self, method: str, target: str, headers: Any, body: bytes = b"") -> tuple[int, Representation | None, dict[str, str]]:
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query)
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return self.admin_call(method, path, query, headers, body)
+        if method == "OPTIONS":
+            return HTTPStatus.NO_CONTENT, None, {"Allow": ALLOW}
+        if method not in READ_METHODS:
+            status, rep, extra = self.error(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} not allowed: this site is read-only")
+            return status, rep, {**extra, "Allow": ALLOW}
         if path in ("/", "/index.html", "/search"):
             return self.front_page(path, query)
         if path == "/api" or path.startswith("/api/"):
@@ -210,6 +226,14 @@ class App:
             "Referrer-Policy": "no-referrer",
         }
 
+    def admin_call(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
+                   body: bytes) -> tuple[int, Representation, dict[str, str]]:
+        if self.admin is None:  # off: indistinguishable from a path that does not exist
+            return self.error(HTTPStatus.NOT_FOUND, f"no such API path: {path}")
+        status, payload, extra = self.admin.handle(method, path, query, headers, body)
+        body_out = (json.dumps(payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        return status, Representation(body_out, "application/json; charset=utf-8", strong_etag(body_out)), extra
+
     def api_call(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Representation, dict[str, str]]:
         if self.api is None:
             return self.error(HTTPStatus.SERVICE_UNAVAILABLE, "no archive configured")
@@ -238,13 +262,52 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._respond(head=False)
 
-    def _respond(self, *, head: bool) -> None:
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method without a do_<METHOD> with 501; every other
+        # method (POST, PUT, DELETE, PATCH, OPTIONS, anything) goes through the app,
+        # which answers 405 with Allow, or the admin endpoints.
+        if name.startswith("do_"):
+            return self._respond
+        raise AttributeError(name)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, b"" when none; None when it cannot be read (the
+        connection is then closed after the answer, so no stray bytes follow)."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return None
         try:
-            status, rep, extra = self.app.route(self.command, self.path, self.headers)
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return None
+        if length <= 0:
+            return b""
+        if length > MAX_BODY:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
+    def _respond(self, *, head: bool | None = None) -> None:
+        head = self.command == "HEAD" if head is None else head
+        body = self._read_body()
+        try:
+            if body is None and self.command not in ("GET", "HEAD"):
+                status, rep, extra = self.app.error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                                    f"request bodies are limited to {MAX_BODY} bytes with a Content-Length")
+            else:
+                status, rep, extra = self.app.route(self.command, self.path, self.headers, body or b"")
         except Exception:
             logger.exception("handling %s failed", self.path)
             status, rep, extra = self.app.error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
-        assert rep is not None
+        if self.close_connection:  # a body was left unread: say so, then hang up
+            extra = {**extra, "Connection": "close"}
+        if rep is None:  # 204: headers only
+            self.send_response(status)
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.end_headers()
+            return
         use_gzip = len(rep.body) >= _MIN_GZIP and rep.content_type.startswith(_COMPRESSIBLE) and _accepts_gzip(
             self.headers.get("Accept-Encoding")
         )
@@ -324,6 +387,8 @@ class FeedServer(HTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.app.admin is not None:
+            self.app.admin.close()
         if self._on_close:
             self._on_close()
             self._on_close = None
@@ -333,8 +398,11 @@ def make_app(data_dir: Path, archive_url: str | None = None, *, ttl_minutes: int
     """The app over ``data_dir/public`` and, when given, the archive at `archive_url`."""
     public = Path(data_dir) / "public"
     public.mkdir(parents=True, exist_ok=True)
+    from crawler.admin import from_config
+
+    admin = from_config(Path(data_dir), archive_url)
     if archive_url is None:
-        return App(public, ttl_minutes=ttl_minutes), None
+        return App(public, ttl_minutes=ttl_minutes, admin=admin), None
     from feeds.query import ArchiveStore, api_dispatcher, default_page_context
 
     store = ArchiveStore.open(archive_url)
@@ -344,6 +412,7 @@ def make_app(data_dir: Path, archive_url: str | None = None, *, ttl_minutes: int
         api=api_dispatcher(store.archive),
         page_context=default_page_context(),
         ttl_minutes=ttl_minutes,
+        admin=admin,
     )
     return app, store.close
 

@@ -1,0 +1,349 @@
+"""Admin endpoints of the web app: start a crawl of one source, rebuild the stories.
+
+Off unless a token is configured: ``[admin] token = "..."`` in the sources TOML, or
+``AKHBAR_ADMIN_TOKEN`` (which wins). With no token every ``/api/admin/...`` path is a
+404, as if it did not exist; with one, a request needs ``Authorization: Bearer
+<token>`` (compared in constant time) or gets a 401 with ``WWW-Authenticate: Bearer``.
+
+    POST /api/admin/crawl?source=<id>     202 {"job": {...}}; 409 while that source crawls
+    POST /api/admin/rebuild-stories       202 {"job": {...}}; 409 while a rebuild runs
+    GET  /api/admin/jobs                  the jobs started by this server, newest first
+    GET  /api/admin/jobs/<id>             one job: status, return code, log file
+
+Work runs as subprocesses of the ordinary CLI (``python -m crawler.cli --data DIR crawl
+<source>``, ``... dedup --rebuild``), so a crawl gets its own Twisted reactor and the
+server's threads never block on it; their output goes to ``DIR/logs/admin-<job>.log``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import parse_qs
+
+from crawler.config import Config, ConfigError
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/api/admin"
+TOKEN_ENV = "AKHBAR_ADMIN_TOKEN"
+MIN_TOKEN_LENGTH = 16
+"""Shorter tokens are refused at start: a guessable token is worse than none."""
+MAX_JOBS_KEPT = 200
+_KNOWN_KEYS = {"token"}
+_JOB_PATH = re.compile(r"^/api/admin/jobs/([A-Za-z0-9_-]{1,64})/?$")
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+def validate(cfg: Config) -> None:
+    """`crawler.config.TABLE_VALIDATORS` hook for ``[admin]``."""
+    table = cfg.table("admin")
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{cfg.path}: [admin] unknown key(s) {', '.join(unknown)}; known: token")
+    if "token" in table:
+        _check_token(table["token"], f"{cfg.path}: [admin] token")
+
+
+def _check_token(token: Any, where: str) -> str:
+    if not isinstance(token, str):
+        raise ConfigError(f"{where}: must be a string")
+    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token) or not token.isprintable():
+        raise ConfigError(f"{where}: must be at least {MIN_TOKEN_LENGTH} printable characters without spaces")
+    return token
+
+
+def configured_token(cfg: Config | None) -> str | None:
+    """``AKHBAR_ADMIN_TOKEN``, else ``[admin] token``, else None (admin off)."""
+    env = os.environ.get(TOKEN_ENV)
+    if env:
+        return _check_token(env, TOKEN_ENV)
+    if cfg is None:
+        return None
+    token = cfg.table("admin").get("token")
+    return _check_token(token, f"{cfg.path}: [admin] token") if token is not None else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    """``crawl`` or ``rebuild-stories``."""
+    source: str | None
+    log: Path
+    started_at: datetime = field(default_factory=_now)
+    finished_at: datetime | None = None
+    returncode: int | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        if self.returncode is None:
+            return "running"
+        return "succeeded" if self.returncode == 0 else "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "source": self.source,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "returncode": self.returncode,
+            "pid": self.process.pid if self.process else None,
+            "log": str(self.log),
+            "url": f"{PREFIX}/jobs/{self.id}",
+        }
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Answer:
+    return status, {"error": message}, {"Cache-Control": "no-store", **(headers or {})}
+
+
+class Admin:
+    """The admin endpoints of one server; jobs live as long as the server."""
+
+    def __init__(self, token: str, data_dir: Path, *, archive_url: str | None = None,
+                 sources_file: Path | None = None, sources: Mapping[str, Any] | None = None) -> None:
+        self._token = token.encode("utf-8")
+        self.data_dir = Path(data_dir)
+        self.archive_url = archive_url
+        self.sources_file = sources_file
+        self.sources = set(sources or ())
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    # --- HTTP -----------------------------------------------------------------------
+
+    def authorized(self, header: str | None) -> bool:
+        scheme, _, given = (header or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), self._token)
+
+    def handle(self, method: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str],
+               body: bytes = b"") -> Answer:
+        """One request under ``/api/admin``: (status, JSON body, extra headers)."""
+        if not self.authorized(headers.get("Authorization")):
+            challenge = 'Bearer realm="akhbar-admin"'
+            if headers.get("Authorization"):
+                challenge += ', error="invalid_token"'
+            return _error(401, "admin endpoints need Authorization: Bearer <token>", {"WWW-Authenticate": challenge})
+        path = path.rstrip("/") or "/"
+        if path in (f"{PREFIX}/crawl", f"{PREFIX}/rebuild-stories"):
+            if method != "POST":
+                return _error(405, f"{path} takes POST", {"Allow": "POST"})
+            try:
+                params = _params(query, headers, body)
+            except ValueError as exc:
+                return _error(400, str(exc))
+            if path.endswith("/crawl"):
+                return self._crawl(params.get("source"))
+            return self._rebuild()
+        if path in (f"{PREFIX}/jobs", PREFIX):
+            if method not in ("GET", "HEAD"):
+                return _error(405, f"{path} is read-only", {"Allow": "GET, HEAD"})
+            with self._lock:
+                jobs = sorted(self._jobs.values(), key=lambda j: (j.started_at, j.id), reverse=True)
+            return 200, {"items": [j.to_json() for j in jobs]}, {"Cache-Control": "no-store"}
+        m = _JOB_PATH.match(path)
+        if m:
+            if method not in ("GET", "HEAD"):
+                return _error(405, f"{path} is read-only", {"Allow": "GET, HEAD"})
+            job = self._jobs.get(m.group(1))
+            if job is None:
+                return _error(404, f"no job {m.group(1)}")
+            return 200, job.to_json(), {"Cache-Control": "no-store"}
+        return _error(404, f"no such admin path: {path}")
+
+    # --- jobs -----------------------------------------------------------------------
+
+    def _crawl(self, source: str | None) -> Answer:
+        if not source:
+            return _error(400, "source is required (?source=<id>, or in a JSON or form body)")
+        if source not in self.sources:
+            return _error(400, f"unknown source {source!r}; known: {', '.join(sorted(self.sources))}")
+        return self._start("crawl", source, ["crawl", source])
+
+    def _rebuild(self) -> Answer:
+        extra = ["--archive", self.archive_url] if self.archive_url else []
+        return self._start("rebuild-stories", None, ["dedup", "--rebuild", *extra])
+
+    def _start(self, kind: str, source: str | None, argv: list[str]) -> Answer:
+        with self._lock:
+            busy = next((j for j in self._jobs.values()
+                         if j.kind == kind and j.source == source and j.returncode is None), None)
+            if busy is not None:
+                what = f"a crawl of {source}" if source else "a stories rebuild"
+                return _error(409, f"{what} is already running (job {busy.id})", {"Location": f"{PREFIX}/jobs/{busy.id}"})
+            job_id = uuid.uuid4().hex[:12]
+            logs = self.data_dir / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            job = Job(job_id, kind, source, logs / f"admin-{job_id}.log")
+            cmd = [sys.executable, "-m", "crawler.cli", "--data", str(self.data_dir)]
+            if self.sources_file is not None:
+                cmd += ["--sources", str(self.sources_file)]
+            env = dict(os.environ)
+            if self.archive_url:
+                env["AKHBAR_ARCHIVE_URL"] = self.archive_url
+            try:
+                with job.log.open("wb") as log:
+                    job.process = subprocess.Popen(cmd + argv, stdin=subprocess.DEVNULL, stdout=log,
+                                                   stderr=subprocess.STDOUT, env=env, cwd=_project_root())
+            except OSError as exc:
+                logger.error("admin %s could not start: %s", kind, exc)
+                return _error(503, f"could not start the {kind}: {exc.strerror or exc}")
+            self._jobs[job_id] = job
+            self._forget_old()
+        logger.info("admin: %s%s started as job %s (pid %d)", kind, f" of {source}" if source else "", job_id, job.process.pid)
+        threading.Thread(target=self._watch, args=(job,), name=f"admin-job-{job_id}", daemon=True).start()
+        return 202, {"job": job.to_json()}, {"Location": f"{PREFIX}/jobs/{job_id}", "Cache-Control": "no-store"}
+
+    def _watch(self, job: Job) -> None:
+        assert job.process is not None
+        code = job.process.wait()
+        with self._lock:
+            job.returncode, job.finished_at = code, _now()
+        log = logger.info if code == 0 else logger.warning
+        log("admin: job %s (%s) finished with %d; log %s", job.id, job.kind, code, job.log)
+
+    def _forget_old(self) -> None:
+        done = [j for j in self._jobs.values() if j.returncode is not None]
+        for j in sorted(done, key=lambda j: j.started_at)[: max(0, len(self._jobs) - MAX_JOBS_KEPT)]:
+            del self._jobs[j.id]
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for every running job (tests, shutdown)."""
+        for job in list(self._jobs.values()):
+            if job.process is not None:
+                job.process.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the jobs this server started (a crawl is resumable; a rebuild restarts)."""
+        for job in list(self._jobs.values()):
+            if job.process is not None and job.process.poll() is None:
+                job.process.terminate()
+                try:
+                    job.process.wait(10)
+                except subprocess.TimeoutExpired:
+                    job.process.kill()
+
+
+def _project_root() -> str:
+    # `python -m crawler.cli` must import this checkout, wherever the server was started.
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def _params(query: Mapping[str, list[str]], headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+    """Parameters from the query string, overridden by a JSON object or form body."""
+    out = {k: v[0] for k, v in query.items() if v}
+    if not body.strip():
+        return out
+    ctype = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the request body must be UTF-8") from None
+    if ctype == "application/json" or (not ctype and text.lstrip().startswith("{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"malformed JSON body: {exc.msg}") from None
+        if not isinstance(data, dict) or not all(isinstance(v, (str, int)) for v in data.values()):
+            raise ValueError("the JSON body must be an object of strings")
+        out.update({str(k): str(v) for k, v in data.items()})
+    else:
+        out.update({k: v[0] for k, v in parse_qs(text).items() if v})
+    return out
+
+
+def from_config(data_dir: Path, archive_url: str | None, cfg: Config | None = None) -> Admin | None:
+    """The admin endpoints for a server, or None when no token is configured (off)."""
+    if cfg is None:
+        from crawler.config import load_config
+
+        try:
+            cfg = load_config(validate=False)
+        except (ConfigError, OSError) as exc:
+            if os.environ.get(TOKEN_ENV):
+                raise
+            logger.warning("admin endpoints off: the sources file cannot be read (%s)", exc)
+            return None
+        validate(cfg)
+    token = configured_token(cfg)
+    if token is None:
+        return None
+    return Admin(token, data_dir, archive_url=archive_url, sources_file=cfg.path, sources=cfg.sources)
+
+
+# --- OpenAPI ---------------------------------------------------------------------------
+
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_JOB_SCHEMA: dict[str, Any] = {"type": "object", "required": ["id", "kind", "status"], "properties": {
+    "id": {"type": "string"}, "kind": {"type": "string", "enum": ["crawl", "rebuild-stories"]},
+    "source": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["running", "succeeded", "failed"]},
+    "started_at": {"type": "string", "format": "date-time"},
+    "finished_at": {"type": ["string", "null"], "format": "date-time"},
+    "returncode": {"type": ["integer", "null"]}, "pid": {"type": ["integer", "null"]},
+    "log": {"type": "string"}, "url": {"type": "string"}}}
+_COMMON = {
+    "401": {"description": "missing or wrong token (WWW-Authenticate: Bearer)", "content": _JSON_ERROR},
+    "404": {"description": "admin endpoints are off (no token configured)", "content": _JSON_ERROR},
+}
+_STARTED = {"description": "started", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["job"], "properties": {"job": {"$ref": "#/components/schemas/Job"}}}}}}
+_SECURITY = [{"adminToken": []}]
+
+OPENAPI_PATHS: dict[str, Any] = {
+    f"{PREFIX}/crawl": {"post": {
+        "summary": "Start a crawl of one source (a subprocess of `akhbar crawl <source>`)",
+        "security": _SECURITY,
+        "parameters": [{"name": "source", "in": "query", "required": False, "description": "Source id (or in the body)",
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"source": {"type": "string"}}}}}},
+        "responses": {"202": _STARTED, "400": {"description": "no or unknown source", "content": _JSON_ERROR},
+                      **_COMMON, "409": {"description": "that source is already being crawled", "content": _JSON_ERROR}},
+    }},
+    f"{PREFIX}/rebuild-stories": {"post": {
+        "summary": "Recompute every story (`akhbar dedup --rebuild`) in the background",
+        "security": _SECURITY,
+        "responses": {"202": _STARTED, **_COMMON, "409": {"description": "a rebuild is already running", "content": _JSON_ERROR}},
+    }},
+    f"{PREFIX}/jobs": {"get": {
+        "summary": "Jobs started through the admin endpoints, newest first",
+        "security": _SECURITY,
+        "responses": {"200": {"description": "jobs", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}},
+            **_COMMON},
+    }},
+    f"{PREFIX}/jobs/{{job_id}}": {"get": {
+        "summary": "One admin job",
+        "security": _SECURITY,
+        "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+                      **_COMMON},
+    }},
+}
+OPENAPI_COMPONENTS: dict[str, Any] = {
+    "schemas": {"Job": _JOB_SCHEMA},
+    "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",
+                                       "description": "[admin] token of the sources file, or AKHBAR_ADMIN_TOKEN"}},
+}
