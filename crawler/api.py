@@ -10,6 +10,7 @@ the reason, never a traceback.
     GET /api/articles/{id}
     GET /api/sources
     GET /api/runs?source=&limit=&offset=
+    GET /api/status
     GET /api/stories/{story_id}
     GET /api/openapi.json
 """
@@ -154,6 +155,10 @@ def handle(archive: Archive, method: str, path: str, query: Mapping[str, Any] | 
             return list_sources(archive, query)
         if path in ("/api/runs", "/api/runs/"):
             return list_runs(archive, query)
+        if path in ("/api/status", "/api/status/"):
+            from crawler.ops.health import api_status
+
+            return api_status(archive, query)
         if path in ("/api/openapi.json", "/api", "/api/"):
             return 200, OPENAPI
     except QueryError as exc:
@@ -338,3 +343,14 @@ def _add_admin_endpoints() -> None:
 
 
 _add_admin_endpoints()
+
+
+def _add_status_endpoint() -> None:
+    # GET /api/status is computed by crawler.ops.health (what `akhbar status` prints).
+    from crawler.ops.health import OPENAPI_PATHS, OPENAPI_SCHEMAS
+
+    OPENAPI["paths"].update(OPENAPI_PATHS)
+    OPENAPI["components"]["schemas"].update(OPENAPI_SCHEMAS)
+
+
+_add_status_endpoint()
