@@ -27,7 +27,7 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qs
@@ -41,6 +41,11 @@ TOKEN_ENV = "AKHBAR_ADMIN_TOKEN"
 MIN_TOKEN_LENGTH = 16
 """Shorter tokens are refused at start: a guessable token is worse than none."""
 MAX_JOBS_KEPT = 200
+LEASE_TTL = timedelta(minutes=10)
+"""A crawl started here holds the scheduler's lease on its source (crawler.ops.leases),
+renewed every `LEASE_RENEW_S` while it runs, so `akhbar run` on any machine sharing the
+archive does not start the same source meanwhile, and the other way round."""
+LEASE_RENEW_S = 60.0
 _KNOWN_KEYS = {"token"}
 _JOB_PATH = re.compile(r"^/api/admin/jobs/([A-Za-z0-9_-]{1,64})/?$")
 
@@ -128,7 +133,8 @@ class Admin:
         self.sources_file = sources_file
         self.sources = set(sources or ())
         self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._holder = f"admin:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     # --- HTTP -----------------------------------------------------------------------
 
@@ -180,7 +186,38 @@ class Admin:
             return _error(400, "source is required (?source=<id>, or in a JSON or form body)")
         if source not in self.sources:
             return _error(400, f"unknown source {source!r}; known: {', '.join(sorted(self.sources))}")
-        return self._start("crawl", source, ["crawl", source])
+        with self._lock:  # check, lease and start as one step: a second request sees 409
+            busy = self._running("crawl", source)
+            if busy is None and not self._lease(source, "acquire"):
+                return _error(409, f"{source} is being crawled by another process (schedule lease held)")
+            answer = self._start("crawl", source, ["crawl", source])
+            if answer[0] != 202 and busy is None:
+                self._lease(source, "release")
+            return answer
+
+    def _lease(self, source: str, action: str) -> bool:
+        """Acquire, renew or release the schedule lease on `source`; True when the
+        archive has no lease table (nothing to coordinate with) or the action took."""
+        if not self.archive_url:
+            return True
+        try:
+            from crawler.archive import open_archive
+            from crawler.ops.leases import Leases
+
+            with open_archive(self.archive_url) as archive:
+                leases = Leases(archive, self._holder)
+                if action == "release":
+                    leases.release(source)
+                    return True
+                return getattr(leases, action)(source, LEASE_TTL)
+        except ImportError:
+            return True
+        except Exception:  # the crawl still runs; only cross-process exclusion is lost
+            logger.exception("admin: could not %s the schedule lease on %s", action, source)
+            return action != "acquire"
+
+    def _running(self, kind: str, source: str | None) -> Job | None:
+        return next((j for j in self._jobs.values() if j.kind == kind and j.source == source and j.returncode is None), None)
 
     def _rebuild(self) -> Answer:
         extra = ["--archive", self.archive_url] if self.archive_url else []
@@ -188,8 +225,7 @@ class Admin:
 
     def _start(self, kind: str, source: str | None, argv: list[str]) -> Answer:
         with self._lock:
-            busy = next((j for j in self._jobs.values()
-                         if j.kind == kind and j.source == source and j.returncode is None), None)
+            busy = self._running(kind, source)
             if busy is not None:
                 what = f"a crawl of {source}" if source else "a stories rebuild"
                 return _error(409, f"{what} is already running (job {busy.id})", {"Location": f"{PREFIX}/jobs/{busy.id}"})
@@ -218,7 +254,15 @@ class Admin:
 
     def _watch(self, job: Job) -> None:
         assert job.process is not None
-        code = job.process.wait()
+        while True:
+            try:
+                code = job.process.wait(LEASE_RENEW_S)
+                break
+            except subprocess.TimeoutExpired:
+                if job.source:
+                    self._lease(job.source, "renew")
+        if job.source:
+            self._lease(job.source, "release")
         with self._lock:
             job.returncode, job.finished_at = code, _now()
         log = logger.info if code == 0 else logger.warning

@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +17,7 @@ import pytest
 
 from crawler.admin import TOKEN_ENV
 from crawler.archive import open_archive
+from crawler.ops.leases import Leases
 from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
@@ -182,9 +184,21 @@ def test_crawl_endpoint_runs_one_crawl_per_source(admin_site) -> None:
     status, headers, _ = call(server, "GET", "/api/admin/crawl", token=TOKEN)
     assert status == 405 and headers["allow"] == "POST"
 
+    # A scheduler elsewhere holds the source's lease: refused, nothing started.
+    url = f"sqlite:///{data / 'archive.sqlite3'}"
+    with open_archive(url) as archive:
+        other = Leases(archive, "scheduler-on-another-machine")
+        assert other.acquire("le12", timedelta(minutes=5))
+        status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
+        assert status == 409 and "lease" in json.loads(body)["error"]
+        other.release("le12")
+
     status, headers, body = call(server, "POST", "/api/admin/crawl", token=TOKEN, body=b'{"source": "le12"}',
                                  headers={"Content-Type": "application/json"})
     assert status == 202, body
+    with open_archive(url) as archive:
+        lease = Leases(archive).get("le12")
+        assert lease is not None and lease.holder.startswith("admin:")  # akhbar run keeps off it
     job = json.loads(body)["job"]
     assert job["kind"] == "crawl" and job["source"] == "le12" and job["status"] == "running"
     assert headers["location"] == job["url"]
@@ -195,8 +209,9 @@ def test_crawl_endpoint_runs_one_crawl_per_source(admin_site) -> None:
 
     done = wait_job(server, job["url"])
     assert done["status"] == "succeeded", Path(done["log"]).read_text()[-3000:]
-    with open_archive(f"sqlite:///{data / 'archive.sqlite3'}") as archive:
+    with open_archive(url) as archive:
         n = archive.fetchval("SELECT COUNT(*) FROM articles WHERE source = 'le12' AND url LIKE 'http://127.0.0.1:%'")
+        assert Leases(archive).get("le12") is None  # released when the crawl ended
     assert n >= 40
     status, _, body = call(server, "GET", "/api/admin/jobs", token=TOKEN)
     assert [j["id"] for j in json.loads(body)["items"]] == [job["id"]]
