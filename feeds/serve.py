@@ -179,6 +179,8 @@ class App:
             return status, rep, {**extra, "Allow": ALLOW}
         if path in ("/", "/index.html", "/search"):
             return self.front_page(path, query)
+        if path in ("/status", "/status/"):
+            return self.status_page()
         if path == "/api" or path.startswith("/api/"):
             return self.api_call(method, path, query)
         rep = self.static.get(path)
@@ -233,6 +235,17 @@ class App:
         status, payload, extra = self.admin.handle(method, path, query, headers, body)
         body_out = (json.dumps(payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
         return status, Representation(body_out, "application/json; charset=utf-8", strong_etag(body_out)), extra
+
+    def status_page(self) -> tuple[int, Representation | None, dict[str, str]]:
+        """Each source's health, last and next run, articles per day (feeds/status_page.py)."""
+        from feeds.status_page import status_page_html
+
+        if self.store is None:
+            return self.error(HTTPStatus.NOT_FOUND, "no archive configured")
+        body = status_page_html(self.store.archive).encode("utf-8")
+        rep = Representation(body, "text/html; charset=utf-8", strong_etag(body))
+        return HTTPStatus.OK, rep, {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP,
+                                    "Referrer-Policy": "no-referrer"}
 
     def api_call(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Representation, dict[str, str]]:
         if self.api is None:
