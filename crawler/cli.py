@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.feeds_cmds",
     "crawler.commands.archive_cmds",
     "crawler.commands.dedup",
+    "crawler.commands.run",
     "crawler.commands.status",
 )
 

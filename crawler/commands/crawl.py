@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.config import load_sources
+from crawler.config import ConfigError, load_config, load_sources
 
 logger = logging.getLogger(__name__)
 
@@ -20,15 +22,24 @@ def register(sub: Any) -> None:
     p.add_argument("--snapshot", action="store_true", help="crawl the bundled offline snapshot on 127.0.0.1")
     p.add_argument("-O", "--output", default=None, help="also write items to this JSON Lines file")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
+    p.add_argument("--base-url", default=None, help="crawl this address instead of the source's base_url (one site)")
+    p.add_argument("--run-id", default=None, help="id of the run's crawl_runs row (one site; `akhbar run` sets it)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    sources = load_sources()
+    try:
+        sources = load_config().sources
+    except ConfigError as exc:  # file, key and reason in one line, before anything starts
+        print(f"akhbar: {exc}", file=sys.stderr)
+        return 2
     sites = args.sites or list(sources)
     unknown = [s for s in sites if s not in sources]
     if unknown:
         raise SystemExit(f"akhbar: unknown site(s) {', '.join(unknown)}; known: {', '.join(sources)}")
+    if (args.base_url or args.run_id) and len(sites) != 1:
+        raise SystemExit("akhbar: --base-url and --run-id need exactly one site")
+    run_ids = {sites[0]: args.run_id} if args.run_id else None
     overrides = dict(kv.split("=", 1) for kv in args.set)
     if str(overrides.get("ARCHIVE_ENABLED", "true")).lower() not in ("0", "false", "no", "off"):
         preflight_archive(overrides.get("AKHBAR_ARCHIVE_URL"))
@@ -36,9 +47,12 @@ def run(args: argparse.Namespace) -> int:
         from crawler.snapshot import SnapshotServer
 
         with SnapshotServer(sites=sites) as snap:
-            stats = crawl_sites(sites, Path(args.data), base_urls=snap.base_urls, output=args.output, settings=overrides)
+            stats = crawl_sites(sites, Path(args.data), base_urls=snap.base_urls, output=args.output, settings=overrides,
+                                run_ids=run_ids)
     else:
-        stats = crawl_sites(sites, Path(args.data), output=args.output, settings=overrides)
+        base_urls = {sites[0]: args.base_url} if args.base_url else None
+        stats = crawl_sites(sites, Path(args.data), base_urls=base_urls, output=args.output, settings=overrides,
+                            run_ids=run_ids)
     return 0 if stats else 1
 
 
@@ -62,8 +76,10 @@ def crawl_sites(
     base_urls: dict[str, str] | None = None,
     output: str | None = None,
     settings: dict[str, Any] | None = None,
+    run_ids: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Crawl `sites` in this process (the reactor runs once) and return stats per site."""
+    """Crawl `sites` in this process (the reactor runs once) and return stats per site;
+    `run_ids` names a site's ``crawl_runs`` row (the scheduler reads it back)."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -90,6 +106,8 @@ def crawl_sites(
         if base_urls and site in base_urls:
             kwargs["base_url"] = base_urls[site]
         crawler = process.create_crawler(source.spider)
+        if run_ids and site in run_ids:
+            crawler.akhbar_run_id = run_ids[site]  # read by crawler.archive.runs.run_id_for
         crawlers[site] = crawler
         process.crawl(crawler, **kwargs)
     process.start()
@@ -106,7 +124,8 @@ def crawl_sites(
 
 def merge_items(parts: list[Path], target: Path) -> int:
     """Concatenate per-site JSON Lines files into `target` atomically; returns lines written."""
-    tmp = target.with_suffix(target.suffix + ".tmp")
+    # per-process temporary name: crawls started by `akhbar run` finish side by side
+    tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}.tmp")
     n = 0
     with tmp.open("wb") as out:
         for part in parts:

@@ -1,0 +1,317 @@
+"""The long-running scheduler behind `akhbar run`.
+
+Each due source is crawled by a subprocess of its own (``akhbar crawl SOURCE --run-id ID
+-s JOBDIR=<data>/jobs/SOURCE``): a site that hangs or crashes its process takes no other
+source with it, and a SIGTERM can be handed to every running crawl, which Scrapy answers by
+closing the spider gracefully while JOBDIR keeps the pending requests for the next start.
+
+One crawl per source at a time: in this process (a crawl still running when its next tick
+comes is skipped and logged, never started twice) and across processes and machines (a
+lease row in the archive, `crawler.ops.leases`). After each crawl the feeds are published
+and the run's record is completed: a crawl process that died before its spider closed
+leaves a ``running`` row, which is marked ``crashed`` with its exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from crawler.config import Config
+from crawler.ops.leases import Leases
+from crawler.ops.schedule import SchedulerOptions, next_run, scheduler_options
+
+logger = logging.getLogger(__name__)
+
+KEEP_JOBDIR = frozenset({"interrupted", "crashed"})
+"""A run ending so keeps its JOBDIR: the next crawl of the source resumes from it. Any
+other ending removes it, or the next crawl's duplicate filter would skip every listing."""
+UNSUCCESSFUL = frozenset({"failed", "crashed"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Running:
+    source: str
+    run_id: str
+    proc: subprocess.Popen[bytes]
+    started: datetime
+    log: TextIO
+    terminated: bool = False
+
+
+@dataclass
+class Outcome:
+    source: str
+    run_id: str
+    status: str
+    exit_code: int | None
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        cfg: Config,
+        data_dir: Path,
+        archive_url: str,
+        *,
+        sources: list[str] | None = None,
+        base_urls: dict[str, str] | None = None,
+        once: bool = False,
+        max_runs: int | None = None,
+        crawl_settings: list[str] | None = None,
+        per_source_settings: dict[str, list[str]] | None = None,
+        options: SchedulerOptions | None = None,
+        publish: bool | None = None,
+        feeds_base_url: str | None = None,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.data = data_dir
+        self.archive_url = archive_url
+        self.sources = sources or list(cfg.sources)
+        self.base_urls = base_urls or {}
+        self.once = once
+        self.max_runs = max_runs
+        self.crawl_settings = crawl_settings or []
+        self.per_source_settings = per_source_settings or {}
+        self.opts = options or scheduler_options(cfg)
+        self.publish = self.opts.publish if publish is None else publish
+        self.feeds_base_url = feeds_base_url or os.environ.get("AKHBAR_FEEDS_BASE_URL") or "http://127.0.0.1:8080"
+        self.out = out or _print
+        self.running: dict[str, Running] = {}
+        self.outcomes: list[Outcome] = []
+        self.started_count = 0
+        self._stop_signals = 0
+        self._stop_handled = 0
+        self._stop_signum = signal.SIGTERM
+        self._stop_deadline: float | None = None
+        self._noted: dict[str, datetime] = {}  # source -> due time already reported as skipped
+        self._once_pending: set[str] = set()
+        self._archive: Any = None
+        self._leases: Leases | None = None
+        self._last_renew = 0.0
+
+    # --- signals --------------------------------------------------------------------
+
+    def request_stop(self, signum: int = signal.SIGTERM, frame: Any = None) -> None:
+        """SIGTERM/SIGINT handler: only notes the signal; the loop acts on it."""
+        self._stop_signals += 1
+        self._stop_signum = signum
+
+    def _handle_stop(self) -> None:
+        """Stop starting crawls, hand SIGTERM to the running ones (Scrapy's graceful close,
+        JOBDIR checkpoint) and exit when they are done. A second signal is handed on too
+        (Scrapy's unclean stop)."""
+        if self._stop_handled == self._stop_signals:
+            return
+        self._stop_handled = self._stop_signals
+        if self._stop_deadline is None:
+            self._stop_deadline = time.monotonic() + self.opts.shutdown_timeout.total_seconds()
+        name = signal.Signals(self._stop_signum).name
+        self.out(f"stopping ({name}): {len(self.running)} running crawl(s) asked to checkpoint and stop")
+        for r in self.running.values():
+            self._terminate(r)
+
+    def _terminate(self, r: Running) -> None:
+        if r.proc.poll() is None:
+            try:
+                r.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        r.terminated = True
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        from crawler.archive import open_archive
+
+        self._archive = open_archive(self.archive_url)
+        self._leases = Leases(self._archive)
+        old = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            if self.once:
+                now = utcnow()
+                self._once_pending = {s for s in self.sources if self._due(s, now) is not None}
+                if not self._once_pending:
+                    self.out("nothing due")
+            while True:
+                self._reap()
+                if self._stop_signals:
+                    self._handle_stop()
+                    if not self.running:
+                        break
+                    if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
+                        for r in self.running.values():
+                            if r.proc.poll() is None:
+                                self.out(f"{r.source}: did not stop within {self.opts.shutdown_timeout}; killing it")
+                                r.proc.kill()
+                        self._stop_deadline = None
+                else:
+                    self._renew_leases()
+                    self._start_due()
+                    if self._finished():
+                        break
+                time.sleep(min(self.opts.poll.total_seconds() or 1.0, 1.0))
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+            for r in list(self.running.values()):  # only on an unexpected error: leave nothing behind
+                self._terminate(r)
+                r.proc.wait(timeout=60)
+                self._finalize(r)
+            self._archive.close()
+        if self.once and any(o.status in UNSUCCESSFUL for o in self.outcomes):
+            return 1
+        return 0
+
+    def _finished(self) -> bool:
+        if self.running:
+            return False
+        if self.once:
+            return not self._once_pending
+        return self.max_runs is not None and self.started_count >= self.max_runs
+
+    def _due(self, source: str, now: datetime) -> datetime | None:
+        """The source's due time when it is due now, else None."""
+        due = next_run(self.cfg.sources[source], now, config=self.cfg, archive=self._archive)
+        return due if due is not None and due <= now else None
+
+    def _start_due(self) -> None:
+        now = utcnow()
+        candidates = sorted(self._once_pending) if self.once else self.sources
+        for source in candidates:
+            if self.max_runs is not None and self.started_count >= self.max_runs:
+                return
+            if source in self.running:
+                due = self._due(source, now)
+                if due is not None and self._noted.get(source) != due:
+                    self._noted[source] = due
+                    self.out(f"{source}: overrun: the crawl started {self.running[source].started:%H:%M:%S} is still "
+                             "running at its next tick; not starting it twice")
+                continue
+            due = self._due(source, now) if not self.once else now
+            if due is None:
+                continue
+            if len(self.running) >= self.opts.max_parallel:
+                return
+            assert self._leases is not None
+            if not self._leases.acquire(source, self.opts.lease_ttl):
+                lease = self._leases.get(source)
+                if self._noted.get(source) != due:
+                    self._noted[source] = due
+                    holder = lease.holder if lease else "another scheduler"
+                    until = f" until {lease.expires_at:%Y-%m-%d %H:%M:%S}Z" if lease else ""
+                    self.out(f"{source}: skipped: a crawl of it is running elsewhere (lease held by {holder}{until})")
+                self._once_pending.discard(source)
+                continue
+            self._start(source)
+            self._once_pending.discard(source)
+
+    def _start(self, source: str) -> None:
+        run_id = f"{utcnow():%Y%m%dT%H%M%SZ}-{source}-{uuid.uuid4().hex[:8]}"
+        jobdir = self.data / "jobs" / source
+        logdir = self.data / "logs"
+        logdir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "crawler.cli", "--data", str(self.data), "crawl", source,
+               "--run-id", run_id, "-s", f"JOBDIR={jobdir}"]
+        if source in self.base_urls:
+            cmd += ["--base-url", self.base_urls[source]]
+        for kv in [*self.crawl_settings, *self.per_source_settings.get(source, [])]:
+            cmd += ["-s", kv]
+        resumed = (jobdir / "requests.queue").exists()
+        log = (logdir / f"{source}.log").open("a", encoding="utf-8")
+        log.write(f"--- {utcnow().isoformat()} run {run_id}: {' '.join(cmd)}\n")
+        log.flush()
+        env = {**os.environ, "AKHBAR_DATA": str(self.data), "AKHBAR_ARCHIVE_URL": self.archive_url}
+        # Its own session: a terminal's Ctrl-C reaches the scheduler only, which hands the
+        # crawls one SIGTERM each instead of the double signal that would stop them uncleanly.
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        self.running[source] = Running(source, run_id, proc, utcnow(), log)
+        self.started_count += 1
+        self.out(f"{source}: started run {run_id}{' (resuming)' if resumed else ''}, log {logdir / f'{source}.log'}")
+
+    def _renew_leases(self) -> None:
+        assert self._leases is not None
+        if time.monotonic() - self._last_renew < self.opts.lease_ttl.total_seconds() / 3:
+            return
+        self._last_renew = time.monotonic()
+        for source in self.running:
+            if not self._leases.renew(source, self.opts.lease_ttl):
+                logger.warning("%s: lease lost (expired and taken over?); the crawl goes on", source)
+
+    def _reap(self) -> None:
+        for source, r in list(self.running.items()):
+            if r.proc.poll() is None:
+                continue
+            del self.running[source]
+            outcome = self._finalize(r)
+            if self.publish and outcome.status not in ("crashed",) and not self._stop_signals:
+                self._publish()
+
+    def _finalize(self, r: Running) -> Outcome:
+        """Complete the run's record, release the lease, keep or drop the JOBDIR."""
+        a = self._archive
+        code = r.proc.returncode
+        r.log.close()
+        row = a.fetchone("SELECT * FROM crawl_runs WHERE id = ?", (r.run_id,))
+        if row is None or row["status"] == "running":
+            # The crawl process died before its spider closed (or before it opened).
+            if row is None:
+                spider = self.cfg.sources[r.source].spider
+                a.start_run(r.run_id, spider=spider, source=r.source)
+            a.finish_run(r.run_id, status="crashed")
+            a.add_run_error(r.run_id, f"crawl process exited with code {code} before the spider closed; "
+                                      f"see {self.data / 'logs' / (r.source + '.log')}")
+        rec = next((x for x in a.runs(source=r.source, limit=5) if x["id"] == r.run_id), {})
+        status = rec.get("status", "crashed")
+        assert self._leases is not None
+        self._leases.release(r.source)
+        jobdir = self.data / "jobs" / r.source
+        if status not in KEEP_JOBDIR:
+            shutil.rmtree(jobdir, ignore_errors=True)
+        outcome = Outcome(r.source, r.run_id, status, code, rec)
+        self.outcomes.append(outcome)
+        self.out(describe(outcome))
+        return outcome
+
+    def _publish(self) -> None:
+        from feeds.query import publish
+
+        try:
+            report = publish(self.data, self.archive_url, limit=self.opts.publish_limit, base_url=self.feeds_base_url)
+        except Exception as exc:  # the feeds stay as last published; the schedule goes on
+            logger.error("publish failed: %s", exc, exc_info=True)
+            self.out(f"publish failed: {exc}")
+            return
+        self.out(f"published {self.data / 'public'}: {report.summary()}")
+
+
+def describe(o: Outcome) -> str:
+    r = o.row
+    errors = ", ".join(f"{k}×{v}" for k, v in (r.get("http_errors") or {}).items()) or "none"
+    duration = r.get("duration_s")
+    took = f", {duration:.1f} s" if isinstance(duration, (int, float)) else ""
+    code = f" (exit code {o.exit_code})" if o.status == "crashed" else ""
+    return (f"{o.source}: {o.status}{code}: {r.get('articles_new') or 0} new, {r.get('articles_updated') or 0} updated, "
+            f"{r.get('articles_failed') or 0} failed, {r.get('pages') or 0} pages, HTTP errors {errors}{took}")
+
+
+def _print(line: str) -> None:
+    print(f"{datetime.now():%H:%M:%S} {line}", flush=True)
+
