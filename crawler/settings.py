@@ -63,8 +63,13 @@ EXTENSIONS: dict[str, int] = {
     # Judges every run at its end (coverage, error rate, articles), records its health on
     # the run's row and alerts (crawler/ops/monitors.py, docs/monitoring.md).
     "crawler.ops.monitors.MonitorsExtension": 500,
+    # Pages, articles and errors per source: redrawn live on a terminal, a plain log line
+    # every PROGRESS_INTERVAL seconds otherwise (crawler/ops/progress.py, docs/scheduler.md).
+    "crawler.ops.progress.ProgressExtension": 510,
 }
 MONITORS_ENABLED = True
+PROGRESS_ENABLED = True
+PROGRESS_INTERVAL = 30.0
 
 # Archive (crawler/archive, docs/archive.md): SQLite under AKHBAR_DATA unless a URL is given
 # (postgresql://... for many crawler machines). Spiders skip URLs it already holds.
