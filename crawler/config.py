@@ -163,6 +163,7 @@ TABLE_VALIDATORS: dict[str, str] = {
     "monitors": "crawler.ops.monitors:validate",
     "alerts": "crawler.ops.alerts:validate",
     "admin": "crawler.admin:validate",
+    "cluster": "crawler.ops.cluster:validate",
 }
 KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")
 

@@ -85,3 +85,12 @@ TOPICS_MIN_CONFIDENCE = 0.5
 DATES_ENABLED = True
 DATES_DATEPARSER_FALLBACK = True
 DATES_UNPARSED_SAMPLES = 20
+
+# Scale-out (crawler/ops/cluster.py, docs/scale-out.md): with a Redis URL (-s REDIS_URL=...,
+# AKHBAR_REDIS_URL, or [cluster] redis_url in the sources file) the add-on moves the crawl
+# frontier and request dedup to Redis, shared by every process crawling the same source;
+# [cluster] archive_url is the archive every worker writes to. CLUSTER_KEY_PREFIX (default
+# "akhbar") namespaces the Redis keys; CLUSTER_WORKER_TIMEOUT (30 s) is how long a worker
+# that died still counts as alive; CLUSTER_ENABLED = False keeps a crawl in-process.
+ADDONS: dict[str, int] = {"crawler.ops.cluster.ClusterAddon": 0}
+AKHBAR_REDIS_URL = os.environ.get("AKHBAR_REDIS_URL")
