@@ -1,0 +1,309 @@
+"""`akhbar run`: real crawl subprocesses against the bundled snapshot, on SQLite and
+PostgreSQL. Two sources crawled once and recorded with the run columns, feeds published;
+a held lease keeps a source from starting; a dead site fails alone; SIGTERM checkpoints a
+crawl that the next start resumes, every article archived exactly once; a broken config
+entry is one line naming file, key and reason (exit 2); the live progress display on a
+terminal; the run record and lease primitives on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from crawler.archive import open_archive
+from crawler.ops.leases import Leases
+from crawler.snapshot import SnapshotServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 300
+
+
+def env_for(archive_url: str, sources: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "AKHBAR_ARCHIVE_URL": archive_url, "AKHBAR_LOG_LEVEL": "INFO"}
+    env.pop("AKHBAR_DATA", None)
+    env.pop("AKHBAR_SOURCES", None)
+    if sources is not None:
+        env["AKHBAR_SOURCES"] = str(sources)
+    return env
+
+
+def akhbar(data: Path, *args: str, archive_url: str, sources: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crawler.cli", "--data", str(data), *args], cwd=ROOT,
+                          env=env_for(archive_url, sources), capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def snapshot_counts(*sites: str) -> dict[str, int]:
+    with SnapshotServer(sites=list(sites)) as snap:
+        return {s: len(snap.articles(s)) for s in sites}
+
+
+def free_port_base(n: int) -> int:
+    """A base port with `n` free consecutive ports after it."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + n >= 65000:
+            continue
+        try:
+            socks = []
+            for i in range(n):
+                t = socket.socket()
+                socks.append(t)
+                t.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no free port range")
+
+
+def runs_by_source(archive_url: str) -> dict[str, list[dict[str, Any]]]:
+    with open_archive(archive_url) as a:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in reversed(a.runs(limit=100)):
+            out.setdefault(r["source"], []).append(r)
+        return out
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'data' / 'archive.sqlite3'}"
+
+
+# --- the whole command ------------------------------------------------------------------
+
+
+def test_once_crawls_two_sources_records_runs_and_publishes(tmp_path: Path, archive_url: str) -> None:
+    data = tmp_path / "data"
+    proc = akhbar(data, "run", "--snapshot", "--once", "hespress", "le12", archive_url=archive_url)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = snapshot_counts("hespress", "le12")
+    runs = runs_by_source(archive_url)
+    assert set(runs) == {"hespress", "le12"}
+    with open_archive(archive_url) as a:
+        for source in ("hespress", "le12"):
+            (run,) = runs[source]
+            assert run["status"] == "finished"
+            archived = a.search(source=source, limit=1000).items
+            assert run["articles_new"] == len(archived) == expected[source]
+            assert run["articles_updated"] == 0 and run["articles_failed"] == 0
+            assert run["pages"] > run["articles_new"]  # listings and robots.txt besides the articles
+            assert run["http_errors"] == {} or set(run["http_errors"]) <= {"404"}
+            assert run["duration_s"] > 0
+            assert run["finished_at"] >= run["started_at"]
+            assert f"{source}: started run {run['id']}" in proc.stdout
+            assert f"{source}: finished: {expected[source]} new" in proc.stdout
+        assert Leases(a).held() == []
+    assert "published" in proc.stdout
+    feed = data / "public" / "feeds" / "all.rss"
+    assert feed.exists() and b"<item>" in feed.read_bytes()
+    assert not (data / "jobs" / "hespress").exists()  # a finished run leaves no JOBDIR to resume
+    # non-interactive crawls log plain progress lines
+    assert "progress hespress:" in (data / "logs" / "hespress.log").read_text(encoding="utf-8")
+    # nothing is due right after: a second --once starts nothing
+    again = akhbar(data, "run", "--snapshot", "--once", "hespress", "le12", archive_url=archive_url)
+    assert again.returncode == 0 and "nothing due" in again.stdout
+    assert sum(len(v) for v in runs_by_source(archive_url).values()) == 2
+
+
+def test_a_held_lease_keeps_a_source_from_starting(tmp_path: Path, sqlite_url: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with open_archive(sqlite_url) as a:
+        assert Leases(a, "crawler-2:4242:abcdef").acquire("hespress", timedelta(minutes=10))
+    proc = akhbar(data, "run", "--snapshot", "--once", "hespress", "le12", archive_url=sqlite_url)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "hespress: skipped: a crawl of it is running elsewhere (lease held by crawler-2:4242:abcdef" in proc.stdout
+    runs = runs_by_source(sqlite_url)
+    assert "hespress" not in runs
+    assert [r["status"] for r in runs["le12"]] == ["finished"]
+    with open_archive(sqlite_url) as a:
+        assert [lease.holder for lease in Leases(a).held()] == ["crawler-2:4242:abcdef"]  # not ours to release
+
+
+def test_a_dead_site_fails_alone(tmp_path: Path, sqlite_url: str) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[sources.le12]\nbase_url = "https://le12.ma"\nspider = "le12"\n'
+        f'[sources.deadsite]\nbase_url = "http://127.0.0.1:{dead}"\n', encoding="utf-8")
+    data = tmp_path / "data"
+    proc = akhbar(data, "run", "--snapshot", "--once", "-s", "RETRY_TIMES=1", archive_url=sqlite_url, sources=sources)
+    assert proc.returncode == 1, proc.stderr[-3000:]  # --once: a source failed
+    runs = runs_by_source(sqlite_url)
+    (dead_run,) = runs["deadsite"]
+    assert dead_run["status"] == "failed"
+    assert dead_run["pages"] == 0 and dead_run["articles_new"] == 0
+    assert dead_run["finished_at"] is not None
+    (ok,) = runs["le12"]
+    assert ok["status"] == "finished" and ok["articles_new"] == snapshot_counts("le12")["le12"]
+    assert "deadsite: failed" in proc.stdout
+
+
+def test_sigterm_checkpoints_and_the_next_start_resumes(tmp_path: Path, sqlite_url: str) -> None:
+    data = tmp_path / "data"
+    base = free_port_base(1)
+    expected = snapshot_counts("hespress")["hespress"]
+    cmd = [sys.executable, "-m", "crawler.cli", "--data", str(data), "run", "--snapshot", "--snapshot-port-base",
+           str(base), "hespress", "-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env_for(sqlite_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        db = data / "archive.sqlite3"
+        deadline = time.monotonic() + TIMEOUT
+        archived = 0
+        while time.monotonic() < deadline and archived < 5:  # mid-crawl: some articles in, most not
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            if db.exists():
+                with open_archive(sqlite_url) as a:
+                    archived = a.count_articles()
+            time.sleep(0.2)
+        assert 5 <= archived < expected
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out[-3000:]
+    assert "stopping (SIGTERM)" in out
+    (run,) = runs_by_source(sqlite_url)["hespress"]
+    assert run["status"] == "interrupted", out[-3000:]
+    assert run["articles_new"] < expected
+    assert (data / "jobs" / "hespress").is_dir()  # the checkpoint
+    with open_archive(sqlite_url) as a:
+        assert Leases(a).held() == []
+    # the next start resumes the interrupted crawl at once, whatever the schedule says
+    again = subprocess.run([sys.executable, "-m", "crawler.cli", "--data", str(data), "run", "--snapshot",
+                            "--snapshot-port-base", str(base), "--once", "hespress"], cwd=ROOT, env=env_for(sqlite_url),
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "(resuming)" in again.stdout
+    first, second = runs_by_source(sqlite_url)["hespress"]
+    assert second["status"] == "finished"
+    with open_archive(sqlite_url) as a:
+        assert a.count_articles() == expected
+        urls = [r["url_key"] for r in a.fetch("SELECT url_key FROM articles")]
+    assert len(urls) == len(set(urls)) == expected
+    # exactly once: what the first run stored, the second did not store again
+    assert first["articles_new"] + second["articles_new"] == expected
+    assert not (data / "jobs" / "hespress").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[sources.x]\nbase_url = "http://h"\nschedule = "every fortnight"\n', "[sources.x] schedule: not a duration"),
+        ('[sources.x]\nbase_url = "http://h"\nquiet_hours = "1am-5am"\n', "[sources.x] quiet_hours: not a time of day"),
+        ('[sources.x]\nbase_url = "http://h"\njiter = "5m"\n', "[sources.x] jiter: unknown key"),
+    ],
+)
+@pytest.mark.parametrize("verb", ["run", "crawl"])
+def test_a_broken_config_entry_is_one_line_at_start(tmp_path: Path, sqlite_url: str, text: str, expected: str,
+                                                    verb: str) -> None:
+    sources = tmp_path / "bad.toml"
+    sources.write_text(text, encoding="utf-8")
+    proc = akhbar(tmp_path / "data", verb, archive_url=sqlite_url, sources=sources)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"akhbar: {sources}: {expected}"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_interactive_crawls_redraw_a_live_progress_line(tmp_path: Path, sqlite_url: str) -> None:
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "crawl",
+                             "--snapshot", "le12"], cwd=ROOT, env={**env_for(sqlite_url), "AKHBAR_LOG_LEVEL": "WARNING"},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], TIMEOUT)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the crawl closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[2Kle12" in screen  # the source's line, cleared and redrawn
+    final = [line for line in screen.split("\x1b[2K") if line.startswith("le12")][-1]
+    assert "finished" in final and " 0 errors" in final
+    assert int(final.split("articles")[0].split("pages")[1]) == snapshot_counts("le12")["le12"]
+
+
+# --- the record and the lease, on both backends --------------------------------------------
+
+
+def test_finish_run_fills_the_run_columns(archive_url: str) -> None:
+    with open_archive(archive_url) as a:
+        a.start_run("r1", spider="hespress", source="hespress")
+        stats = {
+            "archive/inserted": 7, "archive/updated": 2, "archive/errors": 1, "item_dropped_count": 3,
+            "response_received_count": 40, "downloader/response_status_count/200": 35,
+            "downloader/response_status_count/503": 4, "downloader/response_status_count/404": 1,
+            "elapsed_time_seconds": 12.5,
+        }
+        a.finish_run("r1", status="finished", stats=stats)
+        a.start_run("r2", spider="le12", source="le12")
+        a.finish_run("r2", status="shutdown", stats={"response_received_count": 3})
+        a.start_run("r3", spider="x", source="x")
+        a.finish_run("r3", status="finished", stats={"downloader/exception_count": 4, "elapsed_time_seconds": 1})
+        runs = {r["id"]: r for r in a.runs()}
+    r1 = runs["r1"]
+    assert (r1["articles_new"], r1["articles_updated"], r1["articles_failed"], r1["pages"]) == (7, 2, 4, 40)
+    assert r1["http_errors"] == {"404": 1, "503": 4}
+    assert r1["duration_s"] == 12.5 and r1["status"] == "finished"
+    assert runs["r2"]["status"] == "interrupted" and runs["r2"]["duration_s"] >= 0
+    assert runs["r3"]["status"] == "failed" and runs["r3"]["http_errors"] == {}
+    json.dumps({k: v for k, v in r1.items() if k not in ("started_at", "finished_at")})  # the API can serve it
+
+
+def test_leases_exclude_expire_and_release(archive_url: str) -> None:
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    ttl = timedelta(minutes=10)
+    with open_archive(archive_url) as a:
+        one, two = Leases(a, "one"), Leases(a, "two")
+        assert one.acquire("hespress", ttl, now=now)
+        assert not two.acquire("hespress", ttl, now=now + timedelta(minutes=9))
+        assert two.acquire("le12", ttl, now=now)
+        assert one.acquire("hespress", ttl, now=now + timedelta(minutes=5))  # the holder renews
+        assert one.renew("hespress", ttl, now=now + timedelta(minutes=6))
+        assert not two.renew("hespress", ttl, now=now)
+        assert [x.source for x in one.held(now=now + timedelta(minutes=1))] == ["hespress", "le12"]
+        # a holder that died stops renewing: its lease lapses and another takes it
+        assert two.acquire("hespress", ttl, now=now + timedelta(minutes=17))
+        lease = one.get("hespress")
+        assert lease is not None and lease.holder == "two"
+        assert lease.acquired_at == now + timedelta(minutes=17)
+        one.release("hespress")  # not ours any more: no effect
+        assert one.get("hespress") is not None
+        two.release("hespress")
+        assert one.get("hespress") is None
+
