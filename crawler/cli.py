@@ -45,6 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cluster_archive() -> None:
+    """``[cluster] archive_url`` (docs/scale-out.md) is the archive of every command on this
+    machine (crawl, serve, publish, search, the crawls `akhbar run` starts), unless
+    AKHBAR_ARCHIVE_URL names another."""
+    if os.environ.get("AKHBAR_ARCHIVE_URL"):
+        return
+    from crawler.config import ConfigError, load_config
+
+    try:
+        url = load_config(validate=False).table("cluster").get("archive_url")
+    except (ConfigError, OSError, ValueError):  # the command reports a broken file itself
+        return
+    if isinstance(url, str) and url:
+        os.environ["AKHBAR_ARCHIVE_URL"] = url
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sources:
         os.environ["AKHBAR_SOURCES"] = str(Path(args.sources).resolve())
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    _cluster_archive()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -160,6 +160,12 @@ def test_two_processes_share_the_frontier(
         finally:
             shared.close()
             reference.close()
+        # Every other command of a worker machine reads the same archive ([cluster] archive_url).
+        export = subprocess.run([sys.executable, "-m", "crawler.cli", "--sources", str(shared_sources),
+                                 "--data", str(tmp_path / "w0"), "export", "--format", "jsonl"],
+                                cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+        assert export.returncode == 0, export.stderr[-2000:]
+        assert len(export.stdout.splitlines()) == len(rows)
     finally:
         drop(shared_url)
         drop(single_url)
