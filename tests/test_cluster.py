@@ -252,3 +252,35 @@ def test_addon_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     off = Settings({"AKHBAR_SOURCES": str(cfg), "CLUSTER_ENABLED": False}, priority="project")
     ClusterAddon().update_settings(off)
     assert off.get("SCHEDULER") in (None, "scrapy.core.scheduler.Scheduler")
+
+
+def test_interrupted_run_resumes(tmp_path: Path, redis_url: str, redis_client: Any, key_prefix: str) -> None:
+    """A run stopped early (here by CLOSESPIDER_ITEMCOUNT) leaves its queue and fingerprints
+    in Redis; the next worker resumes it: every article, still no URL fetched twice."""
+    with SnapshotServer(sites=["le12"]) as snap:
+        cluster = f'\n[cluster]\nredis_url = "{redis_url}"\nkey_prefix = "{key_prefix}"\n'
+        sources = sources_toml(tmp_path, {"le12": snap.base_urls["le12"]}, cluster)
+        data = tmp_path / "data"
+        cmd = [sys.executable, "-m", "crawler.cli", "--sources", str(sources), "--data", str(data), "crawl", "le12", *FAST]
+        first = subprocess.run([*cmd, "-s", "CLOSESPIDER_ITEMCOUNT=5"], cwd=tmp_path, env=clean_env(),
+                               capture_output=True, text=True, timeout=180)
+        assert first.returncode == 0, first.stderr[-3000:]
+        queued = redis_client.zcard(f"{key_prefix}:le12:le12:requests")
+        assert queued > 0 and redis_client.scard(f"{key_prefix}:le12:le12:dupefilter") > queued
+        second = subprocess.run(cmd, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=180)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert f"resumes an interrupted run of le12: {queued} requests queued" in second.stderr
+        hits = snap.hits("le12")
+        truth = {a["url"] for a in snap.articles("le12")}
+
+    from crawler.archive import open_archive
+
+    archive = open_archive(f"sqlite:///{data / 'archive.sqlite3'}")
+    try:
+        urls = [r["url"] for r in archive.fetch("SELECT url FROM articles")]
+    finally:
+        archive.close()
+    assert len(urls) == len(set(urls)) and set(urls) == truth
+    twice = {path: n for path, n in hits.items() if n > 1 and path != "/robots.txt"}
+    assert not twice
+    assert not list(redis_client.scan_iter(f"{key_prefix}:*"))
