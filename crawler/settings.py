@@ -44,13 +44,32 @@ AKHBAR_DATA = os.environ.get("AKHBAR_DATA", "data")
 AKHBAR_SOURCES = os.environ.get("AKHBAR_SOURCES")
 
 DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    # Scrapy's, except that requests waiting for robots.txt all get its rules (see the class).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
     # Retry-After aware replacement of Scrapy's RetryMiddleware (same RETRY_* settings).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     # Below HttpCompression (590) so the WARC gets the decompressed body; see crawler/warc.py.
     "crawler.warc.WarcMiddleware": 580,
+    # After decompression, before anything reads response.text (docs/faults.md).
+    "crawler.middlewares.CharsetMiddleware": 570,
+    # Sees a 3xx before RedirectMiddleware (600): a loop becomes a recorded failure.
+    "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
 RETRY_AFTER_MAX = 120.0
+# Hostile or broken servers (docs/faults.md): no article page is anywhere near 16 MiB,
+# and the limit holds while the body streams in and while it is decompressed (a gzip
+# bomb stops there); sitemaps get 50 MiB, the protocol's cap. A redirect loop ends
+# after 5 hops. Undecodable pages are decoded by their bytes, windows-1256 for Arabic.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+CHARSET_FALLBACK = "windows-1256"
+# URLs that failed for good are kept in the archive (crawler/ops/failed_urls.py) and
+# re-queued by the next runs of their source, FAILED_URLS_MAX_ATTEMPTS times at most.
+AKHBAR_FAILED_STORE = "crawler.ops.failed_urls.FailedUrlsStore"
+FAILED_URLS_MAX_ATTEMPTS = 5
 SPIDER_MIDDLEWARES: dict[str, int] = {}
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.validate.ValidatePipeline": 50,

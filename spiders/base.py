@@ -15,6 +15,10 @@ A site spider names its page object and its discovery order; this base does the 
   discovery already knows (API categories, RSS creator, ...) are passed as hints that
   only fill gaps. A failing extraction is logged and counted (``akhbar/extract_error``,
   ``akhbar/extract_error_urls``) and the crawl goes on.
+* **failed URLs** — an article request that fails for good is recorded with its reason
+  (``crawler.ops.failed_urls``, ``AKHBAR_FAILED_STORE``); the next run re-queues the
+  source's failed URLs before discovery. Hostile discovery input (a DTD in a feed or
+  sitemap, invalid JSON) is stripped or counted, never a stop (docs/faults.md).
 
 Arguments: ``-a source=<id>`` (default: the spider name) and ``-a base_url=...`` (default:
 the config's base_url), so the same spider crawls the live site or the offline snapshot;
@@ -36,6 +40,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.config import Source, load_sources
+from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failed_store_for
 from crawler.seen import SeenStore, seen_store_for
 from spiders.extract import clean_text
 from spiders.page import ArticlePage
@@ -43,6 +48,19 @@ from spiders.page import ArticlePage
 logger = logging.getLogger(__name__)
 
 DISCOVERY_PATHS = ("wp-json", "rss", "sitemap", "sections")
+# The sitemap protocol allows 50 MB uncompressed; pages get DOWNLOAD_MAXSIZE.
+SITEMAP_MAXSIZE = 50 * 1024 * 1024
+# A DTD in the prolog (internal subset included): feeds and sitemaps never need one, and
+# it is where entity bombs and external entities live.
+_DOCTYPE = re.compile(rb"<!DOCTYPE\b(?:[^\[>]*\[.*?\]\s*>|[^>]*>)", re.S | re.I)
+
+
+def strip_doctype(body: bytes) -> tuple[bytes, bool]:
+    """`body` without a DOCTYPE declaration before its root element; whether one was removed."""
+    m = _DOCTYPE.search(body, 0, 65536)
+    if m is None or b"<" in body[:m.start()].replace(b"<?", b"").replace(b"<!--", b""):
+        return body, False
+    return body[: m.start()] + body[m.end():], True
 
 
 def _host(url: str) -> str:
@@ -74,6 +92,7 @@ class NewsSpider(scrapy.Spider):
     source_id: str
     source: Source
     seen: SeenStore
+    failed: FailedUrlsStore | NoFailedStore
 
     def __init__(
         self,
@@ -91,6 +110,7 @@ class NewsSpider(scrapy.Spider):
         self.source = sources[self.source_id]
         self.base_url = (base_url or self.source.base_url).rstrip("/")
         self.seen = _NoSeen()
+        self.failed = NoFailedStore()
         # -a discovery=sections,rss overrides the site's order (one path, or a different order).
         override = [p.strip() for p in discovery.split(",") if p.strip()] if discovery else None
         self._paths = list(override or type(self).discovery or self.source.discovery)
@@ -104,6 +124,7 @@ class NewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.seen = seen_store_for(crawler)
+        spider.failed = failed_store_for(crawler)
         return spider
 
     # --- helpers ----------------------------------------------------------------------
@@ -130,6 +151,8 @@ class NewsSpider(scrapy.Spider):
             n += 1
             if self.seen.is_fresh(url, source=self.source_id):
                 self._inc("akhbar/skipped_fresh")
+                if hints.get("via") == "failed":  # archived meanwhile (another crawler)
+                    self.failed.succeeded([url])
                 continue
             requests.append(
                 Request(
@@ -144,8 +167,19 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery control ----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        # What failed for good last time goes first: it has waited longest.
+        for request in self.failed_requests():
+            yield request
         for request in self._next_path():
             yield request
+
+    def failed_requests(self) -> list[Request]:
+        rows = self.failed.pending(self.source_id)
+        requests, _ = self.article_requests((row["url"], {"via": "failed"}) for row in rows)
+        if requests:
+            self.logger.info("%s: retrying %d URLs that failed in earlier runs", self.source_id, len(requests))
+            self._inc("akhbar/failed_urls/requeued", len(requests))
+        return requests
 
     def _next_path(self) -> list[Request]:
         while self._paths:
@@ -165,7 +199,8 @@ class NewsSpider(scrapy.Spider):
         elif path == "rss":
             yield Request(self.url("/feed/"), callback=self.parse_feed, errback=self.discovery_failed, meta=meta)
         elif path == "sitemap":
-            yield Request(self.url("/sitemap.xml"), callback=self.parse_sitemap, errback=self.discovery_failed, meta=meta)
+            yield Request(self.url("/sitemap.xml"), callback=self.parse_sitemap, errback=self.discovery_failed,
+                          meta={**meta, "download_maxsize": SITEMAP_MAXSIZE})
         elif path == "sections":
             for p in self.section_paths:
                 yield Request(self.url(p), callback=self.parse_listing, errback=self.discovery_failed, meta=dict(meta))
@@ -190,6 +225,7 @@ class NewsSpider(scrapy.Spider):
         self.logger.warning("%s: discovery request %s failed: %s", self.source_id, request.url,
                             status or failure.getErrorMessage())
         self._inc(f"akhbar/discovery_error/{request.meta.get('akhbar_discovery')}")
+        self.failed.run_error(f"discovery failed: {status or failure.getErrorMessage()}", url=request.url)
         return self._first_page_done(request, 0)
 
     def _should_page(self, response: Response, found: int, requests: list[Request]) -> bool:
@@ -215,6 +251,8 @@ class NewsSpider(scrapy.Spider):
             posts = json.loads(response.text)
         except (ValueError, AttributeError):
             posts = None
+            self._inc("akhbar/invalid_json")
+            self.failed.run_error("REST API answered invalid JSON", url=response.url)
         if not isinstance(posts, list):
             self.logger.warning("%s: REST API answered no post list at %s", self.source_id, response.url)
             yield from self._first_page_done(response, 0)
@@ -228,7 +266,8 @@ class NewsSpider(scrapy.Spider):
         except ValueError:
             total = 0
         if page < total and self._should_page(response, found, requests):
-            yield Request(self._api_url(page + 1), callback=self.parse_api, meta=self._next_meta(response))
+            yield Request(self._api_url(page + 1), callback=self.parse_api, errback=self.discovery_failed,
+                          meta=self._next_meta(response))
 
     def api_hints(self, post: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         embedded = post.get("_embedded") or {}
@@ -267,6 +306,7 @@ class NewsSpider(scrapy.Spider):
     # --- rss ------------------------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Request]:
         # Scrapy decodes by the Content-Type charset or the <?xml encoding=...?> declaration.
+        response = self._without_doctype(response)
         text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
         try:
             sel = Selector(text=text, type="xml") if text.strip() else None
@@ -298,7 +338,18 @@ class NewsSpider(scrapy.Spider):
             yield from self._next_path()
 
     # --- sitemap ------------------------------------------------------------------------
+    def _without_doctype(self, response: Response) -> Response:
+        # parsel and Scrapy's Sitemap already parse with resolve_entities=False; dropping the
+        # DTD as well keeps the items of a feed that carries an entity bomb readable.
+        body, stripped = strip_doctype(response.body)
+        if not stripped:
+            return response
+        self.logger.warning("%s: DOCTYPE removed from %s (entities are never expanded)", self.source_id, response.url)
+        self._inc("akhbar/xml_doctype_stripped")
+        return response.replace(body=body)
+
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        response = self._without_doctype(response)
         try:
             sitemap = Sitemap(response.body)
         except Exception:  # lxml raises several types on garbage
@@ -317,7 +368,8 @@ class NewsSpider(scrapy.Spider):
                 self._round["pending"] += len(posts)
             for u in posts:
                 yield Request(urljoin(response.url, u), callback=self.parse_sitemap, errback=self.discovery_failed,
-                              meta={"akhbar_discovery": "sitemap", "akhbar_first": True, "akhbar_page": 1})
+                              meta={"akhbar_discovery": "sitemap", "akhbar_first": True, "akhbar_page": 1,
+                                    "download_maxsize": SITEMAP_MAXSIZE})
             # The index itself found nothing; its child sitemaps (counted above) decide.
             yield from self._first_page_done(response, 0)
             return
@@ -337,7 +389,8 @@ class NewsSpider(scrapy.Spider):
         yield from self._first_page_done(response, found)
         nxt = first_str(response.css(self.next_page_css).getall())
         if nxt and self._should_page(response, found, requests):
-            yield Request(response.urljoin(nxt), callback=self.parse_listing, meta=self._next_meta(response))
+            yield Request(response.urljoin(nxt), callback=self.parse_listing, errback=self.discovery_failed,
+                          meta=self._next_meta(response))
 
     # --- articles -------------------------------------------------------------------------
     def parse_article(self, response: Response, hints: dict[str, Any] | None = None) -> Iterator[Any]:
@@ -361,6 +414,8 @@ class NewsSpider(scrapy.Spider):
         response = getattr(failure.value, "response", None)
         self.logger.warning("%s: article %s failed: %s", self.source_id, failure.request.url,
                             response.status if response is not None else failure.getErrorMessage())
+        if self.failed.failed_request(failure, source=self.source_id) is None:
+            return  # excluded by robots.txt: policy, not a failure
         self._inc("akhbar/article_fetch_error")
 
 
