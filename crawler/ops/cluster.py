@@ -275,13 +275,14 @@ class ClusterScheduler(Scheduler):
     def _heartbeat(self) -> None:
         try:
             self._beat(self._locally_busy())
+            queued = len(self.queue)
         except Exception:  # Redis unreachable for a moment: the lease lasts CLUSTER_WORKER_TIMEOUT
             logger.warning("cluster: heartbeat failed", exc_info=True)
             return
         # Requests another worker queued are picked up now rather than at the engine's next
         # 5-second heartbeat.
         slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is not None and len(self.queue):
+        if slot is not None and queued:
             slot.nextcall.schedule()
 
     # --- scheduling -------------------------------------------------------------------
