@@ -24,8 +24,10 @@ import pytest
 from crawler.archive import open_archive
 from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
 from crawler.ops.alerts import post_webhook, send
-from crawler.ops.monitors import COVERAGE_FIELDS, health_of, monitors_of, record_health, thresholds_for
+from crawler.ops.monitors import (COVERAGE_FIELDS, Thresholds, health_of, monitors_of, record_health, run_monitors,
+                                  thresholds_for)
 from crawler.snapshot import SnapshotServer
+from crawler.snapshot.faults import Fault
 from tests.conftest import ROOT
 
 ALL_MONITORS = {"no_articles", "site_answered", "min_articles", "error_rate", "finish_reason",
@@ -213,6 +215,20 @@ def test_site_down_fails_its_source_alerts_webhook_and_others_go_on(tmp_path: Pa
     assert "failed for le12" not in run.stderr
 
 
+def test_site_answering_only_errors_is_failing(tmp_path: Path) -> None:
+    every_request_503 = Fault(kind="status", site="le12", match="*", times=None, params={"status": 503})
+    with SnapshotServer(sites=["le12"], faults=[every_request_503]) as snap:
+        sources = write_sources(tmp_path / "sources.toml", {"le12": snap.base_urls["le12"]})
+        run = akhbar(tmp_path / "data", "--sources", str(sources), "crawl", "le12", "-s", "AUTOTHROTTLE_ENABLED=False")
+    assert run.returncode == 0, run.stderr[-3000:]
+    row = runs_by_source(f"sqlite:///{tmp_path / 'data' / 'archive.sqlite3'}")["le12"]
+    checks = by_name(row)
+    assert row["health"] == "failing", checks
+    assert row["stats"]["response_received_count"] > 0  # it answered, with errors only
+    assert not checks["site_answered"]["ok"] and checks["site_answered"]["message"].startswith("all ")
+    assert checks["error_rate"]["value"] == 1.0
+
+
 def test_layout_change_drops_coverage_and_degrades(tmp_path: Path) -> None:
     with SnapshotServer(sites=["hibapress"]) as snap, RedesignProxy(snap.base_urls["hibapress"]) as proxy:
         sources = write_sources(tmp_path / "sources.toml", {"hibapress": proxy.url})
@@ -303,6 +319,24 @@ def test_broken_table_stops_the_crawl_at_start(tmp_path: Path) -> None:
     run = akhbar(tmp_path / "data", "--sources", str(sources), "crawl", "le12", "--snapshot", timeout=120)
     assert "min_articles" in run.stderr
     assert not (tmp_path / "data" / "items.jsonl").exists() or (tmp_path / "data" / "items.jsonl").stat().st_size == 0
+
+
+class _Spider:
+    name = "le12"
+
+
+def test_cluster_worker_that_joined_is_not_judged_on_article_counts() -> None:
+    # A worker joining a run others are crawling may get no article to fetch at all.
+    stats = {"downloader/request_count": 4, "response_received_count": 4, "downloader/response_status_count/200": 4,
+             "cluster/worker": "w2", "finish_reason": "finished"}
+    run = {"source": "le12", "spider": "le12", "run_id": "w2-run"}
+    joined = run_monitors({**stats, "cluster/joined_workers": 1}, spider=_Spider(), thresholds=Thresholds(), run=run,
+                          reason="finished")
+    assert joined["health"] == "ok", joined
+    first = run_monitors({**stats, "cluster/joined_workers": 0}, spider=_Spider(), thresholds=Thresholds(), run=run,
+                         reason="finished")
+    assert first["health"] == "failing"
+    assert [m["name"] for m in first["monitors"] if not m["ok"]] == ["no_articles", "min_articles"]
 
 
 def test_health_from_checks() -> None:
