@@ -62,6 +62,11 @@ def fill(url: str, now: datetime) -> None:
         record_health(archive, {"run_id": "hespress-1", "source": "hespress", "health": "degraded",
                                 "monitors": [{**FAILED, "name": "coverage/title", "value": 0.5, "threshold": 0.95}]})
         archive.start_run("hespress-2", spider="hespress", source="hespress")  # running now, not judged yet
+        archive.start_run("belpresse-1", spider="belpresse", source="belpresse")
+        archive.finish_run("belpresse-1", status="finished", stats={"item_scraped_count": 4})
+        record_health(archive, {"run_id": "belpresse-1", "source": "belpresse", "health": "ok", "monitors": [ok_monitor]})
+        archive.start_run("belpresse-2", spider="belpresse", source="belpresse")
+        archive.finish_run("belpresse-2", status="crashed", stats={})  # the crawl process died: never judged
     finally:
         archive.close()
 
@@ -94,6 +99,8 @@ def test_source_status_from_the_archive(archive_url: str) -> None:
     # a run in progress does not hide the last judged one
     assert by_id["hespress"]["health"] == "degraded" and by_id["hespress"]["last_run"]["id"] == "hespress-1"
     assert by_id["hibapress"]["health"] == "unknown" and by_id["hibapress"]["last_run"] is None
+    # a crawl that crashed (no monitors ran) leaves its source failing
+    assert by_id["belpresse"]["health"] == "failing" and by_id["belpresse"]["last_run"]["status"] == "crashed"
     assert by_id["hibapress"]["articles_per_day"] == [0] * WINDOW_DAYS
     # next run: what the scheduler computes (never run: due now or at the end of quiet
     # hours); the source that just ran is due later
@@ -128,7 +135,7 @@ def test_status_command_json_and_table(sqlite_status: tuple[Path, str, datetime]
     assert " ok " in lines["le12"] and " 10 " in lines["le12"]
     assert "FAILING" in lines["rue20"] and "site_answered" in lines["rue20"]
     assert "DEGRADED" in lines["hespress"] and "coverage/title" in lines["hespress"]
-    assert "unknown" in lines["hibapress"]
+    assert "unknown" in lines["hibapress"] and "FAILING" in lines["belpresse"] and "crashed" in lines["belpresse"]
 
 
 @pytest.fixture()
@@ -225,8 +232,8 @@ def test_status_page_renders_health_and_30_day_charts_in_chromium(
     # order: hespress, hibapress, le12, rue20, belpresse; bars drawn only on days with articles
     assert attrs["data-drawn"] == f"0,0,{len(LE12_PER_DAY)},1,0", attrs
     assert all(int(w) > 200 for w in attrs["data-widths"].split(",")), attrs
-    assert attrs["data-health"] == "degraded,unknown,ok,failing,unknown"
-    assert attrs["data-labels"].split(",") == ["متدهور", "لم يُفحص بعد", "سليم", "متعطل", "لم يُفحص بعد"]
+    assert attrs["data-health"] == "degraded,unknown,ok,failing,failing"
+    assert attrs["data-labels"].split(",") == ["متدهور", "لم يُفحص بعد", "سليم", "متعطل", "متعطل"]
     assert attrs["data-dir"] == "rtl" and attrs["data-direction"] == "rtl" and attrs["data-scripts"] == "0"
     shot = tmp_path / "status.png"
     run = subprocess.run([*cmd[:-2], f"--screenshot={shot}", server.url + "/status"], capture_output=True, text=True, timeout=120)

@@ -5,7 +5,9 @@ computed here once from the archive (``crawl_runs`` with the health the monitors
 recorded, the articles) and the schedule (`crawler.ops.schedule.next_run`).
 
 A source's health is that of its latest judged run (``ok`` | ``degraded`` |
-``failing``), ``unknown`` when no run of it was judged yet. Articles per day count the
+``failing``), ``failing`` when its latest run ended without being judged because the
+crawl crashed, ``unknown`` when no run of it was judged yet; a run in progress does not
+change it. Articles per day count the
 articles by publication date (the fetch date when none was parsed), in UTC days, over
 the last `WINDOW_DAYS` days, in one query on the articles' date-ordered ``sort_key``.
 """
@@ -156,6 +158,17 @@ def _next_run(source: Any, now: datetime, cfg: Any, last_row: Mapping[str, Any] 
         return None
 
 
+UNJUDGED_FAILURES = ("crashed", "failed")
+"""Statuses of runs that ended without monitors (the crawl process died, or the
+scheduler recorded that no page answered): the source is failing."""
+
+
+def _health(done: Mapping[str, Any] | None, judged: Mapping[str, Any] | None) -> str:
+    if done is not None and not done.get("health") and done.get("status") in UNJUDGED_FAILURES:
+        return "failing"
+    return judged["health"] if judged else "unknown"
+
+
 def source_status(archive: Any, cfg: Any = None, *, now: datetime | None = None) -> Status:
     """Everything the status shows, for every configured source (and any other source
     the archive has runs of)."""
@@ -183,7 +196,7 @@ def source_status(archive: Any, cfg: Any = None, *, now: datetime | None = None)
             SourceStatus(
                 id=sid,
                 name=src.name if src else sid,
-                health=judged["health"] if judged else "unknown",
+                health=_health(done, judged),
                 running=sid in leased,
                 last_run=run_summary(done) if done else None,
                 next_run=_next_run(src, now, cfg, last) if src else None,
