@@ -275,6 +275,10 @@ def is_boilerplate_text(text: str | None) -> bool:
     return any(p.search(norm) for p in BOILERPLATE_TEXT)
 
 
+# lxml's HTML parser keeps characters its setters refuse (C0 controls, lone surrogates).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _remove(el: etree._Element) -> None:
     parent = el.getparent()
     if parent is None:
@@ -283,9 +287,9 @@ def _remove(el: etree._Element) -> None:
     if el.tail and el.tail.strip():
         prev = el.getprevious()
         if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
+            prev.tail = _NOT_XML.sub("", (prev.tail or "") + el.tail)
         else:
-            parent.text = (parent.text or "") + el.tail
+            parent.text = _NOT_XML.sub("", (parent.text or "") + el.tail)
     parent.remove(el)
 
 
@@ -497,10 +501,18 @@ def extract_generic(sel: Selector) -> Fields:
     return {k: v for k, v in out.items() if v}
 
 
+_WEB_SCHEMES = ("http", "https")
+
+
 def absolute(base: str, url: str | None) -> str | None:
+    """`url` resolved against `base` when the result is a web address; None for
+    ``data:``, ``javascript:`` and other schemes, and for URLs that cannot be parsed."""
     if not url:
         return None
     url = url.strip()
-    if url.startswith("data:"):
+    try:
+        resolved = urljoin(base, url)
+        scheme = urlparse(resolved).scheme.lower()
+    except ValueError:  # "http://[bad": an unbalanced IPv6 bracket
         return None
-    return urljoin(base, url)
+    return resolved if scheme in _WEB_SCHEMES else None

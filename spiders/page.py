@@ -257,7 +257,7 @@ class ArticlePage:
             author = pick("author")
         image = absolute(url, pick("image_url"))
         canonical = pick("canonical_url", ["meta", "jsonld"]) or url
-        canonical = absolute(url, canonical)
+        canonical = absolute(url, canonical) or url
         site_id = None
         if self.url_id is not None:
             m = self.url_id.search(url)

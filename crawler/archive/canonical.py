@@ -32,35 +32,102 @@ def _is_tracking(name: str) -> bool:
     return n in _TRACKING_EXACT or n.startswith(_TRACKING_PREFIXES)
 
 
+_SPLIT = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://(?P<netloc>[^/?#]*))?(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?")
+_HOST_PREFIXES = ("www.", "amp.", "m.")
+# After percent-decoding, characters that would change the key's structure or vanish
+# when the key is read again (urlsplit drops tab/CR/LF, str.strip trailing spaces) go
+# back to %XX, so folding a folded key changes nothing.
+_REENCODE = re.compile(r"%(?=[0-9A-Fa-f]{2})|[?#\t\r\n]")
+_TRAILING_SPACE = re.compile(r"\s+$")
+
+
+def _pct(m: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in m.group().encode("utf-8"))
+
+
+def _split(url: str) -> tuple[str, str, str]:
+    """(netloc, path, query) as urlsplit gives them; a netloc urlsplit refuses (an
+    unbalanced IPv6 bracket, characters that NFKC-normalise into separators) is kept
+    as written, so a hostile URL gets a key instead of an exception."""
+    try:
+        parts = urlsplit(url)
+        return parts.netloc, parts.path, parts.query
+    except ValueError:
+        m = _SPLIT.match(re.sub(r"[\t\r\n]", "", url))
+        assert m is not None  # every group is optional
+        return m.group("netloc") or "", m.group("path") or "", m.group("query") or ""
+
+
+def _host(netloc: str) -> str:
+    """Lower-cased host without userinfo, ``www.``/``amp.``/``m.`` and default port."""
+    hostport = netloc.rpartition("@")[2].lower()
+    for _ in range(8):  # to a fixed point: a folded host must fold to itself (".:0:" -> ".:0" -> ":0")
+        folded = _host_port(hostport)
+        if folded == hostport:
+            break
+        hostport = folded
+    return hostport
+
+
+def _host_port(hostport: str) -> str:
+    if hostport.startswith("[") and "]" in hostport:
+        host, _, rest = hostport.partition("]")
+        host, port = host + "]", rest[1:] if rest.startswith(":") else ""
+    elif ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+    else:
+        host, port = hostport, ""
+    host = host.strip().rstrip(".:")  # "a::" reads back as host "a"
+    while host.startswith(_HOST_PREFIXES) and host.count(".") >= 2:
+        host = host[host.index(".") + 1:]
+    port = port.strip()
+    if port.isascii() and port.isdigit():
+        number = int(port)
+        port = "" if number in (80, 443) else str(number)
+    return f"{host}:{port}" if port else host
+
+
+def _path(raw: str) -> str:
+    path = _REENCODE.sub(_pct, unquote(raw or "/"))
+    while True:  # removing one marker can expose another (/a.amp.amp, /amp/amp)
+        folded = _AMP_SUFFIX.sub("", _AMP_SEGMENT.sub("", _SLASHES.sub("/", path))).rstrip("/")
+        if folded == path:
+            return path
+        path = folded
+
+
 def fold_url(url: str) -> str:
     """The folded form of `url`: ``//host/path?sorted-query`` with scheme, ``www.``,
     ``amp.``/``m.`` hosts, AMP path markers, tracking parameters, fragment, default
     port and trailing slash removed and the path percent-decoded (Arabic slugs compare
-    equal however they were encoded). Not a fetchable URL: a key."""
+    equal however they were encoded). Not a fetchable URL: a key. Never raises, and
+    folding a key again gives the same key."""
     url = (url or "").strip()
     if not url:
         return ""
-    parts = urlsplit(url if "//" in url else "//" + url)
-    host = (parts.hostname or "").lower().rstrip(".")
-    for prefix in ("www.", "amp.", "m."):
-        if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix):]
-    port = parts.port
-    if port and port not in (80, 443):
-        host = f"{host}:{port}"
-    path = unquote(parts.path or "/")
-    path = _SLASHES.sub("/", path)
-    path = _AMP_SEGMENT.sub("", path)
-    path = _AMP_SUFFIX.sub("", path)
-    path = path.rstrip("/") or ""
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    netloc, raw_path, raw_query = _split(url if "//" in url else "//" + url)
+    if not netloc and raw_path and not raw_path.startswith("/"):
+        # "example.com/a//b": what the key writes as host is read back as one.
+        netloc, raw_path, _ = _split("//" + raw_path)
+    host = _host(netloc)
+    path = _path(raw_path)
+    query = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not _is_tracking(k)]
     query.sort()
     q = urlencode(query)
+    if not q:  # the key ends with the path: trailing blanks would not survive a re-read
+        path = _TRAILING_SPACE.sub(_pct, path)
     return f"//{host}{path}" + (f"?{q}" if q else "")
 
 
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
 def article_key(url: str | None, canonical_url: str | None = None) -> str:
-    """Folded canonical URL (or fetched URL when none was declared)."""
+    """Folded canonical URL (or fetched URL when none was declared, or when the declared
+    one is not a web address: a ``javascript:`` or ``data:`` "canonical" is ignored)."""
+    m = _SCHEME.match(canonical_url or "")
+    if m and m.group(1).lower() not in ("http", "https"):
+        canonical_url = None
     return fold_url(canonical_url or url or "")
 
 
