@@ -117,16 +117,17 @@ def test_two_processes_share_the_frontier(
             single_sources = sources_toml(tmp_path / "single", single_snap.base_urls)
 
             env = clean_env()
+            logs = [(tmp_path / f"w{i}.log").open("w") for i in range(WORKERS)] + [(tmp_path / "single.log").open("w")]
             workers = [
                 subprocess.Popen(crawl_cmd(shared_sources, tmp_path / f"w{i}"), cwd=tmp_path, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"w{i}.log", "w"))
+                                 stdout=subprocess.DEVNULL, stderr=logs[i])
                 for i in range(WORKERS)
             ]
             # The single-process crawl of the same snapshot (its own servers, its own schema),
             # meanwhile: the stories it finds are the reference.
             single = subprocess.Popen(
                 crawl_cmd(single_sources, tmp_path / "single-data", "-s", f"AKHBAR_ARCHIVE_URL={single_url}"),
-                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "single.log", "w"))
+                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=logs[-1])
             try:
                 deadline = time.monotonic() + 120
                 registered: dict[str, int] = {}
@@ -147,6 +148,8 @@ def test_two_processes_share_the_frontier(
                     if p.poll() is None:
                         p.kill()
                         p.wait()
+                for f in logs:
+                    f.close()
             hits = {site: snap.hits(site) for site in SITES}
             truth = {site: {a["url"] for a in snap.articles(site)} for site in SITES}
 
@@ -170,8 +173,8 @@ def test_two_processes_share_the_frontier(
         drop(shared_url)
         drop(single_url)
 
-    logs = "\n".join((tmp_path / f"w{i}.log").read_text() for i in range(WORKERS))
-    assert "frontier in Redis" in logs
+    worker_logs = "\n".join((tmp_path / f"w{i}.log").read_text() for i in range(WORKERS))
+    assert "frontier in Redis" in worker_logs
     # Every snapshot article archived, each once: one row, never re-written, emitted by one worker.
     for site in SITES:
         urls = [r["url"] for r in rows if r["source"] == site]
@@ -184,7 +187,7 @@ def test_two_processes_share_the_frontier(
     assert not any(s.get("archive/updated") for s in stats)
     # Both workers took part in crawling each site.
     for site in SITES:
-        per_worker = [s.get("item_scraped_count", 0) for r, s in zip(runs, stats) if r["source"] == site]
+        per_worker = [s.get("item_scraped_count", 0) for r, s in zip(runs, stats, strict=True) if r["source"] == site]
         assert len(per_worker) == WORKERS and all(n > 0 for n in per_worker), (site, per_worker)
     # No URL fetched twice at the server; robots.txt is the exception: Scrapy's robots
     # middleware fetches it once per process, outside the scheduler.

@@ -199,6 +199,10 @@ class ClusterScheduler(Scheduler):
     """
 
     crawler: Crawler
+    prefix: str
+    timeout: float
+    """CLUSTER_WORKER_TIMEOUT: a worker's lease, renewed every `beat_interval` seconds."""
+    beat_interval: float
     worker_id: str
     keys: dict[str, str]
 
