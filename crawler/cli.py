@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.dedup",
     "crawler.commands.run",
     "crawler.commands.status",
+    "crawler.commands.failed",
 )
 
 

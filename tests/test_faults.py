@@ -261,3 +261,38 @@ def test_fault_plan_file(tmp_path: Path) -> None:
     bad.write_text('{"faults": [{"kind": "nonsense"}]}', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown kind"):
         load_faults(bad)
+
+
+def test_failed_command_lists_resets_and_forgets(archive_url: str, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from crawler.cli import main
+    from crawler.ops.failed_urls import FailedUrls
+
+    # main() exports these for the commands it runs; restored after the test
+    for var, value in (("AKHBAR_DATA", str(tmp_path)), ("AKHBAR_ARCHIVE_URL", archive_url),
+                       ("SCRAPY_SETTINGS_MODULE", "crawler.settings")):
+        monkeypatch.setenv(var, value)
+
+    a = open_archive(archive_url)
+    try:
+        failed = FailedUrls(a, max_attempts=2)
+        for _ in range(2):
+            failed.record("https://le12.ma/article/1/", source="le12", reason="http 503", status=503, run_id="r1")
+        failed.record("https://www.rue20.com/2.html?utm_source=x", source="rue20", reason="timeout (DOWNLOAD_TIMEOUT)")
+        assert failed.pending("le12") == []  # given up after max_attempts ...
+    finally:
+        a.close()
+    assert main(["--data", str(tmp_path), "failed", "--archive", archive_url, "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["source"], r["reason"], r["status"], r["attempts"]) for r in rows] == [
+        ("le12", "http 503", 503, 2), ("rue20", "timeout (DOWNLOAD_TIMEOUT)", None, 1)]
+    assert main(["--data", str(tmp_path), "failed", "--archive", archive_url, "--reset", "--source", "le12"]) == 0
+    assert main(["--data", str(tmp_path), "failed", "--archive", archive_url, "--forget", "https://rue20.com/2.html"]) == 0  # any spelling
+    assert "forgot 1 URL(s)" in capsys.readouterr().out
+    a = open_archive(archive_url)
+    try:
+        pending = FailedUrls(a, max_attempts=2).pending("le12")  # ... until reset
+        assert [r["url"] for r in pending] == ["https://le12.ma/article/1/"]
+        assert FailedUrls(a).rows("rue20") == []
+    finally:
+        a.close()
