@@ -72,6 +72,12 @@ def _jsonld_objects(sel: Selector) -> Iterator[dict[str, Any]]:
             except json.JSONDecodeError:
                 logger.debug("unparseable JSON-LD block skipped")
                 continue
+            except RecursionError:  # hostile nesting ([[[[...) is not metadata
+                logger.warning("JSON-LD block nested too deep; skipped")
+                continue
+        except RecursionError:
+            logger.warning("JSON-LD block nested too deep; skipped")
+            continue
         stack = [data]
         while stack:
             obj = stack.pop(0)

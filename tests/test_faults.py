@@ -296,3 +296,27 @@ def test_failed_command_lists_resets_and_forgets(archive_url: str, capsys: pytes
         assert FailedUrls(a).rows("rue20") == []
     finally:
         a.close()
+
+
+def test_unreadable_page_recorded_for_the_next_run(tmp_path: Path) -> None:
+    """An article the page object cannot read is kept in failed_urls (the next run, maybe
+    with a fixed extractor, retries it), besides being counted."""
+    from scrapy.http import Request, Response
+    from scrapy.utils.test import get_crawler
+
+    from spiders.le12 import Le12Spider
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    crawler = get_crawler(Le12Spider, {"AKHBAR_ARCHIVE_URL": url,
+                                       "AKHBAR_FAILED_STORE": "crawler.ops.failed_urls.FailedUrlsStore"})
+    spider = Le12Spider.from_crawler(crawler)
+    page = "https://le12.ma/article/7/"
+    assert list(spider.parse_article(Response(page, body=b"\x89PNG\r\n", request=Request(page)), {})) == []
+    spider.failed.close()
+    a = open_archive(url)
+    try:
+        rows = a.fetch("SELECT url, source, reason, status FROM failed_urls")
+    finally:
+        a.close()
+    assert len(rows) == 1 and rows[0]["url"] == page and rows[0]["source"] == "le12"
+    assert rows[0]["reason"].startswith("extraction failed: ") and rows[0]["status"] == 200

@@ -213,6 +213,9 @@ class NoFailedStore:
     def failed_request(self, failure: Failure, *, source: str | None) -> str | None:
         return failure_reason(failure)[0]
 
+    def record(self, url: str, *, source: str | None, reason: str, status: int | None = None) -> None:
+        return None
+
     def run_error(self, message: str, url: str | None = None) -> None:
         return None
 
