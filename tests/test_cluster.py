@@ -118,8 +118,12 @@ def test_two_processes_share_the_frontier(
 
             env = clean_env()
             logs = [(tmp_path / f"w{i}.log").open("w") for i in range(WORKERS)] + [(tmp_path / "single.log").open("w")]
+            # At least 50 ms between one worker's requests to a site (AutoThrottle's floor): a
+            # worker alone needs seconds for a site, far longer than the other takes to see
+            # the queued requests (a quarter of a second), so both take part.
             workers = [
-                subprocess.Popen(crawl_cmd(shared_sources, tmp_path / f"w{i}"), cwd=tmp_path, env=env,
+                subprocess.Popen(crawl_cmd(shared_sources, tmp_path / f"w{i}", "-s", "DOWNLOAD_DELAY=0.1"),
+                                 cwd=tmp_path, env=env,
                                  stdout=subprocess.DEVNULL, stderr=logs[i])
                 for i in range(WORKERS)
             ]
