@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from bench.common import result
 from crawler.arabic import tokens
 from crawler.archive import open_archive
 from crawler.archive.records import sort_key_bounds
@@ -280,14 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=ROOT / "bench" / "out" / "archive", help="where built archives are kept")
     p.add_argument("--url", default=None, help="archive URL template with {n} (default: SQLite files in --cache)")
     p.add_argument("--reps", type=int, default=5, help="timed repetitions per query")
+    p.add_argument("--inserts", type=int, default=5000, help="articles in the insert-throughput test")
     args = p.parse_args(argv)
     if not args.corpus.exists():
         p.error(f"corpus not found: {args.corpus} (point --corpus at a JSON Lines file with title/body)")
     corpus = load_corpus(args.corpus)
     args.cache.mkdir(parents=True, exist_ok=True)
     results: dict[int, dict[str, Any]] = {}
-    ins = insert_throughput(corpus, args.cache)
-    print(f"insert throughput, 5,000 articles into a fresh SQLite archive (500 per transaction):\n"
+    ins = insert_throughput(corpus, args.cache, args.inserts)
+    print(f"insert throughput, {args.inserts:,} articles into a fresh SQLite archive (500 per transaction):\n"
           f"  upsert (normalise, FTS5, indexes, seen URLs)  {ins['upsert_per_s']:8,.0f} articles/s"
           f"  = 1/{ins['plain_insert_per_s'] / ins['upsert_per_s']:.0f} of a bare executemany into one plain table "
           f"({ins['plain_insert_per_s']:,.0f}/s)\n"
@@ -296,6 +298,20 @@ def main(argv: list[str] | None = None) -> int:
         url = args.url.format(n=n) if args.url else f"sqlite:///{(args.cache / f'archive-{n}.sqlite3').resolve()}"
         results[n] = run_size(url, n, corpus, args.reps)
     report(results)
+    for n, r in results.items():
+        s, m = r["shapes"], ("cpu_" if r.get("dialect", "sqlite") == "sqlite" else "")
+        worst = max(v[m + "p95"] for k, v in s.items() if k.startswith(("date", "relevance")))
+        date, floor = s["date"][m + "p95"], s["bare FTS date (floor)"][m + "p95"]
+        result("archive", f"search p95, date-sorted, {r['articles']:,} articles ({r['dialect']}, {m or 'wall '}time)",
+               round(date, 2), "ms", "bare FTS query, same rows", round(floor, 2), round(date / floor, 2),
+               "<= 2x bare, every shape <= 5 ms", date <= 2 * floor and worst <= 5, worst_shape_p95_ms=round(worst, 2))
+        naive = s["bare FTS bm25, naive"][m + "p95"]
+        rel = s["relevance"][m + "p95"]
+        result("archive", f"search p95, relevance, {r['articles']:,} articles", round(rel, 2), "ms",
+               "naive ORDER BY bm25", round(naive, 2), round(rel / naive, 3))
+    result("archive", "archive inserts (upsert_many)", round(ins["upsert_per_s"]), "articles/s",
+           "bare executemany, one plain table", round(ins["plain_insert_per_s"]),
+           round(ins["upsert_per_s"] / ins["plain_insert_per_s"], 3))
     out = args.cache / "results.json"
     prev = json.loads(out.read_text()) if out.exists() else {}
     prev.update({str(k): v for k, v in results.items()})

@@ -17,6 +17,7 @@ import urllib.request
 
 from scrapy.http import HtmlResponse
 
+from bench.common import result
 from crawler.snapshot import SnapshotServer
 from spiders.belpresse import BelpresseArticlePage
 from spiders.hespress import HespressArticlePage
@@ -66,6 +67,8 @@ def main() -> None:
     print(f"extraction: {n / extract_t:.0f} pages/s ({1000 * extract_t / n:.2f} ms/page)")
     print(f"baseline (lxml parse only): {n / parse_t:.0f} pages/s ({1000 * parse_t / n:.2f} ms/page)")
     print(f"ratio extraction/parse time: {extract_t / parse_t:.1f}x")
+    result("extract", "extraction (page objects)", round(n / extract_t), "pages/s", "HtmlResponse lxml parse only",
+           round(n / parse_t), round(extract_t / parse_t, 1), "(time ratio)")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.common import result
 from crawler.snapshot import SnapshotServer
 
 
@@ -85,6 +86,8 @@ def main() -> int:
     print(f"REST 100 posts + RSS 20:     {mixed:,.0f} req/s")
     print(f"baseline static file server: {baseline:,.0f} req/s")
     print(f"ratio cached/baseline: {warm / baseline:.2f}x")
+    result("snapshot", "snapshot server, cached article pages, 1 connection", round(warm), "req/s",
+           "stdlib static file server", round(baseline), round(warm / baseline, 2))
     return 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scrapy.utils.test import get_crawler
 
+from bench.common import result
 from crawler.arabic import tokens
 from crawler.items import Article
 from pipelines.topic_model import bundled_model
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baseline (tokenise only)  {base:9.0f} articles/s")
     print(f"classifier path           {cls:9.0f} articles/s  ({1000 / cls:.2f} ms/article, {cls / base:.2f}x baseline)")
     print(f"section-map path          {sec:9.0f} articles/s  ({sec / base:.2f}x baseline)")
+    result("topics", "topic pipeline, classifier path", round(cls), "articles/s", "tokenising only", round(base),
+           round(cls / base, 2))
     return 0
 
 
