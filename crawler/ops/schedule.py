@@ -228,8 +228,8 @@ class Every:
     @classmethod
     def parse(cls, text: str) -> "Every":
         d = parse_duration(text)
-        if d < timedelta(minutes=1):
-            raise ValueError(f"interval must be at least 1m: {text!r}")
+        if d <= timedelta(0):
+            raise ValueError(f"interval must be longer than 0: {text!r}")
         return cls(d)
 
 

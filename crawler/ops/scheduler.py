@@ -195,8 +195,6 @@ class Scheduler:
         now = utcnow()
         candidates = sorted(self._once_pending) if self.once else self.sources
         for source in candidates:
-            if self.max_runs is not None and self.started_count >= self.max_runs:
-                return
             if source in self.running:
                 due = self._due(source, now)
                 if due is not None and self._noted.get(source) != due:
@@ -208,7 +206,9 @@ class Scheduler:
             if due is None:
                 continue
             if len(self.running) >= self.opts.max_parallel:
-                return
+                continue  # overruns of the others are still reported
+            if self.max_runs is not None and self.started_count >= self.max_runs:
+                continue
             assert self._leases is not None
             if not self._leases.acquire(source, self.opts.lease_ttl):
                 lease = self._leases.get(source)
@@ -244,7 +244,8 @@ class Scheduler:
                                 start_new_session=True)
         self.running[source] = Running(source, run_id, proc, utcnow(), log)
         self.started_count += 1
-        self.out(f"{source}: started run {run_id}{' (resuming)' if resumed else ''}, log {logdir / f'{source}.log'}")
+        self.out(f"{source}: started run {run_id}{' (resuming)' if resumed else ''}, pid {proc.pid}, "
+                 f"log {logdir / f'{source}.log'}")
 
     def _renew_leases(self) -> None:
         assert self._leases is not None
