@@ -90,6 +90,11 @@ def get_article(archive: Archive, article_id: Any) -> Response:
     item = archive.get_article(aid)
     if item is None:
         return error(404, f"no article {aid}")
+    # Clients put body_html into pages: serve it sanitised like the feeds (the archive
+    # and `akhbar export` keep it as published).
+    from feeds.build import sanitize_html
+
+    item["body_html"] = sanitize_html(item.get("body_html")) or None
     item["versions"] = [
         {"version": v["version"], "title": v["title"], "superseded_at": v["superseded_at"], "warc_record": v["warc_record"]}
         for v in archive.versions(aid)
@@ -187,7 +192,8 @@ _ARTICLE_PROPS: dict[str, Any] = {
     "canonical_url": _NULLABLE_STR,
     "site_article_id": _NULLABLE_STR,
     "title": _NULLABLE_STR,
-    "body_html": _NULLABLE_STR,
+    "body_html": {"type": ["string", "null"], "description": "sanitised HTML (no script, style, frames, handlers, "
+                  "non-http(s) URLs); the archive keeps it as published"},
     "body_text": _NULLABLE_STR,
     "summary": _NULLABLE_STR,
     "author": _NULLABLE_STR,

@@ -16,6 +16,7 @@ import html
 import json
 import logging
 import mimetypes
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
@@ -72,13 +73,21 @@ def plain_text(text: str | None) -> str:
     return " ".join(text.split())
 
 
+# Characters no valid URL holds raw: percent-encoded, so a URL stays one attribute value
+# even in a reader that pastes it into HTML without escaping.
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>`\\{}|^]")
+
+
 def safe_url(url: str | None) -> str:
-    """`url` when it is an http(s) URL, else '' (a feed link must never be javascript:)."""
+    """`url` when it is an http(s) URL, else '' (a feed link must never be javascript:),
+    with quotes, angle brackets, blanks and controls percent-encoded."""
     if not url:
         return ""
     url = xml_safe(url).strip()
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    return url if scheme in ("http", "https") else ""
+    if scheme not in ("http", "https"):
+        return ""
+    return _URL_UNSAFE.sub(lambda m: "%" + format(ord(m.group()), "02X"), url)
 
 
 def _image_type(url: str) -> str:

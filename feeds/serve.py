@@ -74,6 +74,16 @@ class Representation:
         return self.gz
 
 
+_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_body(payload: Any) -> bytes:
+    """JSON with ``<``, ``>`` and ``&`` as ``\\u`` escapes: the same data, but no byte of
+    it can be read as markup by a client that sniffs or embeds it."""
+    text = json.dumps(payload, ensure_ascii=False, default=str).translate(_JSON_HTML_ESCAPES)
+    return (text + "\n").encode("utf-8")
+
+
 def strong_etag(data: bytes) -> str:
     return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
 
@@ -189,7 +199,7 @@ class App:
         return HTTPStatus.OK, rep, {"Cache-Control": f"public, max-age={self.max_age}"}
 
     def error(self, status: int, message: str) -> tuple[int, Representation, dict[str, str]]:
-        body = (json.dumps({"error": message}, ensure_ascii=False) + "\n").encode("utf-8")
+        body = json_body({"error": message})
         return status, Representation(body, "application/json; charset=utf-8", strong_etag(body)), {
             "Cache-Control": "no-store"
         }
@@ -233,7 +243,7 @@ class App:
         if self.admin is None:  # off: indistinguishable from a path that does not exist
             return self.error(HTTPStatus.NOT_FOUND, f"no such API path: {path}")
         status, payload, extra = self.admin.handle(method, path, query, headers, body)
-        body_out = (json.dumps(payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        body_out = json_body(payload)
         return status, Representation(body_out, "application/json; charset=utf-8", strong_etag(body_out)), extra
 
     def status_page(self) -> tuple[int, Representation | None, dict[str, str]]:
@@ -255,7 +265,7 @@ class App:
         except Exception as exc:  # the API reports its own 4xx; anything else is ours
             logger.exception("API %s failed", path)
             return self.error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")
-        body = (json.dumps(payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        body = json_body(payload)
         rep = Representation(body, "application/json; charset=utf-8", strong_etag(body))
         return status, rep, {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
 
