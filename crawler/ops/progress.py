@@ -45,15 +45,25 @@ def line_for(source: str, c: dict[str, int], state: str = "") -> str:
     return f"{source:<12} {c['pages']:>6} pages {c['articles']:>6} articles {c['errors']:>5} errors{tail}"
 
 
-class Board:
+class Board(logging.Filter):
     """The live display shared by every crawler of a process: one line per source,
-    redrawn together (cursor up, clear line) so parallel crawls do not interleave."""
+    redrawn together (cursor up, clear line) so parallel crawls do not interleave.
+    It also sits as a filter on the root log handlers: when a log line was written since
+    the last redraw, the board is drawn again below it instead of over it."""
 
     def __init__(self, stream: TextIO) -> None:
+        super().__init__()
         self.stream = stream
         self.lines: dict[str, str] = {}
         self.drawn = 0
         self.last = 0.0
+        self.logged = False
+        for handler in logging.root.handlers:
+            handler.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.logged = True
+        return True
 
     def update(self, source: str, text: str, *, force: bool = False) -> None:
         self.lines[source] = text
@@ -62,8 +72,9 @@ class Board:
             return
         self.last = now
         out = []
-        if self.drawn:
+        if self.drawn and not self.logged:
             out.append(f"\x1b[{self.drawn}F")  # back to the first line drawn last time
+        self.logged = False
         for line in self.lines.values():
             out.append(f"\x1b[2K{line}\n")
         self.stream.write("".join(out))

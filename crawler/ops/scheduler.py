@@ -166,7 +166,7 @@ class Scheduler:
                     self._start_due()
                     if self._finished():
                         break
-                time.sleep(min(self.opts.poll.total_seconds() or 1.0, 1.0))
+                time.sleep(max(self.opts.poll.total_seconds(), 0.1))
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
