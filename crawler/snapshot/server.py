@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 from collections import Counter
 from datetime import datetime
@@ -114,8 +115,6 @@ class SiteApp:
 
     # --- routing ----------------------------------------------------------------
     def handle(self, raw_path: str) -> Response:
-        with self._lock:
-            self.requests[raw_path] += 1
         parts = urlsplit(raw_path)
         path = unquote(parts.path) or "/"
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -217,6 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
             return 500, {"Content-Type": "text/plain; charset=UTF-8"}, b"internal error"
 
     def _respond(self, head_only: bool) -> None:
+        # counted here, not in SiteApp.handle: a planned fault may answer without rendering
+        with self.app._lock:
+            self.app.requests[self.path] += 1
         fault = self.app.planned_fault(self.path)
         if fault is not None:
             faultlib.serve(fault, self, self._render, head_only)
@@ -238,6 +240,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt: str, *args: Any) -> None:
         logger.debug("%s %s", self.app.cat.spec.id, fmt % args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a crawler killed or giving up mid-request (timeouts, size limits, kill -9 in the
+        # tests) resets its connection: expected, not a traceback on stderr
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            logger.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class SnapshotServer:
@@ -279,7 +293,7 @@ class SnapshotServer:
             return self
         try:
             for site in self.sites:
-                srv = ThreadingHTTPServer((self.host, self.ports.get(site, 0)), _Handler)
+                srv = _Server((self.host, self.ports.get(site, 0)), _Handler)
                 srv.daemon_threads = True
                 self._servers[site] = srv
         except OSError:
