@@ -183,10 +183,17 @@ def extract_jsonld(sel: Selector) -> Fields:
 # --------------------------------------------------------------------------- meta
 
 
-def _meta(sel: Selector, key: str) -> list[str]:
-    return sel.xpath(
-        "//meta[@property=$k or @name=$k]/@content", k=key
-    ).getall()
+def _meta_index(sel: Selector) -> dict[str, list[str]]:
+    """Every ``<meta content>`` by its property and its name, in document order: one pass
+    over the page instead of one XPath search of the whole document per key."""
+    index: dict[str, list[str]] = {}
+    for node in sel.xpath("//meta[@content]"):
+        attrs = node.root.attrib
+        content = attrs["content"]
+        for key in dict.fromkeys((attrs.get("property"), attrs.get("name"))):
+            if key is not None:
+                index.setdefault(key, []).append(content)
+    return index
 
 
 def wordpress_id(sel: Selector) -> str | None:
@@ -208,21 +215,26 @@ def wordpress_id(sel: Selector) -> str | None:
 
 def extract_meta(sel: Selector) -> Fields:
     """OpenGraph, ``article:*``, standard meta tags, canonical link, WordPress id, ``lang``."""
+    index = _meta_index(sel)
+
+    def meta(key: str) -> list[str]:
+        return index.get(key, [])
+
     out: Fields = {
-        "title": first(_meta(sel, "og:title") + _meta(sel, "twitter:title")),
-        "summary": first(_meta(sel, "og:description") + _meta(sel, "description")),
-        "image_url": first(_meta(sel, "og:image") + _meta(sel, "og:image:url") + _meta(sel, "twitter:image")),
-        "date_published_raw": first(_meta(sel, "article:published_time") + _meta(sel, "og:published_time")),
-        "date_modified_raw": first(_meta(sel, "article:modified_time") + _meta(sel, "og:updated_time")),
-        "section_raw": first(_meta(sel, "article:section")),
+        "title": first(meta("og:title") + meta("twitter:title")),
+        "summary": first(meta("og:description") + meta("description")),
+        "image_url": first(meta("og:image") + meta("og:image:url") + meta("twitter:image")),
+        "date_published_raw": first(meta("article:published_time") + meta("og:published_time")),
+        "date_modified_raw": first(meta("article:modified_time") + meta("og:updated_time")),
+        "section_raw": first(meta("article:section")),
         "author": first(
-            a for a in _meta(sel, "article:author") + _meta(sel, "author") if not a.startswith("http")
+            a for a in meta("article:author") + meta("author") if not a.startswith("http")
         ),
-        "canonical_url": first(sel.css('link[rel="canonical"]::attr(href)').getall() + _meta(sel, "og:url")),
+        "canonical_url": first(sel.css('link[rel="canonical"]::attr(href)').getall() + meta("og:url")),
         "site_article_id": wordpress_id(sel),
         "language": first(sel.xpath("/html/@lang").getall()),
     }
-    tags = [t for t in (clean_text(x) for x in _meta(sel, "article:tag")) if t]
+    tags = [t for t in (clean_text(x) for x in meta("article:tag")) if t]
     if tags:
         out["tags"] = list(dict.fromkeys(tags))
     return {k: v for k, v in out.items() if v}
