@@ -204,7 +204,9 @@ def test_a_crawl_process_that_dies_is_recorded_as_crashed(tmp_path: Path, sqlite
     (run,) = runs_by_source(sqlite_url)["hespress"]
     assert run["status"] == "crashed" and run["finished_at"] is not None
     assert any("exited with code -9" in e["message"] for e in run["errors"])
-    assert (data / "jobs" / "hespress").is_dir()  # kept: the next crawl resumes from it
+    # a killed crawl never saved its queue's state: the next crawl starts afresh and
+    # skips what is archived (the seen set) rather than trusting a half-written JOBDIR
+    assert not (data / "jobs" / "hespress").exists()
     with open_archive(sqlite_url) as a:
         assert Leases(a).held() == []
 

@@ -33,9 +33,11 @@ from crawler.ops.schedule import SchedulerOptions, next_run, scheduler_options
 
 logger = logging.getLogger(__name__)
 
-KEEP_JOBDIR = frozenset({"interrupted", "crashed"})
+KEEP_JOBDIR = frozenset({"interrupted"})
 """A run ending so keeps its JOBDIR: the next crawl of the source resumes from it. Any
-other ending removes it, or the next crawl's duplicate filter would skip every listing."""
+other ending removes it, or the next crawl's duplicate filter would skip every listing.
+A crashed crawl never wrote its queue's state; the next crawl starts afresh and resumes
+through the archive's seen set instead (what it archived is not fetched again)."""
 UNSUCCESSFUL = frozenset({"failed", "crashed"})
 
 
