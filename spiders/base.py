@@ -76,6 +76,9 @@ def _host(url: str) -> str:
 def _html_text(fragment: str | None) -> str | None:
     if not fragment:
         return None
+    if "<" not in fragment and "&" not in fragment:
+        # plain text (most titles and term names): no markup to parse
+        return clean_text(fragment)
     return clean_text(scrapy.Selector(text=f"<div>{fragment}</div>").xpath("string(//div)").get())
 
 
