@@ -30,6 +30,17 @@ RUN_STATUS_LABELS: dict[str, str] = {
     "crashed": "انهار",
     "shutdown": "أوقف",
 }
+MONITOR_LABELS: dict[str, str] = {
+    "no_articles": "وجود مقالات",
+    "site_answered": "استجابة الموقع",
+    "min_articles": "الحد الأدنى من المقالات",
+    "coverage/title": "تغطية العناوين",
+    "coverage/body_text": "تغطية النصوص",
+    "coverage/date_published": "تغطية تواريخ النشر",
+    "coverage/section_raw": "تغطية الأقسام",
+    "error_rate": "نسبة الأخطاء",
+    "finish_reason": "اكتمال الجولة",
+}
 CHART_W, CHART_H, CHART_PAD = 300, 80, 14
 
 _CSS = """
@@ -121,7 +132,11 @@ def _source_html(s: Mapping[str, Any], days: list[date]) -> str:
     parts.append("</dl>")
     failed = last.get("failed_monitors") or []
     if failed:
-        items = "".join(f'<li><code>{e(str(m.get("name")))}</code>: {e(str(m.get("message") or ""))}</li>' for m in failed)
+        items = "".join(
+            f'<li>{e(MONITOR_LABELS.get(str(m.get("name")), str(m.get("name"))))} (<code>{e(str(m.get("name")))}</code>): '
+            f'<span lang="en" dir="ltr">{e(str(m.get("message") or ""))}</span></li>'
+            for m in failed
+        )
         parts.append(f'<div class="failed">مراقبات لم تنجح:<ul>{items}</ul></div>')
     label = f"مقالات {s['name']} في اليوم خلال آخر {len(days)} يوما"
     parts.append(

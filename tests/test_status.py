@@ -212,6 +212,7 @@ def test_status_page_renders_health_and_30_day_charts_in_chromium(
     server, data, now = served
     status, headers, raw = _get(server.url + "/status")
     assert status == 200 and "script-src" not in headers["Content-Security-Policy"]
+    assert "استجابة الموقع (<code>site_answered</code>)" in raw.decode("utf-8")  # rue20's failed monitor
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     # Same origin as the page, so the check script may read the framed document.
     (data / "public" / "status-check.html").write_text(CHECK_PAGE, encoding="utf-8")
