@@ -32,6 +32,8 @@ LIST_OMIT = ("body_html", "body_text")
 """Listings leave the bodies out (fetch one article for them)."""
 DEFAULT_LIMIT = 20
 MAX_RUNS = 200
+MAX_OFFSET = 1_000_000
+SORTS = ("date", "relevance")
 
 
 def _param(params: Mapping[str, Any], name: str) -> str | None:
@@ -44,14 +46,21 @@ def _param(params: Mapping[str, Any], name: str) -> str | None:
     return v if v != "" else None
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
 def _int(params: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
-    raw = _param(params, name)
-    if raw is None:
+    v = params.get(name)
+    if isinstance(v, (list, tuple)):
+        v = v[0] if v else None
+    if v is None:
         return default
-    try:
-        v = int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be an integer, not {raw!r}") from None
+    raw = str(v)
+    # Plain ASCII digits only: int() would also take "", " 5", "5_0" and "٥", which
+    # the OpenAPI document (type integer) does not allow.
+    if not _INTEGER.fullmatch(raw):
+        raise QueryError(f"{name} must be an integer, not {raw!r}")
+    v = int(raw)
     if not lo <= v <= hi:
         raise QueryError(f"{name} must be between {lo} and {hi}")
     return v
@@ -64,9 +73,11 @@ def error(status: int, message: str) -> Response:
 def list_articles(archive: Archive, params: Mapping[str, Any]) -> Response:
     q = _param(params, "q")
     sort = _param(params, "sort") or ("relevance" if q else "date")
+    if sort not in SORTS or ("sort" in params and not _param(params, "sort")):
+        return error(400, f"sort must be one of {', '.join(SORTS)}")
     try:
         limit = _int(params, "limit", DEFAULT_LIMIT, 1, 100)
-        offset = _int(params, "offset", 0, 0, 1_000_000)
+        offset = _int(params, "offset", 0, 0, MAX_OFFSET)
         res = archive.search(
             q, source=_param(params, "source"), topic=_param(params, "topic"), story=_param(params, "story"),
             since=_param(params, "since"), until=_param(params, "until"), sort=sort, limit=limit, offset=offset,
@@ -109,7 +120,7 @@ def list_sources(archive: Archive, params: Mapping[str, Any] | None = None) -> R
 def list_runs(archive: Archive, params: Mapping[str, Any]) -> Response:
     try:
         limit = _int(params, "limit", 50, 1, MAX_RUNS)
-        offset = _int(params, "offset", 0, 0, 1_000_000)
+        offset = _int(params, "offset", 0, 0, MAX_OFFSET)
     except QueryError as exc:
         return error(400, str(exc))
     runs = archive.runs(limit=limit + 1, offset=offset, source=_param(params, "source"))
@@ -181,6 +192,11 @@ _NULLABLE_STR = {"type": ["string", "null"]}
 _ERROR = {"description": "bad request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+# What `since`/`until` accept: a date, a date-time, or nothing (an empty form field).
+_DATE_PARAM = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"},
+                         {"type": "string", "maxLength": 0}]}
+
+
 def _q(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or _STR}
 
@@ -241,11 +257,11 @@ OPENAPI: dict[str, Any] = {
                     _q("source", "Source id"),
                     _q("topic", "Topic id"),
                     _q("story", "Story id"),
-                    _q("since", "From this date (YYYY-MM-DD or ISO 8601), inclusive", {"type": "string", "format": "date"}),
-                    _q("until", "Up to this date, inclusive", {"type": "string", "format": "date"}),
-                    _q("sort", "date (default without q) or relevance (default with q)", {"type": "string", "enum": ["date", "relevance"]}),
+                    _q("since", "From this date (YYYY-MM-DD or ISO 8601), inclusive; empty means no bound", _DATE_PARAM),
+                    _q("until", "Up to this date, inclusive; empty means no bound", _DATE_PARAM),
+                    _q("sort", "date (default without q) or relevance (default with q)", {"type": "string", "enum": list(SORTS)}),
                     _q("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 100, "default": DEFAULT_LIMIT}),
-                    _q("offset", "Items to skip", {"type": "integer", "minimum": 0, "default": 0}),
+                    _q("offset", "Items to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
                 ],
                 "responses": {
                     "200": {"description": "a page of articles (bodies omitted)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticlePage"}}}},
@@ -277,7 +293,7 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [
                     _q("source", "Source id"),
                     _q("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": MAX_RUNS, "default": 50}),
-                    _q("offset", "Items to skip", {"type": "integer", "minimum": 0, "default": 0}),
+                    _q("offset", "Items to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
                 ],
                 "responses": {
                     "200": {"description": "runs", "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -290,7 +306,8 @@ OPENAPI: dict[str, Any] = {
         "/api/stories/{story_id}": {
             "get": {
                 "summary": "One story: its canonical report, the other reports of it and related stories",
-                "parameters": [{"name": "story_id", "in": "path", "required": True, "schema": _STR}],
+                "parameters": [{"name": "story_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": _STORY_ID.pattern}}],
                 "responses": {
                     "200": {"description": "the story", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Story"}}}},
                     "400": _ERROR,

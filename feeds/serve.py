@@ -192,7 +192,8 @@ class App:
         if path in ("/status", "/status/"):
             return self.status_page()
         if path == "/api" or path.startswith("/api/"):
-            return self.api_call(method, path, query)
+            # The API tells "limit=" (refused: not an integer) from no limit at all.
+            return self.api_call(method, path, parse_qs(parts.query, keep_blank_values=True))
         rep = self.static.get(path)
         if rep is None:
             return self.error(HTTPStatus.NOT_FOUND, "not found")
