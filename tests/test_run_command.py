@@ -281,12 +281,12 @@ def test_a_broken_config_entry_is_one_line_at_start(tmp_path: Path, sqlite_url: 
     assert "Traceback" not in proc.stderr
 
 
-def test_interactive_crawls_redraw_a_live_progress_line(tmp_path: Path, sqlite_url: str) -> None:
+def read_pty(cmd: list[str], env: dict[str, str], *, on: str) -> tuple[int, str]:
+    """Run `cmd` with its stdout or stderr (`on`) on a pseudo-terminal; its exit status
+    and everything it drew there."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "crawl",
-                             "--snapshot", "le12", "-s", "CLOSESPIDER_ITEMCOUNT=10"], cwd=ROOT,
-                            env={**env_for(sqlite_url), "AKHBAR_LOG_LEVEL": "WARNING"},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, on: slave}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, **streams)  # type: ignore[call-overload]
     os.close(slave)
     chunks: list[bytes] = []
     try:
@@ -296,21 +296,44 @@ def test_interactive_crawls_redraw_a_live_progress_line(tmp_path: Path, sqlite_u
                 break
             try:
                 chunk = os.read(master, 65536)
-            except OSError:  # the crawl closed its end
+            except OSError:  # the process closed its end
                 break
             if not chunk:
                 break
             chunks.append(chunk)
-        assert proc.wait(timeout=TIMEOUT) == 0
+        code = proc.wait(timeout=TIMEOUT)
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
-    screen = b"".join(chunks).decode("utf-8", "replace")
-    assert "\x1b[2Kle12" in screen  # the source's line, cleared and redrawn
-    final = [line for line in screen.split("\x1b[2K") if line.startswith("le12")][-1]
+            proc.wait()
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+def drawn_lines(screen: str, source: str) -> list[str]:
+    return [part.split("\r\n")[0] for part in screen.split("\x1b[2K") if part.startswith(source)]
+
+
+def test_interactive_crawls_redraw_a_live_progress_line(tmp_path: Path, sqlite_url: str) -> None:
+    code, screen = read_pty([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "crawl",
+                             "--snapshot", "le12", "-s", "CLOSESPIDER_ITEMCOUNT=10"],
+                            {**env_for(sqlite_url), "AKHBAR_LOG_LEVEL": "WARNING"}, on="stderr")
+    assert code == 0
+    final = drawn_lines(screen, "le12")[-1]  # the source's line, cleared and redrawn
     assert "closespider_itemcount" in final and " 0 errors" in final
     assert int(final.split("articles")[0].split("pages")[1]) >= 10
+
+
+def test_the_scheduler_on_a_terminal_shows_each_running_crawl_live(tmp_path: Path, sqlite_url: str) -> None:
+    data = tmp_path / "data"
+    code, screen = read_pty([sys.executable, "-m", "crawler.cli", "--data", str(data), "run", "--snapshot", "--once",
+                             "le12"], env_for(sqlite_url), on="stdout")
+    assert code == 0
+    lines = drawn_lines(screen, "le12 ")
+    assert lines and all(" pages " in line and " articles " in line and " errors" in line for line in lines)
+    assert "le12: finished" in screen.split("\x1b[2K")[-1]  # the end line replaces the live one
+    progress = json.loads((data / "progress" / "le12.json").read_text(encoding="utf-8"))
+    assert progress["state"] == "finished" and progress["articles"] == snapshot_counts("le12")["le12"]
 
 
 # --- the record and the lease, on both backends --------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any, Callable, TextIO
 
 from crawler.config import Config
 from crawler.ops.leases import Leases
+from crawler.ops.progress import Board, line_for, read_progress
 from crawler.ops.schedule import SchedulerOptions, next_run, scheduler_options
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Scheduler:
         publish: bool | None = None,
         feeds_base_url: str | None = None,
         out: Callable[[str], None] | None = None,
+        live: bool | None = None,
     ) -> None:
         self.cfg = cfg
         self.data = data_dir
@@ -94,7 +96,9 @@ class Scheduler:
         self.opts = options or scheduler_options(cfg)
         self.publish = self.opts.publish if publish is None else publish
         self.feeds_base_url = feeds_base_url or os.environ.get("AKHBAR_FEEDS_BASE_URL") or "http://127.0.0.1:8080"
-        self.out = out or _print
+        self._out = out or _print
+        # On a terminal, a live line per running crawl (from its PROGRESS_FILE) under the log.
+        self._board: Board | None = Board(sys.stdout) if (sys.stdout.isatty() if live is None else live) else None
         self.running: dict[str, Running] = {}
         self.outcomes: list[Outcome] = []
         self.started_count = 0
@@ -168,6 +172,7 @@ class Scheduler:
                     self._start_due()
                     if self._finished():
                         break
+                self._draw()
                 time.sleep(max(self.opts.poll.total_seconds(), 0.1))
         finally:
             for s, h in old.items():
@@ -233,6 +238,9 @@ class Scheduler:
                "--run-id", run_id, "-s", f"JOBDIR={jobdir}"]
         if source in self.base_urls:
             cmd += ["--base-url", self.base_urls[source]]
+        progress = self._progress_file(source)
+        progress.unlink(missing_ok=True)
+        cmd += ["-s", f"PROGRESS_FILE={progress}"]
         for kv in [*self.crawl_settings, *self.per_source_settings.get(source, [])]:
             cmd += ["-s", kv]
         resumed = (jobdir / "requests.queue").exists()
@@ -248,6 +256,24 @@ class Scheduler:
         self.started_count += 1
         self.out(f"{source}: started run {run_id}{' (resuming)' if resumed else ''}, pid {proc.pid}, "
                  f"log {logdir / f'{source}.log'}")
+
+    def out(self, line: str) -> None:
+        if self._board is not None:
+            self._board.clear()  # the line goes where the live lines were; they are redrawn below
+        self._out(line)
+
+    def _progress_file(self, source: str) -> Path:
+        return self.data / "progress" / f"{source}.json"
+
+    def _draw(self) -> None:
+        if self._board is None:
+            return
+        lines = {}
+        for source in self.running:
+            p = read_progress(self._progress_file(source))
+            c = {k: int(p.get(k, 0)) for k in ("pages", "articles", "errors")} if p else {"pages": 0, "articles": 0, "errors": 0}
+            lines[source] = line_for(source, c, str(p.get("state", "")) if p else "starting")
+        self._board.replace(lines, force=not lines)
 
     def _renew_leases(self) -> None:
         assert self._leases is not None
