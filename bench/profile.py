@@ -127,14 +127,14 @@ def lxml_parse(pages: list[tuple[str, str, bytes, dict[str, str]]]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="300 pages, one round")
+    ap.add_argument("--quick", action="store_true", help="200 pages, one round")
     ap.add_argument("--pages", type=int, default=None, help="article pages (default 1,000)")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds; the best counts (default 3)")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--html", type=Path, default=OUT / "profile.html")
     ap.add_argument("--no-profile", action="store_true")
     args = ap.parse_args(argv)
-    n = args.pages or (300 if args.quick else 1000)
+    n = args.pages or (200 if args.quick else 1000)
     rounds = args.rounds or (1 if args.quick else 3)
     corpus = args.corpus if args.corpus.exists() else None
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
