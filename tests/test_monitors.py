@@ -339,6 +339,22 @@ def test_cluster_worker_that_joined_is_not_judged_on_article_counts() -> None:
     assert [m["name"] for m in first["monitors"] if not m["ok"]] == ["no_articles", "min_articles"]
 
 
+@pytest.mark.parametrize("reason, requests, health", [
+    ("shutdown", 0, "ok"),          # stopped at once, to be resumed: nothing held against the site
+    ("shutdown", 6, "failing"),     # stopped, but everything it sent failed
+    ("closespider_errorcount", 0, "failing"),
+    ("finished", 0, "failing"),
+])
+def test_interrupted_runs_are_not_judged_on_what_they_did_not_reach(reason: str, requests: int, health: str) -> None:
+    stats = {"downloader/request_count": requests, "downloader/exception_count": requests}
+    report = run_monitors(stats, spider=_Spider(), thresholds=Thresholds(), run={"run_id": "r", "source": "le12"},
+                          reason=reason)
+    assert report["health"] == health, report
+    checks = {m["name"]: m for m in report["monitors"]}
+    assert checks["finish_reason"]["ok"] is (reason in ("finished", "shutdown"))
+    assert checks["no_articles"]["ok"] is (reason == "shutdown")
+
+
 def test_health_from_checks() -> None:
     ok = {"name": "min_articles", "ok": True}
     assert health_of([ok]) == "ok"

@@ -12,7 +12,11 @@ Scrapyd, a cluster worker). While the crawl runs it counts field coverage as ite
 - ``coverage/<field>``: share of the run's articles with a title, a body, a parsed date,
   a section, at or above its threshold (a layout change shows as a coverage drop);
 - ``error_rate``: failed requests / requests at or below ``max_error_rate``;
-- ``finish_reason``: the crawl finished rather than being shut down or cut short.
+- ``finish_reason``: the crawl finished (or was shut down to be resumed) rather than
+  being cut short by a limit or an error.
+
+A run shut down before its end (``shutdown``: SIGTERM, Ctrl-C; the next run resumes it)
+is not judged on article counts, nor on answers when it sent no request.
 
 Each monitor gives ``{"name", "ok", "value", "threshold", "message"}``. Health: ``ok``
 when all pass, ``failing`` when ``no_articles`` or ``site_answered`` fails (the site
@@ -194,6 +198,16 @@ class AkhbarMonitor(Monitor):
         return RunFacts.from_stats(self.data.stats)
 
     @property
+    def reason(self) -> str | None:
+        return self.data.meta.get("reason") or self.data.stats.get("finish_reason")
+
+    @property
+    def interrupted(self) -> bool:
+        """Shut down (SIGTERM, Ctrl-C) before its end: the next run resumes it, so what
+        it had not reached yet is not held against the site."""
+        return self.reason == "shutdown"
+
+    @property
     def thresholds(self) -> Thresholds:
         return self.data.meta["thresholds"]
 
@@ -204,6 +218,7 @@ class AkhbarMonitor(Monitor):
 
 
 _JOINED = "joined a cluster run other workers were crawling: its articles are shared between them"
+_STOPPED = "interrupted before its end: the next run resumes it"
 
 
 @monitors.name("articles")
@@ -220,8 +235,8 @@ class ArticlesMonitor(AkhbarMonitor):
     def test_found_articles(self) -> None:
         """The run found articles (new, re-checked or known and fresh)."""
         f = self.facts
-        if self.joined:
-            self.check("no_articles", True, f.found, "> 0", f"{f.found} articles found; {_JOINED}")
+        if self.joined or self.interrupted:
+            self.check("no_articles", True, f.found, "> 0", f"{f.found} articles found; {_JOINED if self.joined else _STOPPED}")
             return
         self.check("no_articles", f.found > 0, f.found, "> 0",
                    f"{f.found} articles found ({f.scraped} scraped, {f.known} already archived)"
@@ -232,8 +247,8 @@ class ArticlesMonitor(AkhbarMonitor):
     def test_minimum_articles(self) -> None:
         """At least min_articles articles found."""
         f, t = self.facts, self.thresholds.min_articles
-        if self.joined:
-            self.check("min_articles", True, f.found, t, f"{f.found} articles found; {_JOINED}")
+        if self.joined or self.interrupted:
+            self.check("min_articles", True, f.found, t, f"{f.found} articles found; {_JOINED if self.joined else _STOPPED}")
             return
         self.check("min_articles", f.found >= t, f.found, t, f"{f.found} articles found, at least {t} expected")
 
@@ -246,6 +261,9 @@ class SiteMonitor(AkhbarMonitor):
         """The site answered at least one request without an error."""
         f = self.facts
         good = max(f.requests - f.errors, 0) if f.responses else 0
+        if self.interrupted and not f.requests:
+            self.check("site_answered", True, 0, "> 0", f"{_STOPPED}, before any request")
+            return
         if not f.responses:
             message = f"the site answered none of {f.requests} requests"
         elif not good:
@@ -265,9 +283,11 @@ class SiteMonitor(AkhbarMonitor):
     @monitors.name("finish_reason")
     @monitors.order(6)
     def test_finish_reason(self) -> None:
-        """The crawl ran to its end."""
-        reason = self.data.meta.get("reason") or self.data.stats.get("finish_reason")
-        self.check("finish_reason", reason == "finished", reason, "finished", f"the crawl closed: {reason}")
+        """The crawl ran to its end, or was shut down to be resumed; not cut short by a
+        limit (closespider_*, memusage_exceeded) or an error."""
+        reason = self.reason
+        message = f"the crawl closed: {reason}" + (f" ({_STOPPED})" if self.interrupted else "")
+        self.check("finish_reason", reason in ("finished", "shutdown"), reason, "finished", message)
 
 
 @monitors.name("coverage")
