@@ -106,7 +106,7 @@ class Scheduler:
         self._stop_handled = 0
         self._stop_signum = signal.SIGTERM
         self._stop_deadline: float | None = None
-        self._noted: dict[str, datetime] = {}  # source -> due time already reported as skipped
+        self._noted: dict[str, str] = {}  # source -> the skip already reported (once, not every second)
         self._once_pending: set[str] = set()
         self._archive: Any = None
         self._leases: Leases | None = None
@@ -179,7 +179,11 @@ class Scheduler:
                 signal.signal(s, h)
             for r in list(self.running.values()):  # only on an unexpected error: leave nothing behind
                 self._terminate(r)
-                r.proc.wait(timeout=60)
+                try:
+                    r.proc.wait(timeout=self.opts.shutdown_timeout.total_seconds())
+                except subprocess.TimeoutExpired:
+                    r.proc.kill()
+                    r.proc.wait()
                 self._finalize(r)
             self._archive.close()
         if self.once and any(o.status in UNSUCCESSFUL for o in self.outcomes):
@@ -203,9 +207,12 @@ class Scheduler:
         candidates = sorted(self._once_pending) if self.once else self.sources
         for source in candidates:
             if source in self.running:
-                due = self._due(source, now)
-                if due is not None and self._noted.get(source) != due:
-                    self._noted[source] = due
+                r = self.running[source]
+                # its next tick counted from this crawl's own start (its row may not exist yet)
+                tick = next_run(self.cfg.sources[source], now, config=self.cfg,
+                                last_run={"started_at": r.started, "status": "running"})
+                if self._noted.get(source) != r.run_id and tick is not None and tick <= now:
+                    self._noted[source] = r.run_id
                     self.out(f"{source}: overrun: the crawl started {self.running[source].started:%H:%M:%S} is still "
                              "running at its next tick; not starting it twice")
                 continue
@@ -219,9 +226,9 @@ class Scheduler:
             assert self._leases is not None
             if not self._leases.acquire(source, self.opts.lease_ttl):
                 lease = self._leases.get(source)
-                if self._noted.get(source) != due:
-                    self._noted[source] = due
-                    holder = lease.holder if lease else "another scheduler"
+                holder = lease.holder if lease else "another scheduler"
+                if self._noted.get(source) != f"lease:{holder}":
+                    self._noted[source] = f"lease:{holder}"
                     until = f" until {lease.expires_at:%Y-%m-%d %H:%M:%S}Z" if lease else ""
                     self.out(f"{source}: skipped: a crawl of it is running elsewhere (lease held by {holder}{until})")
                 self._once_pending.discard(source)
