@@ -353,6 +353,11 @@ def test_finish_run_fills_the_run_columns(archive_url: str) -> None:
         a.finish_run("r2", status="shutdown", stats={"response_received_count": 3})
         a.start_run("r3", spider="x", source="x")
         a.finish_run("r3", status="finished", stats={"downloader/exception_count": 4, "elapsed_time_seconds": 1})
+        a.start_run("r4", spider="x", source="x")  # answered, but only with errors: down too
+        a.finish_run("r4", status="finished", stats={"response_received_count": 6,
+                                                     "downloader/response_status_count/503": 6})
+        a.start_run("r5", spider="import", source=None)  # no downloads at all (an import)
+        a.finish_run("r5", status="finished", stats={"log_count/ERROR": 2, "archive/errors": 2})
         runs = {r["id"]: r for r in a.runs()}
     r1 = runs["r1"]
     assert (r1["articles_new"], r1["articles_updated"], r1["articles_failed"], r1["pages"]) == (7, 2, 4, 40)
@@ -360,6 +365,8 @@ def test_finish_run_fills_the_run_columns(archive_url: str) -> None:
     assert r1["duration_s"] == 12.5 and r1["status"] == "finished"
     assert runs["r2"]["status"] == "interrupted" and runs["r2"]["duration_s"] >= 0
     assert runs["r3"]["status"] == "failed" and runs["r3"]["http_errors"] == {}
+    assert runs["r4"]["status"] == "failed" and runs["r4"]["http_errors"] == {"503": 6}
+    assert runs["r5"]["status"] == "finished" and runs["r5"]["articles_failed"] == 2
     json.dumps({k: v for k, v in r1.items() if k not in ("started_at", "finished_at")})  # the API can serve it
 
 

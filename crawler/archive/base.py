@@ -575,12 +575,20 @@ def run_record(stats: dict[str, Any]) -> dict[str, Any]:
 def run_status(reason: str, stats: dict[str, Any]) -> str:
     """A run's status from the spider's close reason: Scrapy's ``shutdown`` (SIGTERM or
     Ctrl-C; with a JOBDIR the next start resumes) is recorded as ``interrupted``; a
-    ``finished`` crawl that never got an answer (the site was down) as ``failed``."""
+    ``finished`` crawl whose every request failed (connection errors, or only 4xx/5xx
+    answers: the site was down) as ``failed``."""
     if reason == "shutdown":
         return "interrupted"
-    if reason == "finished" and stats and not stats.get("response_received_count") and (
-        stats.get("downloader/exception_count") or stats.get("log_count/ERROR")
-    ):
+    prefix = "downloader/response_status_count/"
+    failed = int(stats.get("downloader/exception_count", 0) or 0)
+    answered = 0
+    for key, value in stats.items():
+        if key.startswith(prefix) and key[len(prefix):].isdigit():
+            if int(key[len(prefix):]) < 400:
+                answered += int(value)
+            else:
+                failed += int(value)
+    if reason == "finished" and failed and not answered:
         return "failed"
     return reason
 
