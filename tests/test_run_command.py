@@ -157,6 +157,25 @@ def test_a_held_lease_keeps_a_source_from_starting(tmp_path: Path, sqlite_url: s
         assert [lease.holder for lease in Leases(a).held()] == ["crawler-2:4242:abcdef"]  # not ours to release
 
 
+def test_two_schedulers_on_one_archive_crawl_a_source_once(tmp_path: Path, postgres_url: str) -> None:
+    # two machines sharing one PostgreSQL archive, both told to crawl le12 now
+    url = f"{postgres_url}?schema=t_{os.getpid()}_{time.monotonic_ns() % 10**8}"
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / f"m{i}"), "run",
+                                   "--snapshot", "--once", "le12"], cwd=ROOT, env=env_for(url),
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for i in (1, 2)]
+        outs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        assert sum("le12: started run" in out for out in outs) == 1, outs
+        assert sum(("le12: skipped" in out) or ("nothing due" in out) for out in outs) == 1, outs
+        (run,) = runs_by_source(url)["le12"]
+        assert run["status"] == "finished" and run["articles_new"] == snapshot_counts("le12")["le12"]
+    finally:
+        a = open_archive(url, migrate=False)
+        a.drop_schema()  # type: ignore[attr-defined]
+        a.close()
+
+
 def test_an_overrunning_crawl_is_not_started_twice(tmp_path: Path, sqlite_url: str) -> None:
     # every second: each crawl (a few seconds) overruns its next tick
     sources = tmp_path / "sources.toml"

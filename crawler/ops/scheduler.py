@@ -233,6 +233,11 @@ class Scheduler:
                     self.out(f"{source}: skipped: a crawl of it is running elsewhere (lease held by {holder}{until})")
                 self._once_pending.discard(source)
                 continue
+            if self._due(source, utcnow()) is None:
+                # another scheduler crawled it between our look and our lease: not due any more
+                self._leases.release(source)
+                self._once_pending.discard(source)
+                continue
             self._start(source)
             self._once_pending.discard(source)
 
