@@ -46,6 +46,8 @@ _HTML_CLEANER = nh3.Cleaner(
     link_rel="noopener noreferrer nofollow",
 )
 _TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
+_TEXT_PASSES = 16
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z!/?])")
 
 
 def sanitize_html(fragment: str | None) -> str:
@@ -62,20 +64,24 @@ def plain_text(text: str | None) -> str:
         return ""
     text = xml_safe(text)
     # Repeat to a fixed point: unescaping can reveal markup (``&lt;script&gt;`` inside
-    # real tags), and RSS readers render <description> as HTML.
-    for _ in range(4):
+    # real tags, or the raw text of <iframe>/<title>/<noscript>, one layer per pass),
+    # and RSS readers render <description> and often <title> as HTML.
+    for _ in range(_TEXT_PASSES):
         if "<" not in text:
             break
         cleaned = html.unescape(_TEXT_CLEANER.clean(text))
         if cleaned == text:
             break
         text = cleaned
+    # Deeper nesting than the passes peel is an attack, not a headline: what still
+    # opens a tag loses its "<".
+    text = _TAG_OPEN.sub("", text)
     return " ".join(text.split())
 
 
 # Characters no valid URL holds raw: percent-encoded, so a URL stays one attribute value
 # even in a reader that pastes it into HTML without escaping.
-_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>`\\{}|^]")
+_URL_UNSAFE = re.compile(r"[\s\x00-\x20\x7f-\x9f\"'<>`\\{}|^]")
 
 
 def safe_url(url: str | None) -> str:
@@ -87,7 +93,7 @@ def safe_url(url: str | None) -> str:
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("http", "https"):
         return ""
-    return _URL_UNSAFE.sub(lambda m: "%" + format(ord(m.group()), "02X"), url)
+    return _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), url)
 
 
 def _image_type(url: str) -> str:

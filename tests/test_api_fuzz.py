@@ -12,7 +12,6 @@ import json
 import re
 import threading
 import urllib.request
-from pathlib import Path
 from typing import Iterator
 
 import pytest
