@@ -106,7 +106,7 @@ def test_once_crawls_due_sources_records_runs_publishes_and_a_dead_site_fails_al
         '[sources.le12]\nbase_url = "https://le12.ma"\nspider = "le12"\n'
         f'[sources.deadsite]\nbase_url = "http://127.0.0.1:{dead}"\n', encoding="utf-8")
     data = tmp_path / "data"
-    proc = akhbar(data, "run", "--snapshot", "--once", "-s", "deadsite:RETRY_TIMES=1",
+    proc = akhbar(data, "run", "--snapshot", "--once", "--max-parallel", "3", "-s", "deadsite:RETRY_TIMES=1",
                   "-s", "deadsite:AUTOTHROTTLE_ENABLED=false", archive_url=archive_url, sources=sources)
     assert proc.returncode == 1, proc.stderr[-3000:]  # --once: a source failed
     expected = snapshot_counts("hespress", "le12")
