@@ -190,7 +190,7 @@ def render_page(
             f'<p class="sources">المصادر: {sources_nav}</p>',
             f'<p class="feeds">الخلاصات: <a href="{e(ctx.feed_prefix + key)}.rss">RSS</a> · '
             f'<a href="{e(ctx.feed_prefix + key)}.atom">Atom</a> · <a href="{e(ctx.feed_prefix + key)}.json">JSON Feed</a> · '
-            '<a href="/feeds.opml">OPML</a> · <a href="/api">API</a></p>',
+            '<a href="/feeds.opml">OPML</a> · <a href="/api">API</a> · <a href="/status">حالة المصادر</a></p>',
             "</footer>",
             "</body>",
             "</html>",

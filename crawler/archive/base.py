@@ -475,6 +475,7 @@ class Archive(ABC):
                 "stats": _json_value(r["stats"]) or {},
                 "errors": _json_value(r["errors"]) or [],
                 "http_errors": _json_value(r.get("http_errors")) or {},
+                "monitors": _json_value(r.get("monitors")) or [],
             }
             for r in rows
         ]

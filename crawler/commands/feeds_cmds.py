@@ -96,3 +96,4 @@ def print_urls(base: str) -> None:
     print(f"feeds       {base}/feeds/all.rss  {base}/feeds/all.atom  {base}/feeds/all.json")
     print(f"OPML        {base}/feeds.opml")
     print(f"API         {base}/api  (OpenAPI: {base}/api/openapi.json)")
+    print(f"status      {base}/status  (per source: health, last and next run)")
