@@ -126,10 +126,13 @@ class StaticFiles:
 
     def resolve(self, url_path: str) -> Path | None:
         rel = unquote(url_path).lstrip("/")
-        if not rel or any(part.startswith(".") for part in rel.split("/")):
+        if not rel or "\x00" in rel or any(part.startswith(".") for part in rel.split("/")):
             return None  # hidden files include publish's temporaries
-        path = (self.root / rel).resolve()
-        if self.root not in path.parents or not path.is_file():
+        try:
+            path = (self.root / rel).resolve()
+            if self.root not in path.parents or not path.is_file():
+                return None
+        except OSError:  # a name too long for the file system, say: no such file
             return None
         return path
 

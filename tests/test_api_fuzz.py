@@ -8,15 +8,18 @@ operation, so the whole run stays well under a minute."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
 import urllib.request
+from urllib.parse import quote, urlencode
 from typing import Iterator
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
 from crawler.admin import TOKEN_ENV
@@ -80,3 +83,54 @@ def test_served_document_is_the_fuzzed_one(server: FeedServer) -> None:
     ops = {f"{op.ok().method.upper()} {op.ok().path}" for op in schema.get_all_operations()}
     assert {"GET /api/articles", "GET /api/articles/{id}", "GET /api/stories/{story_id}", "GET /api/sources",
             "GET /api/runs", "POST /api/admin/crawl", "POST /api/admin/rebuild-stories"} <= ops
+
+
+# --- the rest of the app: raw requests -----------------------------------------------------
+
+_PATHS = ["/", "/search", "/index.html", "/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feeds.opml",
+          "/api", "/api/articles", "/api/articles/1", "/api/stories/x", "/api/runs", "/api/sources", "/api/admin/jobs",
+          "/feeds/../archive.sqlite3", "/.tmp-x", "/%2e%2e/%2e%2e/etc/passwd", "//feeds//all.rss", "/feeds/",
+          "/%00", "/feeds/all.rss%00.html", "/" + "a" * 300, "/" + "a/" * 3000]
+_QUERY_KEYS = ["q", "topic", "source", "limit", "offset", "since", "until", "sort", "story", "page"]
+_HEADERS = {
+    "If-None-Match": st.one_of(st.just("*"), st.text(max_size=40)),
+    "If-Modified-Since": st.one_of(st.just("Thu, 01 Jan 1970 00:00:00 GMT"), st.text(max_size=40)),
+    "Accept-Encoding": st.one_of(st.just("gzip;q=abc"), st.text(max_size=40)),
+    "Range": st.text(max_size=20),
+    "Authorization": st.text(max_size=40),
+}
+
+
+def _latin1(s: str) -> str:
+    return s.encode("latin-1", "ignore").decode("latin-1").replace("\r", "").replace("\n", "")
+
+
+@st.composite
+def raw_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str]]:
+    path = draw(st.one_of(st.sampled_from(_PATHS), st.text(max_size=30).map(lambda s: "/" + quote(s, safe="/%"))))
+    pairs = draw(st.lists(st.tuples(st.sampled_from(_QUERY_KEYS), st.text(max_size=30)), max_size=4))
+    target = path + ("?" + urlencode(pairs) if pairs else "")
+    if draw(st.booleans()):  # raw, unencoded bytes after the ?
+        target += ("&" if pairs else "?") + quote(draw(st.text(max_size=20)), safe="=&%+;")
+    headers = {k: _latin1(draw(v)) for k, v in _HEADERS.items() if draw(st.booleans())}
+    method = draw(st.sampled_from(["GET", "GET", "GET", "HEAD", "POST", "DELETE", "OPTIONS"]))
+    return method, target, headers
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(request=raw_requests())
+def test_any_request_to_the_app_gets_a_clean_answer(server: FeedServer, request: tuple[str, str, dict[str, str]]) -> None:
+    """Front page, search, feeds, static files and the API under random paths, queries and
+    conditional/encoding headers: never a 5xx, never a stack trace, nothing outside public/."""
+    method, target, headers = request
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request(method, target, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+    finally:
+        conn.close()
+    assert r.status < 500, (method, target, headers, r.status, body[:300])
+    assert not TRACE.search(body.decode("utf-8", "replace")), (target, body[:300])
+    assert b"SQLite format" not in body
