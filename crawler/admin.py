@@ -334,6 +334,8 @@ def from_config(data_dir: Path, archive_url: str | None, cfg: Config | None = No
     token = configured_token(cfg)
     if token is None:
         return None
+    where = TOKEN_ENV if os.environ.get(TOKEN_ENV) else f"[admin] token of {cfg.path}"
+    logger.info("admin endpoints on (%s/crawl, %s/rebuild-stories; token from %s)", PREFIX, PREFIX, where)
     return Admin(token, data_dir, archive_url=archive_url, sources_file=cfg.path, sources=cfg.sources)
 
 
