@@ -385,6 +385,15 @@ def test_front_page_source_pages_and_search_results_are_escaped(site: Site) -> N
     assert sum(page.count("أوردته أيضاً") for page in pages.values()) >= N_ALSO
 
 
+def test_status_page_carries_no_live_markup(site: Site) -> None:
+    # Its own inline styles and SVG chart are allowed; scripts, handlers and bad URLs are not.
+    status, _, body = site.get("/status")
+    assert status == 200
+    a = audit(body.decode("utf-8"))
+    assert "script" not in {t for t, _ in a.tags}
+    assert not [p for p in a.problems if "style=" not in p], a.problems
+
+
 # --- in a browser ------------------------------------------------------------------------
 
 def _render(chromium: str, html_file: Path, profile: Path) -> str:
