@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     result("memory", f"peak RSS, {n:,}-article crawl", round(peak_mib), "MiB", "RSS after warm-up",
            round(warm_rss), round(ratio, 2) if ratio else None, "<= 300 MB", peak_mib * 2**20 <= 300e6)
     result("memory", f"RSS slope after warm-up, {n:,}-article crawl", round(growth, 2), "MiB/10k articles",
-           "", None, None, "flat", abs(growth) < 2)
+           "", None, None, "flat (< 2 MiB per 10k)", growth < 2)
     return 0 if crawl["articles"] >= 0.99 * n else 2  # articles missing: broken, not slow
 
 
