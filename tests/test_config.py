@@ -55,3 +55,33 @@ def test_malformed_config_names_the_problem(tmp_path: Path, text: str, message: 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_sources(path)
+
+
+def test_the_readme_operations_example_is_a_valid_config(tmp_path: Path) -> None:
+    # The README's example is what operators copy: it must load, every table validated.
+    import re
+
+    from crawler.config import BUNDLED_SOURCES, load_config
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Operations config", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert example, "README lost its operations config example"
+    bundled = Path(str(BUNDLED_SOURCES)).read_text(encoding="utf-8")
+    # the example's [defaults] replaces the bundled one (TOML forbids a table twice)
+    first_site = bundled.index("\n[sources.") + 1
+    sites = bundled[first_site:]
+    bundled_defaults = bundled[bundled.index("\n[defaults]") + 1:first_site]
+    keep = "\n".join(line for line in bundled_defaults.splitlines()[1:] if line and not line.startswith("#")
+                     and line.split("=")[0].strip() not in {"schedule", "jitter", "quiet_hours"})
+    text = example.group(1).replace("[defaults]", "[defaults]\n" + keep, 1) + "\n" + sites
+    path = tmp_path / "ops.toml"
+    path.write_text(text, encoding="utf-8")
+    cfg = load_config(path)
+    assert set(cfg.sources) == {"hespress", "hibapress", "le12", "rue20", "belpresse"}
+    assert cfg.table("cluster")["redis_url"].startswith("redis://")
+    assert cfg.sources["le12"].raw["quiet_hours"] == "01:00-05:00"
+    broken = text.replace('max_parallel = 2', 'max_parallel = "two"')
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[schedule\] max_parallel"):
+        load_config(path)
