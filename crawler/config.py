@@ -13,6 +13,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.arabic import normalize
 from crawler.taxonomy import TOPIC_IDS
@@ -130,6 +131,10 @@ def load_sources(path: str | Path | Traversable | None = None) -> dict[str, Sour
         _check_types(p, f"[sources.{sid}]", entry)
         if "base_url" not in entry:
             raise ConfigError(f"{p}: [sources.{sid}] needs base_url")
+        url = urlsplit(entry["base_url"])
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"{p}: [sources.{sid}] base_url: expected an http(s) URL with a host, "
+                              f"got {entry['base_url']!r}")
         merged = {**defaults, **entry}
         sections: dict[str, str] = {}
         for key, topic in (entry.get("sections") or {}).items():
@@ -181,6 +186,25 @@ class Config:
         return self.tables.get(name) or {}
 
 
+def _check_spiders(p: Path | Traversable, sources: dict[str, Source]) -> None:
+    """A spider name or discovery path that does not exist would only fail inside the
+    crawl process, mid-run; name the entry at start instead."""
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.settings import SPIDER_MODULES
+    from spiders.base import DISCOVERY_PATHS
+
+    spiders = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": SPIDER_MODULES})).list()
+    for sid, source in sources.items():
+        if source.spider not in spiders:
+            raise ConfigError(f"{p}: [sources.{sid}] spider: no spider {source.spider!r}; known: {', '.join(spiders)}")
+        unknown = [d for d in source.discovery if d not in DISCOVERY_PATHS]
+        if unknown:
+            raise ConfigError(f"{p}: [sources.{sid}] discovery: unknown path(s) {', '.join(map(repr, unknown))}; "
+                              f"known: {', '.join(DISCOVERY_PATHS)}")
+
+
 def load_config(path: str | Path | Traversable | None = None, *, validate: bool = True) -> Config:
     """Read the whole file: sources plus the operations tables; with `validate`, every
     registered component checks its table, so a broken entry fails at start with the
@@ -208,6 +232,7 @@ def load_config(path: str | Path | Traversable | None = None, *, validate: bool 
             for key in entry:
                 if key not in SOURCE_KEY_TYPES:
                     raise ConfigError(f"{p}: {where} {key}: unknown key; known: {', '.join(SOURCE_KEY_TYPES)}")
+        _check_spiders(p, sources)
         for target in TABLE_VALIDATORS.values():
             module, _, func = target.partition(":")
             getattr(importlib.import_module(module), func)(cfg)

@@ -48,6 +48,8 @@ def test_defaults_apply_and_entries_override(tmp_path: Path) -> None:
         ('[sources.x]\nname = "x"\n', "needs base_url"),
         ('[sources.x]\nbase_url = "http://h"\n[sources.x.sections]\nfoo = "gossip"\n', "unknown topic"),
         ("[sources.x\n", "s.toml"),
+        ('[sources.x]\nbase_url = "not a url"\n', r"\[sources.x\] base_url: expected an http\(s\) URL"),
+        ('[sources.x]\nbase_url = "ftp://h"\n', r"\[sources.x\] base_url"),
     ],
 )
 def test_malformed_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
@@ -55,6 +57,25 @@ def test_malformed_config_names_the_problem(tmp_path: Path, text: str, message: 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_sources(path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('spider = "nope"\n', r"\[sources.x\] spider: no spider 'nope'; known: .*wordpress"),
+        ('discovery = ["rss", "atom"]\n', r"\[sources.x\] discovery: unknown path\(s\) 'atom'"),
+    ],
+)
+def test_unknown_spider_or_discovery_path_is_named_at_start(tmp_path: Path, entry: str, message: str) -> None:
+    # Before: accepted here, then the crawl process died mid-run ("Spider not found" / ValueError).
+    from crawler.config import load_config
+
+    path = tmp_path / "s.toml"
+    path.write_text('[sources.x]\nbase_url = "http://127.0.0.1:9"\n' + entry, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+    path.write_text('[sources.x]\nbase_url = "http://127.0.0.1:9"\n', encoding="utf-8")
+    assert load_config(path).sources["x"].spider == "wordpress"
 
 
 def test_the_readme_operations_example_is_a_valid_config(tmp_path: Path) -> None:
