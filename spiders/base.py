@@ -17,7 +17,10 @@ A site spider names its page object and its discovery order; this base does the 
   ``akhbar/extract_error_urls``) and the crawl goes on.
 * **failed URLs** — an article request that fails for good is recorded with its reason
   (``crawler.ops.failed_urls``, ``AKHBAR_FAILED_STORE``); the next run re-queues the
-  source's failed URLs before discovery. Hostile discovery input (a DTD in a feed or
+  source's failed URLs before discovery. So is a listing or API page past the first that
+  fails for good (``discovery <path> page N: ...``): an incremental run stops paging at
+  the first all-fresh page, so without it the articles behind the failed page would never
+  be reached again; the retry pages on from there. Hostile discovery input (a DTD in a feed or
   sitemap, invalid JSON) is stripped or counted, never a stop (docs/faults.md).
 
 Arguments: ``-a source=<id>`` (default: the spider name) and ``-a base_url=...`` (default:
@@ -40,7 +43,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.config import Source, load_sources
-from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failed_store_for
+from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
 from crawler.seen import SeenStore, seen_store_for
 from spiders.extract import clean_text
 from spiders.page import ArticlePage
@@ -55,6 +58,8 @@ ARTICLE_PRIORITY = 10
 DISCOVERY_PATHS = ("wp-json", "rss", "sitemap", "sections")
 # The sitemap protocol allows 50 MB uncompressed; pages get DOWNLOAD_MAXSIZE.
 SITEMAP_MAXSIZE = 50 * 1024 * 1024
+# failed_urls reasons of discovery pages (not articles): re-queued with their callback
+_FAILED_DISCOVERY = re.compile(r"^discovery (?P<path>[\w-]+) page (?P<page>\d+): ")
 # A DTD in the prolog (internal subset included): feeds and sitemaps never need one, and
 # it is where entity bombs and external entities live.
 _DOCTYPE = re.compile(rb"<!DOCTYPE\b(?:[^\[>]*\[.*?\]\s*>|[^>]*>)", re.S | re.I)
@@ -184,11 +189,38 @@ class NewsSpider(scrapy.Spider):
 
     def failed_requests(self) -> list[Request]:
         rows = self.failed.pending(self.source_id)
-        requests, _ = self.article_requests((row["url"], {"via": "failed"}) for row in rows)
+        pages = [(row, m) for row in rows if (m := _FAILED_DISCOVERY.match(row["reason"] or ""))]
+        requests = [self._failed_page_request(row["url"], m["path"], int(m["page"])) for row, m in pages
+                    if m["path"] in DISCOVERY_PATHS and _host(row["url"]) == _host(self.base_url)]
+        articles = [row for row in rows if not _FAILED_DISCOVERY.match(row["reason"] or "")]
+        requests += self.article_requests((row["url"], {"via": "failed"}) for row in articles)[0]
         if requests:
             self.logger.info("%s: retrying %d URLs that failed in earlier runs", self.source_id, len(requests))
             self._inc("akhbar/failed_urls/requeued", len(requests))
         return requests
+
+    def _failed_page_request(self, url: str, path: str, page: int) -> Request:
+        # not a first page: it takes no part in the path's fallback accounting, and pages on
+        # from itself until an all-fresh page as any later page does
+        callback = {"wp-json": self.parse_api, "rss": self.parse_feed, "sitemap": self.parse_sitemap,
+                    "sections": self.parse_listing}[path]
+        meta: dict[str, Any] = {"akhbar_discovery": path, "akhbar_page": page, "akhbar_failed_page": True}
+        if path == "sitemap":
+            meta["download_maxsize"] = SITEMAP_MAXSIZE
+        return Request(url, callback=callback, errback=self.discovery_failed, meta=meta)
+
+    def _discovery_page_failed(self, request: Request, why: str, status: int | None) -> None:
+        """Keep a failed page past the first in failed_urls; the next run starts from it."""
+        meta = request.meta
+        if meta.get("akhbar_first") or (meta.get("akhbar_page", 1) <= 1 and not meta.get("akhbar_failed_page")):
+            self.failed.run_error(f"discovery failed: {why}", url=request.url)
+            return
+        reason = f"discovery {meta.get('akhbar_discovery')} page {meta.get('akhbar_page', 1)}: {why}"
+        self.failed.record(request.url, source=self.source_id, reason=reason, status=status)
+
+    def _discovery_page_read(self, response: Response) -> None:
+        if response.meta.get("akhbar_failed_page"):
+            self.failed.succeeded([response.url])
 
     def _next_path(self) -> list[Request]:
         while self._paths:
@@ -234,7 +266,10 @@ class NewsSpider(scrapy.Spider):
         self.logger.warning("%s: discovery request %s failed: %s", self.source_id, request.url,
                             status or failure.getErrorMessage())
         self._inc(f"akhbar/discovery_error/{request.meta.get('akhbar_discovery')}")
-        self.failed.run_error(f"discovery failed: {status or failure.getErrorMessage()}", url=request.url)
+        reason, _ = failure_reason(failure)
+        if reason is None:  # excluded by robots.txt: policy, not a failure
+            return self._first_page_done(request, 0)
+        self._discovery_page_failed(request, reason, status)
         return self._first_page_done(request, 0)
 
     def _should_page(self, response: Response, found: int, requests: list[Request]) -> bool:
@@ -261,11 +296,13 @@ class NewsSpider(scrapy.Spider):
         except (ValueError, AttributeError, RecursionError):  # RecursionError: hostile nesting
             posts = None
             self._inc("akhbar/invalid_json")
-            self.failed.run_error("REST API answered invalid JSON", url=response.url)
         if not isinstance(posts, list):
             self.logger.warning("%s: REST API answered no post list at %s", self.source_id, response.url)
+            self._discovery_page_failed(response.request, "invalid JSON" if posts is None else "no post list",
+                                        response.status)
             yield from self._first_page_done(response, 0)
             return
+        self._discovery_page_read(response)
         requests, found = self.article_requests(self.api_hints(p) for p in posts if isinstance(p, dict) and p.get("link"))
         yield from requests
         yield from self._first_page_done(response, found)
@@ -391,6 +428,7 @@ class NewsSpider(scrapy.Spider):
 
     # --- section listings ------------------------------------------------------------------
     def parse_listing(self, response: Response) -> Iterator[Request]:
+        self._discovery_page_read(response)
         links = response.css(self.listing_link_css).getall()
         hints = {"via": "listing"}
         requests, found = self.article_requests((link, dict(hints)) for link in links)

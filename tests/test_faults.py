@@ -44,7 +44,8 @@ CRAWL = (
 )
 
 
-def crawl(srv: SnapshotServer, sites: list[str], data: Path, archive: str, **settings: str) -> dict[str, Any]:
+def crawl(srv: SnapshotServer, sites: list[str], data: Path, archive: str, sources: Path | None = None,
+          **settings: str) -> dict[str, Any]:
     """`sites` crawled in a subprocess as `akhbar crawl` does; stats per site and the child's peak RSS."""
     data.mkdir(parents=True, exist_ok=True)
     args = {"sites": sites, "data": str(data), "urls": {s: srv.base_urls[s] for s in sites},
@@ -52,6 +53,8 @@ def crawl(srv: SnapshotServer, sites: list[str], data: Path, archive: str, **set
     env = dict(os.environ, AKHBAR_DATA=str(data), PYTHONPATH=str(ROOT))
     env.pop("AKHBAR_SOURCES", None)
     env.pop("AKHBAR_ARCHIVE_URL", None)
+    if sources is not None:
+        env["AKHBAR_SOURCES"] = str(sources)
     log = data / "crawl.log"
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-c", CRAWL, json.dumps(args)], cwd=ROOT, env=env,
@@ -246,6 +249,40 @@ def test_permanent_failures_recorded_then_retried(archive_url: str, tmp_path: Pa
         try:
             assert a.fetch("SELECT url FROM failed_urls") == []
             assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == {t["url"] for t in truth}
+        finally:
+            a.close()
+
+
+def test_failed_api_page_is_retried_next_run(tmp_path: Path) -> None:
+    """A REST API page past the first failing for good: an incremental run stops paging at
+    the first all-fresh page, so the articles behind it were never reached again. The page
+    is kept in failed_urls and the next run pages on from it."""
+    bundled = (ROOT / "crawler" / "sources.toml").read_text(encoding="utf-8")
+    sources = tmp_path / "sources.toml"
+    sources.write_text(bundled.replace('[sources.le12]\n', '[sources.le12]\nper_page = 10\n', 1), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    with SnapshotServer(sites=["le12"]) as srv:
+        truth = {t["url"] for t in srv.articles("le12")}
+        srv.set_faults([Fault("status", site="le12", match="/wp-json/wp/v2/posts?*page=2&*", times=None,
+                              params={"status": 503})])
+        first = crawl(srv, ["le12"], tmp_path / "run1", url, sources=sources, RETRY_TIMES="1")
+        a = open_archive(url)
+        try:
+            rows = a.fetch("SELECT url, reason, status FROM failed_urls")
+            kept = {r["url"] for r in a.fetch("SELECT url FROM articles")}
+        finally:
+            a.close()
+        assert len(kept) < len(truth)  # the pages behind the broken one were not reached
+        assert [(r["reason"], r["status"]) for r in rows] == [("discovery wp-json page 2: http 503", 503)]
+        assert "page=2" in rows[0]["url"] and first["stats"]["le12"].get("akhbar/failed_urls/recorded") == 1
+
+        srv.set_faults([])
+        second = crawl(srv, ["le12"], tmp_path / "run2", url, sources=sources)
+        assert second["stats"]["le12"].get("akhbar/failed_urls/requeued") == 1
+        a = open_archive(url)
+        try:
+            assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == truth
+            assert a.fetch("SELECT url FROM failed_urls") == []
         finally:
             a.close()
 
