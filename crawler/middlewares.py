@@ -24,6 +24,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
@@ -62,7 +63,9 @@ class RetryAfterMiddleware(RetryMiddleware):
         wait = None
         if response.status in RETRY_AFTER_CODES:
             wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-        retry = self._retry(request, f"{response.status} {response.url}")
+        # the status message alone, as Scrapy's: the reason names a stats key
+        # (retry/reason_count/<reason>), and a URL in it made one key per retried URL
+        retry = self._retry(request, response_status_message(response.status))
         if retry is None:
             return response
         if wait:

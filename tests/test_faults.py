@@ -137,6 +137,9 @@ def test_transient_faults_archived_after_retries(matrix: dict[str, Any]) -> None
     assert stats.get("retry/retry_after_honoured", 0) >= 1
     assert stats.get("retry/count", 0) >= 6
     assert not stats.get("akhbar/failed_urls/recorded")
+    # retry reasons are stats keys: one per status, never one per retried URL
+    assert stats.get("retry/reason_count/503 Service Unavailable", 0) >= 2
+    assert not [k for k in stats if k.startswith("retry/reason_count/") and "http" in k], stats
 
 
 def test_wrong_and_missing_charsets_decoded_right(matrix: dict[str, Any]) -> None:
