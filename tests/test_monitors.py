@@ -317,7 +317,10 @@ def test_broken_monitors_or_alerts_table_is_a_one_line_error(tmp_path: Path, ext
 def test_broken_table_stops_the_crawl_at_start(tmp_path: Path) -> None:
     sources = write_sources(tmp_path / "sources.toml", {}, "[monitors]\nmin_articles = \"many\"\n")
     run = akhbar(tmp_path / "data", "--sources", str(sources), "crawl", "le12", "--snapshot", timeout=120)
-    assert "min_articles" in run.stderr
+    # one line naming file, key and reason, exit 2 (not a traceback, not a crawl that ran anyway)
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert run.stderr.strip().splitlines() == [f"akhbar: {sources}: [monitors] min_articles: must be a whole number >= 0, "
+                                               "not 'many'"]
     assert not (tmp_path / "data" / "items.jsonl").exists() or (tmp_path / "data" / "items.jsonl").stat().st_size == 0
 
 
