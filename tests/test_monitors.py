@@ -378,11 +378,15 @@ def test_unreachable_webhook_is_logged_never_raised(caplog: pytest.LogCaptureFix
     report = {"source": "le12", "run_id": "r9", "health": "failing",
               "monitors": [{"name": "site_answered", "ok": False, "value": 0, "threshold": "> 0", "message": "none"}]}
     with caplog.at_level(logging.WARNING, logger="crawler.ops.alerts"):
-        delivered = send(report, {"webhook_url": f"http://127.0.0.1:{closed_port()}/hook", "timeout": 2, "retries": 1})
+        port = closed_port()
+        delivered = send(report, {"webhook_url": f"http://u:pw@127.0.0.1:{port}/hook/T0SECRET?token=s3cret",
+                                  "timeout": 2, "retries": 1})
     assert delivered is False
     messages = [r.getMessage() for r in caplog.records]
     assert any("monitor site_answered failed for le12 (run r9" in m for m in messages)
-    assert any("not delivered to the webhook" in m for m in messages)
+    assert any(f"not delivered to the webhook at http://127.0.0.1:{port}: " in m for m in messages), messages
+    # the webhook's secret (path, query, credentials) stays out of the logs
+    assert not any(secret in m for m in messages for secret in ("T0SECRET", "s3cret", "pw@"))
 
 
 def test_no_failures_sends_nothing() -> None:

@@ -104,5 +104,11 @@ def post_webhook(url: str, payload: Mapping[str, Any], *, timeout: float = DEFAU
                 break  # the receiver refuses this alert: sending it again will not help
         except (OSError, ValueError) as exc:
             last = str(exc)
-    logger.error("alert for run %s not delivered to the webhook %s: %s", payload.get("run_id"), url, last)
+    logger.error("alert for run %s not delivered to the webhook at %s: %s", payload.get("run_id"), _origin(url), last)
     return False
+
+
+def _origin(url: str) -> str:
+    # Webhook URLs (Slack, Discord, ...) carry their secret in the path or query: log the host only.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
