@@ -1,5 +1,6 @@
 """Downloader middlewares: retry that honours ``Retry-After``; charset repair; redirect
-loops; robots.txt rules for every request, including those waiting for the file.
+loops; article pages cut before ``</html>``; robots.txt rules for every request,
+including those waiting for the file.
 
 Replaces Scrapy's `RetryMiddleware` (same settings: ``RETRY_ENABLED``, ``RETRY_TIMES``,
 ``RETRY_HTTP_CODES``). When a 429 or 503 carries ``Retry-After`` (seconds or an HTTP
@@ -18,10 +19,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
@@ -184,6 +185,49 @@ class RedirectLoopMiddleware:
                 self.stats.inc_value("akhbar/redirect_loop")
             raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, target])}")
         return response
+
+
+_HTML_END = re.compile(rb"</html\s*>", re.I)
+
+
+class TruncatedHtmlMiddleware:
+    """Retry, then fail, an article page whose HTML stops before ``</html>``.
+
+    The HTTP answer was whole (its Content-Length held) but the page was not: a proxy or
+    a dying PHP worker cut it. Extracted as it stood, it was archived with part of its
+    body and, being fresh from then on, never fetched again. It is retried like a 5xx
+    (``RETRY_TIMES``); when every attempt is cut it becomes ``IgnoreRequest("truncated
+    page ...")``, which the errback records in failed_urls for the next run. Only 200
+    HTML answers to article requests are checked; ``TRUNCATED_HTML_CHECK=False`` turns it
+    off for a site whose pages leave out ``</html>``. Stat: ``akhbar/truncated_html``.
+    """
+
+    TAIL = 64 * 1024  # where </html> must be: trailing comments and scripts stay well under
+
+    def __init__(self, crawler: Any, max_retry_times: int) -> None:
+        self.crawler = crawler
+        self.max_retry_times = max_retry_times
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "TruncatedHtmlMiddleware":
+        settings = crawler.settings
+        if not settings.getbool("TRUNCATED_HTML_CHECK", True):
+            raise NotConfigured("TRUNCATED_HTML_CHECK is off")
+        return cls(crawler, settings.getint("RETRY_TIMES") if settings.getbool("RETRY_ENABLED") else 0)
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        if (not request.meta.get("akhbar_article") or response.status != 200
+                or not isinstance(response, HtmlResponse) or _HTML_END.search(response.body[-self.TAIL:])):
+            return response
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("akhbar/truncated_html")
+        retry = None
+        if not request.meta.get("dont_retry"):
+            retry = get_retry_request(request, spider=self.crawler.spider, reason="truncated html",
+                                      max_retry_times=request.meta.get("max_retry_times", self.max_retry_times))
+        if retry is not None:
+            return retry
+        raise IgnoreRequest(f"truncated page: no </html> in its {len(response.body)} bytes")
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):

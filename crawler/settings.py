@@ -54,6 +54,8 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.warc.WarcMiddleware": 580,
     # After decompression, before anything reads response.text (docs/faults.md).
     "crawler.middlewares.CharsetMiddleware": 570,
+    # An article page cut before </html> is retried, then recorded (not archived in part).
+    "crawler.middlewares.TruncatedHtmlMiddleware": 565,
     # Sees a 3xx before RedirectMiddleware (600): a loop becomes a recorded failure.
     "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
@@ -66,6 +68,7 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 CHARSET_FALLBACK = "windows-1256"
+TRUNCATED_HTML_CHECK = True
 # URLs that failed for good are kept in the archive (crawler/ops/failed_urls.py) and
 # re-queued by the next runs of their source, FAILED_URLS_MAX_ATTEMPTS times at most.
 AKHBAR_FAILED_STORE = "crawler.ops.failed_urls.FailedUrlsStore"

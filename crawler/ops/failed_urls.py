@@ -2,8 +2,8 @@
 
 A URL fails for good when Scrapy's retries are exhausted (5xx, 429, timeouts, resets,
 short bodies), when it cannot succeed as served (404, a body over ``DOWNLOAD_MAXSIZE``
-before or after decompression, a redirect loop) or when its page was dropped (no title,
-no body). `FailedUrls` keeps one row per URL in the archive's ``failed_urls`` table
+before or after decompression, a redirect loop, HTML cut before ``</html>`` on every
+attempt) or when its page was dropped (no title, no body). `FailedUrls` keeps one row per URL in the archive's ``failed_urls`` table
 (migration 310): reason, last HTTP status, attempts, first/last failure, run. The next
 run of the source re-queues its failed URLs before discovery (`NewsSpider.start`) until
 ``FAILED_URLS_MAX_ATTEMPTS`` runs have failed on them; a later success deletes the row.
@@ -102,6 +102,8 @@ def failure_reason(failure: Failure) -> tuple[str | None, int | None]:
             return "redirect loop (REDIRECT_MAX_TIMES redirects)", None
         if "DOWNLOAD_MAXSIZE" in message:
             return "too large after decompression (DOWNLOAD_MAXSIZE)", None
+        if message.startswith("truncated page"):
+            return "truncated page (no </html>)", 200
         return f"ignored: {message}", None
     if name == "DownloadCancelledError" or "maxsize" in message.lower():
         return "too large (DOWNLOAD_MAXSIZE)", None
