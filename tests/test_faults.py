@@ -168,7 +168,11 @@ def test_xml_bombs_rejected_and_discovery_goes_on(matrix: dict[str, Any]) -> Non
     for row in kept.values():
         assert "lollol" not in (row["body_text"] or "") and "lollol" not in row["title"]
         assert hostname not in row["title"]
-    assert matrix["run"]["stats"]["rue20"].get("akhbar/xml_doctype_stripped", 0) >= 2
+    stats = matrix["run"]["stats"]["rue20"]
+    assert stats.get("akhbar/xml_doctype_stripped", 0) >= 2
+    # read, not merely survived: neither path fell back to the next (wp-json alone would
+    # archive every article too)
+    assert "akhbar/discovery_fallback/rss" not in stats and "akhbar/discovery_fallback/sitemap" not in stats, stats
     assert matrix["run"]["max_rss_mb"] < MAX_RSS_MB
 
 
