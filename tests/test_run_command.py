@@ -280,6 +280,72 @@ def test_sigterm_checkpoints_and_the_next_start_resumes(tmp_path: Path, sqlite_u
     assert not (data / "jobs" / "hespress").exists()
 
 
+def pg_client_ports(pid: int, server_port: int) -> set[int]:
+    """Local ports of `pid`'s TCP connections to `server_port` (from /proc: no psutil)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and int(fields[2].rsplit(":", 1)[1], 16) == server_port:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_the_scheduler_survives_losing_its_archive_connection(tmp_path: Path, postgres_url: str) -> None:
+    # A PostgreSQL restart or failover drops the scheduler's connection between two
+    # crawls; before, `akhbar run` died on it ("akhbar: error: terminating connection
+    # due to administrator command") and nothing was crawled until someone restarted it.
+    import psycopg
+    from urllib.parse import urlsplit
+
+    url = f"{postgres_url}?schema=t_{os.getpid()}_{time.monotonic_ns() % 10**8}"
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[sources.le12]\nbase_url = "https://le12.ma"\nspider = "le12"\nschedule = "every 10s"\n',
+                       encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "run", "--snapshot",
+                             "--max-runs", "2"], cwd=ROOT, env=env_for(url, sources), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    out = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the first crawl is over and published
+            out.append(line)
+            if "published" in line:
+                break
+        ports = pg_client_ports(proc.pid, urlsplit(postgres_url).port or 5432)
+        assert ports, "".join(out)
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            killed = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = ANY(%s)",
+                                  (sorted(ports),)).fetchall()
+        assert killed and all(k[0] for k in killed)
+        rest, _ = proc.communicate(timeout=TIMEOUT)
+        out.append(rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = "".join(out)
+    try:
+        assert proc.returncode == 0, text[-3000:]
+        assert "archive unavailable" in text and "archive reachable again" in text, text[-3000:]
+        first, second = runs_by_source(url)["le12"]
+        assert first["status"] == second["status"] == "finished"
+        with open_archive(url) as a:
+            assert Leases(a).held() == []
+    finally:
+        a = open_archive(url, migrate=False)
+        a.drop_schema()  # type: ignore[attr-defined]
+        a.close()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

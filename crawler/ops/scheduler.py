@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +41,18 @@ other ending removes it, or the next crawl's duplicate filter would skip every l
 A crashed crawl never wrote its queue's state; the next crawl starts afresh and resumes
 through the archive's seen set instead (what it archived is not fetched again)."""
 UNSUCCESSFUL = frozenset({"failed", "crashed"})
+
+
+def archive_errors() -> tuple[type[BaseException], ...]:
+    """What a lost or busy archive raises (not a bug in the scheduler)."""
+    errors: list[type[BaseException]] = [sqlite3.OperationalError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(errors)
 
 
 def utcnow() -> datetime:
@@ -111,6 +124,7 @@ class Scheduler:
         self._archive: Any = None
         self._leases: Leases | None = None
         self._last_renew = 0.0
+        self._archive_down = False
 
     # --- signals --------------------------------------------------------------------
 
@@ -156,22 +170,11 @@ class Scheduler:
                 if not self._once_pending:
                     self.out("nothing due")
             while True:
-                self._reap()
-                if self._stop_signals:
-                    self._handle_stop()
-                    if not self.running:
+                try:
+                    if self._step():
                         break
-                    if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
-                        for r in self.running.values():
-                            if r.proc.poll() is None:
-                                self.out(f"{r.source}: did not stop within {self.opts.shutdown_timeout}; killing it")
-                                r.proc.kill()
-                        self._stop_deadline = None
-                else:
-                    self._renew_leases()
-                    self._start_due()
-                    if self._finished():
-                        break
+                except archive_errors() as exc:
+                    self._archive_lost(exc)
                 self._draw()
                 time.sleep(max(self.opts.poll.total_seconds(), 0.1))
         finally:
@@ -189,6 +192,50 @@ class Scheduler:
         if self.once and any(o.status in UNSUCCESSFUL for o in self.outcomes):
             return 1
         return 0
+
+    def _step(self) -> bool:
+        """One turn of the loop; True when the scheduler is done."""
+        self._reap()
+        if self._stop_signals:
+            self._handle_stop()
+            if not self.running:
+                return True
+            if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
+                for r in self.running.values():
+                    if r.proc.poll() is None:
+                        self.out(f"{r.source}: did not stop within {self.opts.shutdown_timeout}; killing it")
+                        r.proc.kill()
+                self._stop_deadline = None
+            return False
+        self._renew_leases()
+        self._start_due()
+        if self._archive_down:
+            self.out("archive reachable again; scheduling goes on")
+            self._archive_down = False
+        return self._finished()
+
+    def _archive_lost(self, exc: BaseException) -> None:
+        """The archive went away (a PostgreSQL restart or failover, a dropped connection,
+        SQLite busy): the running crawls have connections of their own and go on; the
+        scheduler reconnects and retries on the next turn instead of dying."""
+        if not self._archive_down:
+            self._archive_down = True
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self.out(f"archive unavailable ({reason}); retrying every poll")
+            logger.debug("archive unavailable", exc_info=True)
+        from crawler.archive import open_archive
+
+        try:
+            self._archive.close()
+        except Exception:  # the connection is already gone
+            logger.debug("closing the lost archive failed", exc_info=True)
+        try:
+            self._archive = open_archive(self.archive_url)
+        except archive_errors():
+            logger.debug("archive still unavailable", exc_info=True)
+            return
+        assert self._leases is not None
+        self._leases = Leases(self._archive, self._leases.holder)  # the same holder: our leases stay ours
 
     def _finished(self) -> bool:
         if self.running:
@@ -300,8 +347,8 @@ class Scheduler:
         for source, r in list(self.running.items()):
             if r.proc.poll() is None:
                 continue
+            outcome = self._finalize(r)  # before forgetting it: if the archive fails here, the next turn retries
             del self.running[source]
-            outcome = self._finalize(r)
             if self.publish and outcome.status not in ("crashed",) and not self._stop_signals:
                 self._publish()
 
