@@ -313,6 +313,14 @@ def test_fault_plan_file(tmp_path: Path) -> None:
     bad.write_text('{"faults": [{"kind": "nonsense"}]}', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown kind"):
         load_faults(bad)
+    # a typo or a bad value is an error when the plan loads, not a traceback at the first request
+    for entry, message in [('{"kind": "status", "stauts": 503}', "unknown param 'stauts'"),
+                           ('{"kind": "status", "status": "abc"}', "bad status"),
+                           ('{"kind": "charset", "body_encoding": "no-such-codec"}', "bad body_encoding"),
+                           ('{"kind": "xml_bomb", "variant": "quadratic"}', "bad variant")]:
+        bad.write_text(f'{{"faults": [{entry}]}}', encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            load_faults(bad)
 
 
 def test_failed_command_lists_resets_and_forgets(archive_url: str, capsys: pytest.CaptureFixture[str],

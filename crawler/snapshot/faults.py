@@ -33,6 +33,7 @@ kind/site/match/times are params).
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import logging
@@ -52,10 +53,24 @@ logger = logging.getLogger(__name__)
 
 Response = tuple[int, dict[str, str], bytes]
 
-KINDS = (
-    "status", "slow", "reset", "truncate", "truncated_html", "charset", "huge", "redirect_loop",
-    "robots", "gzip_bomb", "xml_bomb", "invalid_json", "empty",
-)
+# kind -> its params and how each must read (checked when the plan is built: a typo or a
+# bad value in a plan file is an error at load time, not a traceback at the first request)
+PARAMS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "status": {"status": int, "retry_after": str},
+    "slow": {"delay": float},
+    "reset": {"fraction": float},
+    "truncate": {"fraction": float},
+    "truncated_html": {"fraction": float},
+    "charset": {"body_encoding": codecs.lookup, "header_charset": lambda v: v is None or codecs.lookup(v)},
+    "huge": {"size": int},
+    "redirect_loop": {},
+    "robots": {"disallow": lambda v: [str(d) for d in v] if isinstance(v, list) else int("not a list")},
+    "gzip_bomb": {"gib": int},
+    "xml_bomb": {"variant": lambda v: {"laughs": v, "external": v}[v], "url": str},
+    "invalid_json": {"body": str},
+    "empty": {},
+}
+KINDS = tuple(PARAMS)
 
 
 @dataclass(frozen=True)
@@ -72,8 +87,16 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"fault: unknown kind {self.kind!r}; known: {', '.join(KINDS)}")
-        if self.times is not None and self.times < 0:
-            raise ValueError(f"fault {self.kind}: times must be >= 0 or None")
+        if self.times is not None and (not isinstance(self.times, int) or self.times < 0):
+            raise ValueError(f"fault {self.kind}: times must be an integer >= 0 or None")
+        known = PARAMS[self.kind]
+        for name, value in self.params.items():
+            if name not in known:
+                raise ValueError(f"fault {self.kind}: unknown param {name!r}; known: {', '.join(known) or 'none'}")
+            try:
+                known[name](value)
+            except (TypeError, ValueError, LookupError):
+                raise ValueError(f"fault {self.kind}: bad {name} {value!r}") from None
 
     def matches(self, site: str, path: str, query: str) -> bool:
         if self.site is not None and self.site != site:
