@@ -291,3 +291,30 @@ def test_interrupted_run_resumes(tmp_path: Path, redis_url: str, redis_client: A
     twice = {path: n for path, n in hits.items() if n > 1 and path != "/robots.txt"}
     assert not twice
     assert not list(redis_client.scan_iter(f"{key_prefix}:*"))
+
+
+@pytest.mark.parametrize("verb", ["crawl", "run"])
+def test_unreachable_redis_is_one_line_at_start(tmp_path: Path, verb: str) -> None:
+    # Before: `akhbar crawl` logged Twisted's "Unhandled error in Deferred" tracebacks,
+    # crawled and recorded nothing, and exited 0; `akhbar run` recorded "crashed (exit code 0)".
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sources = sources_toml(tmp_path, {}, f'\n[cluster]\nredis_url = "redis://:s3cret@127.0.0.1:{port}/0"\n')
+    args = ["crawl", "le12"] if verb == "crawl" else ["run", "--once", "le12"]
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "--sources", str(sources), "--data", str(tmp_path / "d"),
+                           *args, "--snapshot"], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"akhbar: cannot reach the Redis frontier at redis://:***@127.0.0.1:{port}/0: "), lines
+    assert "Traceback" not in proc.stderr and "s3cret" not in proc.stderr
+    assert "started run" not in proc.stdout
+    # -s CLUSTER_ENABLED=false keeps the crawl in its own process: no Redis needed
+    if verb == "crawl":
+        alone = subprocess.run([sys.executable, "-m", "crawler.cli", "--sources", str(sources), "--data",
+                                str(tmp_path / "d"), "crawl", "le12", "--snapshot", "-s", "CLUSTER_ENABLED=false",
+                                "-s", "CLOSESPIDER_ITEMCOUNT=3"], cwd=ROOT, env=clean_env(), capture_output=True,
+                               text=True, timeout=240)
+        assert alone.returncode == 0, alone.stderr[-3000:]

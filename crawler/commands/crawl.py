@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = dict(kv.split("=", 1) for kv in args.set)
     if str(overrides.get("ARCHIVE_ENABLED", "true")).lower() not in ("0", "false", "no", "off"):
         preflight_archive(overrides.get("AKHBAR_ARCHIVE_URL"))
+    preflight_redis(overrides)
     if args.snapshot:
         from crawler.snapshot import SnapshotServer
 
@@ -67,6 +68,30 @@ def preflight_archive(url: str | None) -> None:
         open_archive(target).close()
     except Exception as exc:
         raise SystemExit(f"akhbar: cannot open the archive {target.split('?')[0]}: {exc}") from None
+
+
+def preflight_redis(overrides: dict[str, Any]) -> None:
+    """With a Redis frontier configured, reach Redis before Scrapy starts: when the cluster
+    scheduler cannot open inside the crawl, Twisted logs an unhandled error, nothing is
+    crawled or recorded, and the process still exits 0."""
+    import redis
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.ops.cluster import _redacted, redis_url
+
+    settings = get_project_settings()
+    settings.setdict(overrides, priority="cmdline")
+    url = redis_url(settings) if settings.getbool("CLUSTER_ENABLED", True) else None
+    if not url:
+        return
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=10)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        raise SystemExit(f"akhbar: cannot reach the Redis frontier at {_redacted(url)}: {exc}") from None
 
 
 def crawl_sites(

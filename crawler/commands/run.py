@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
         options = replace(options, max_parallel=args.max_parallel)
     sources = args.only or list(cfg.sources)
     common, per_source = split_settings(args.set, sources)
+    from crawler.commands.crawl import preflight_redis
+
+    preflight_redis(dict(kv.split("=", 1) for kv in common))  # a cluster's frontier down: say so now, once
     data = Path(args.data)
     data.mkdir(parents=True, exist_ok=True)
 
