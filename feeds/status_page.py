@@ -40,6 +40,7 @@ MONITOR_LABELS: dict[str, str] = {
     "coverage/section_raw": "تغطية الأقسام",
     "error_rate": "نسبة الأخطاء",
     "finish_reason": "اكتمال الجولة",
+    "crawl_process": "عملية الزحف",
 }
 CHART_W, CHART_H, CHART_PAD = 300, 80, 14
 

@@ -192,11 +192,18 @@ def test_an_overrunning_crawl_is_not_started_twice(tmp_path: Path, sqlite_url: s
 
 
 def test_a_crawl_process_that_dies_is_recorded_as_crashed(tmp_path: Path, sqlite_url: str) -> None:
+    from crawler.config import BUNDLED_SOURCES
+    from tests.test_monitors import Receiver
+
     data = tmp_path / "data"
+    hook = Receiver().__enter__()
+    sources = tmp_path / "sources.toml"
+    sources.write_text(BUNDLED_SOURCES.read_text(encoding="utf-8") + f'\n[alerts]\nwebhook_url = "{hook.url}"\n',
+                       encoding="utf-8")
     cmd = [sys.executable, "-m", "crawler.cli", "--data", str(data), "run", "--snapshot", "--once", "hespress",
            "-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env_for(sqlite_url), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env_for(sqlite_url, sources), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None
         pid = None
@@ -218,11 +225,16 @@ def test_a_crawl_process_that_dies_is_recorded_as_crashed(tmp_path: Path, sqlite
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        hook.__exit__(None, None, None)
     assert proc.returncode == 1  # --once: a crawl did not finish
     assert "hespress: crashed (exit code -9)" in out
     (run,) = runs_by_source(sqlite_url)["hespress"]
     assert run["status"] == "crashed" and run["finished_at"] is not None
     assert any("exited with code -9" in e["message"] for e in run["errors"])
+    # its monitors never ran (they run at spider close): the scheduler judges it failing and alerts
+    assert run["health"] == "failing"
+    assert [(p["body"]["run_id"], p["body"]["health"], [m["name"] for m in p["body"]["failed"]]) for p in hook.posts] == \
+        [(run["id"], "failing", ["crawl_process"])]
     # a killed crawl never saved its queue's state: the next crawl starts afresh and
     # skips what is archived (the seen set) rather than trusting a half-written JOBDIR
     assert not (data / "jobs" / "hespress").exists()

@@ -366,6 +366,7 @@ class Scheduler:
             a.finish_run(r.run_id, status="crashed")
             a.add_run_error(r.run_id, f"crawl process exited with code {code} before the spider closed; "
                                       f"see {self.data / 'logs' / (r.source + '.log')}")
+            self._alert_crash(r, code)
         rec = next((x for x in a.runs(source=r.source, limit=5) if x["id"] == r.run_id), {})
         status = rec.get("status", "crashed")
         assert self._leases is not None
@@ -377,6 +378,21 @@ class Scheduler:
         self.outcomes.append(outcome)
         self.out(describe(outcome))
         return outcome
+
+    def _alert_crash(self, r: Running, code: int | None) -> None:
+        """A crawl process that died never ran its monitors (they run at spider close):
+        judge it here, so the crash is recorded as failing and reaches the alert channels
+        like any other failure."""
+        from crawler.ops.alerts import send
+        from crawler.ops.monitors import record_health
+
+        check = {"name": "crawl_process", "ok": False, "value": code, "threshold": "spider closed",
+                 "message": f"the crawl process exited with code {code} before its spider closed "
+                            f"(killed, out of memory or crashed; see {self.data / 'logs' / (r.source + '.log')})"}
+        report = {"run_id": r.run_id, "source": r.source, "spider": self.cfg.sources[r.source].spider,
+                  "health": "failing", "monitors": [check]}
+        record_health(self._archive, report)
+        send(report, self.cfg.table("alerts"))  # logs and POSTs; never raises
 
     def _publish(self) -> None:
         from feeds.query import publish
