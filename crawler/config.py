@@ -131,8 +131,12 @@ def load_sources(path: str | Path | Traversable | None = None) -> dict[str, Sour
         _check_types(p, f"[sources.{sid}]", entry)
         if "base_url" not in entry:
             raise ConfigError(f"{p}: [sources.{sid}] needs base_url")
-        url = urlsplit(entry["base_url"])
-        if url.scheme not in ("http", "https") or not url.hostname:
+        try:
+            url = urlsplit(entry["base_url"])
+            url.port  # noqa: B018 - raises ValueError when out of range
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.hostname:
             raise ConfigError(f"{p}: [sources.{sid}] base_url: expected an http(s) URL with a host, "
                               f"got {entry['base_url']!r}")
         merged = {**defaults, **entry}

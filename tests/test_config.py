@@ -50,6 +50,8 @@ def test_defaults_apply_and_entries_override(tmp_path: Path) -> None:
         ("[sources.x\n", "s.toml"),
         ('[sources.x]\nbase_url = "not a url"\n', r"\[sources.x\] base_url: expected an http\(s\) URL"),
         ('[sources.x]\nbase_url = "ftp://h"\n', r"\[sources.x\] base_url"),
+        ('[sources.x]\nbase_url = "http://[::1"\n', r"\[sources.x\] base_url"),
+        ('[sources.x]\nbase_url = "http://h:99999"\n', r"\[sources.x\] base_url"),
     ],
 )
 def test_malformed_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
