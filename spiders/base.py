@@ -270,7 +270,17 @@ class NewsSpider(scrapy.Spider):
         if reason is None:  # excluded by robots.txt: policy, not a failure
             return self._first_page_done(request, 0)
         self._discovery_page_failed(request, reason, status)
-        return self._first_page_done(request, 0)
+        return [*self._first_page_done(request, 0), *self._api_page_after(request)]
+
+    def _api_page_after(self, request: Request) -> list[Request]:
+        """The REST API page after a failed one: its URL is known, so the run goes on past
+        the gap (the failed page itself waits in failed_urls)."""
+        meta = request.meta
+        page, total = meta.get("akhbar_page", 1), meta.get("akhbar_total", 0)
+        if meta.get("akhbar_discovery") != "wp-json" or meta.get("akhbar_first") or not page < min(total, self.source.max_pages):
+            return []
+        return [Request(self._api_url(page + 1), callback=self.parse_api, errback=self.discovery_failed,
+                        meta={"akhbar_discovery": "wp-json", "akhbar_page": page + 1, "akhbar_total": total})]
 
     def _should_page(self, response: Response, found: int, requests: list[Request]) -> bool:
         page = response.meta.get("akhbar_page", 1)
@@ -301,6 +311,7 @@ class NewsSpider(scrapy.Spider):
             self._discovery_page_failed(response.request, "invalid JSON" if posts is None else "no post list",
                                         response.status)
             yield from self._first_page_done(response, 0)
+            yield from self._api_page_after(response.request)
             return
         self._discovery_page_read(response)
         requests, found = self.article_requests(self.api_hints(p) for p in posts if isinstance(p, dict) and p.get("link"))
@@ -313,7 +324,7 @@ class NewsSpider(scrapy.Spider):
             total = 0
         if page < total and self._should_page(response, found, requests):
             yield Request(self._api_url(page + 1), callback=self.parse_api, errback=self.discovery_failed,
-                          meta=self._next_meta(response))
+                          meta={**self._next_meta(response), "akhbar_total": total})
 
     def api_hints(self, post: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         embedded = post.get("_embedded") or {}
