@@ -40,7 +40,8 @@ KEEP_JOBDIR = frozenset({"interrupted"})
 other ending removes it, or the next crawl's duplicate filter would skip every listing.
 A crashed crawl never wrote its queue's state; the next crawl starts afresh and resumes
 through the archive's seen set instead (what it archived is not fetched again)."""
-UNSUCCESSFUL = frozenset({"failed", "crashed"})
+UNSUCCESSFUL = frozenset({"failed", "crashed", "start_error"})
+"""`--once` exits 1 when a crawl ended so (start_error: Scrapy could not start the spider)."""
 
 
 def archive_errors() -> tuple[type[BaseException], ...]:
