@@ -360,6 +360,18 @@ def test_failed_command_lists_resets_and_forgets(archive_url: str, capsys: pytes
         a.close()
 
 
+def test_failed_command_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    """`akhbar failed | head`: the reader leaving is not an error to print."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("AKHBAR_ARCHIVE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path), "failed"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the command prints anything (it is still importing)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and b"akhbar: error" not in err and b"Traceback" not in err, err.decode()[-2000:]
+
+
 def test_unreadable_page_recorded_for_the_next_run(tmp_path: Path) -> None:
     """An article the page object cannot read is kept in failed_urls (the next run, maybe
     with a fixed extractor, retries it), besides being counted."""
