@@ -304,6 +304,33 @@ def test_failed_api_page_is_retried_next_run(tmp_path: Path) -> None:
             a.close()
 
 
+def test_failed_listing_page_is_retried_next_run(tmp_path: Path) -> None:
+    """The same for a section listing's page 2 (Hiba Press): its next link is on the failed
+    page, so the run cannot go past it; the next run fetches it first."""
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    with SnapshotServer(sites=["hibapress"]) as srv:
+        truth = {t["url"] for t in srv.articles("hibapress")}
+        srv.set_faults([Fault("status", site="hibapress", match="/section-3.html/page/2*", times=None,
+                              params={"status": 503})])
+        crawl(srv, ["hibapress"], tmp_path / "run1", url, RETRY_TIMES="1")
+        a = open_archive(url)
+        try:
+            rows = a.fetch("SELECT url, reason FROM failed_urls")
+            assert len(a.fetch("SELECT url FROM articles")) < len(truth)
+        finally:
+            a.close()
+        assert [r["reason"] for r in rows] == ["discovery sections page 2: http 503"]
+        srv.set_faults([])
+        second = crawl(srv, ["hibapress"], tmp_path / "run2", url)
+        assert second["stats"]["hibapress"].get("akhbar/failed_urls/requeued") == 1
+        a = open_archive(url)
+        try:
+            assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == truth
+            assert a.fetch("SELECT url FROM failed_urls") == []
+        finally:
+            a.close()
+
+
 def test_fault_plan_file(tmp_path: Path) -> None:
     plan = tmp_path / "faults.toml"
     plan.write_text('[[faults]]\nkind = "status"\nsite = "le12"\nmatch = "/article/*"\ntimes = 2\nstatus = 503\n'
