@@ -436,3 +436,39 @@ def test_two_writers_and_a_reader_at_once(archive_url: str) -> None:
             assert a.fetchval("PRAGMA journal_mode") == "wal"
     finally:
         a.close()
+
+
+def test_first_openers_of_a_new_postgresql_schema_at_once(postgres_url: str) -> None:
+    # Schedulers or cluster workers started together on a fresh schema: CREATE SCHEMA IF NOT
+    # EXISTS is not atomic, and one of them died with "duplicate key value violates unique
+    # constraint pg_namespace_nspname_index" (seen in the two-schedulers test, ~1 run in 4).
+    import threading
+    import uuid
+
+    from crawler.archive.postgres import PostgresArchive
+
+    for _ in range(5):
+        url = f"{postgres_url}?schema=t_{uuid.uuid4().hex[:10]}"
+        openers = 8
+        barrier = threading.Barrier(openers)
+        errors: list[BaseException] = []
+
+        def open_one() -> None:
+            archive = PostgresArchive(url)
+            try:
+                barrier.wait(timeout=60)
+                archive._connect().close()
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(openers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        try:
+            assert errors == []
+        finally:
+            a = open_archive(url, migrate=False)
+            a.drop_schema()  # type: ignore[attr-defined]
+            a.close()

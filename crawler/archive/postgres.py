@@ -79,7 +79,10 @@ class PostgresArchive(Archive):
         conn.execute("SET jit = off")
         conn.execute("SET plan_cache_mode = force_custom_plan")
         if self.schema:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            try:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateSchema):
+                pass  # IF NOT EXISTS is not atomic: another first opener created it at the same moment
             conn.execute(f'SET search_path TO "{self.schema}"')
         return conn
 
