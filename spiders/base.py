@@ -9,8 +9,11 @@ A site spider names its page object and its discovery order; this base does the 
   retries) or finds no article at all.
 * **incremental crawling** — every article URL is checked with
   ``self.seen.is_fresh(url, source=...)``; fresh ones are skipped (``akhbar/skipped_fresh``)
-  and a listing / API / feed page whose articles are all fresh ends paging.
-  ``source.max_pages`` caps the pages followed per path.
+  and a listing / API / feed page whose articles are all fresh ends paging. Not after a
+  run of the source that did not finish (killed, crashed, shut down): that run may have
+  archived the newest pages' articles and not the older ones, so this one pages past
+  fresh pages (and goes on from the feed to the next path) up to the limit
+  (``akhbar/resume_deep``). ``source.max_pages`` caps the pages followed per path.
 * **extraction** — article pages are always fetched and parsed by the page object; values
   discovery already knows (API categories, RSS creator, ...) are passed as hints that
   only fill gaps. A failing extraction is logged and counted (``akhbar/extract_error``,
@@ -42,6 +45,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
+from crawler.archive.runs import run_id_for
 from crawler.config import Source, load_sources
 from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
 from crawler.seen import SeenStore, seen_store_for
@@ -132,6 +136,7 @@ class NewsSpider(scrapy.Spider):
         if unknown:
             raise ValueError(f"{self.source_id}: unknown discovery path(s) {unknown}; known: {DISCOVERY_PATHS}")
         self._round: dict[str, Any] = {}
+        self._deep = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -181,11 +186,22 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery control ----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        self._deep = self._after_unfinished_run()
         # What failed for good last time goes first: it has waited longest.
         for request in self.failed_requests():
             yield request
         for request in self._next_path():
             yield request
+
+    def _after_unfinished_run(self) -> bool:
+        last_status = getattr(self.seen, "last_run_status", None)
+        status = last_status(self.source_id, run_id_for(self.crawler)) if last_status else None
+        if status in (None, "finished"):
+            return False
+        self.logger.info("%s: the last run did not finish (%s): paging past fresh pages, up to %d per path",
+                         self.source_id, status, self.source.max_pages)
+        self._inc("akhbar/resume_deep")
+        return True
 
     def failed_requests(self) -> list[Request]:
         rows = self.failed.pending(self.source_id)
@@ -286,7 +302,7 @@ class NewsSpider(scrapy.Spider):
         page = response.meta.get("akhbar_page", 1)
         if page >= self.source.max_pages:
             return False
-        if found and not requests:
+        if found and not requests and not self._deep:
             self.logger.info("%s: page %d of %s is all fresh; stop paging", self.source_id, page, response.url)
             return False
         return found > 0
@@ -389,9 +405,9 @@ class NewsSpider(scrapy.Spider):
         yield from self._first_page_done(response, found)
         # A feed holds only the latest items: when every one of them is new, older articles
         # may be missing too, so the next path goes deeper (an incremental run stops here).
-        if found and len(requests) == found and response.meta.get("akhbar_first") and self._paths:
-            self.logger.info("%s: whole feed is new; continuing with %s for older articles",
-                             self.source_id, self._paths[0])
+        if found and (len(requests) == found or self._deep) and response.meta.get("akhbar_first") and self._paths:
+            self.logger.info("%s: %s; continuing with %s for older articles", self.source_id,
+                             "resuming an unfinished run" if self._deep else "whole feed is new", self._paths[0])
             yield from self._next_path()
 
     # --- sitemap ------------------------------------------------------------------------

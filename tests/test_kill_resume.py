@@ -4,7 +4,9 @@ archive holds every article of the site exactly once, uncorrupted, each with its
 `akhbar --sources S crawl le12` runs as a subprocess against a snapshot served by this
 process; it is killed with SIGKILL once the snapshot has served a seeded random number
 of article pages (so the kill lands mid-crawl, whatever the machine's speed), restarted,
-and left to finish; one seed also persists Scrapy's queue (JOBDIR), as scheduled crawls do.
+and left to finish; one seed also persists Scrapy's queue (JOBDIR), as scheduled crawls do,
+and one pages the REST API 10 posts at a time: the restart finds the newest pages all
+archived and must page past them, since the killed run never reached the older ones.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ def snapshot():
         yield srv
 
 
-def _sources(srv: SnapshotServer, path: Path) -> Path:
+def _sources(srv: SnapshotServer, path: Path, per_page: int | None = None) -> Path:
     bundled = (ROOT / "crawler" / "sources.toml").read_text(encoding="utf-8")
     block = re.search(rf"^\[sources\.{SITE}\]\n(?:.*\n)*?base_url = \"[^\"]*\"", bundled, re.M)
     assert block is not None
     start, end = block.span()
-    text = bundled[:start] + re.sub(r'base_url = "[^"]*"$', f'base_url = "{srv.base_urls[SITE]}"', block.group(0)) + bundled[end:]
+    paging = f"\nper_page = {per_page}" if per_page else ""
+    text = (bundled[:start] + re.sub(r'base_url = "[^"]*"$', f'base_url = "{srv.base_urls[SITE]}"{paging}', block.group(0))
+            + bundled[end:])
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -57,11 +61,13 @@ def _article_hits(srv: SnapshotServer) -> int:
     return sum(n for path, n in srv.hits(SITE).items() if path.startswith("/article/"))
 
 
-# seed 3 also keeps Scrapy's request queue on disk (JOBDIR), as `akhbar run` crawls do
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_kill_9_then_restart_keeps_every_article_once(snapshot: SnapshotServer, tmp_path: Path, seed: int) -> None:
+# seed 3 also keeps Scrapy's request queue on disk (JOBDIR), as `akhbar run` crawls do;
+# seed 4 pages the REST API (10 posts a page: the site's 52 articles on six pages)
+@pytest.mark.parametrize("seed, per_page", [(1, None), (2, None), (3, None), (4, 10)])
+def test_kill_9_then_restart_keeps_every_article_once(snapshot: SnapshotServer, tmp_path: Path, seed: int,
+                                                      per_page: int | None) -> None:
     truth = snapshot.articles(SITE)
-    sources = _sources(snapshot, tmp_path / "sources.toml")
+    sources = _sources(snapshot, tmp_path / "sources.toml", per_page)
     data = tmp_path / "data"
     data.mkdir()
     jobdir = ("-s", f"JOBDIR={tmp_path / 'job'}") if seed == 3 else ()

@@ -60,5 +60,18 @@ class ArchiveSeenStore:
             logger.warning("seen store lookup failed for %s; fetching", url, exc_info=True)
             return False
 
+    def last_run_status(self, source: str, current: str | None = None) -> str | None:
+        """Status of `source`'s latest run other than `current` (None: no earlier run, or
+        the archive could not say)."""
+        try:
+            row = self.archive.fetchone(
+                "SELECT status FROM crawl_runs WHERE source = ? AND id <> ? ORDER BY started_at DESC, id DESC LIMIT 1",
+                (source, current or ""),
+            )
+        except Exception:
+            logger.warning("seen store: the last run of %s could not be read", source, exc_info=True)
+            return None
+        return row["status"] if row else None
+
     def close(self, *args: Any, **kwargs: Any) -> None:
         self.archive.close()
