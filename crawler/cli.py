@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:  # a clear one-line error for the user; details with -v
+        from crawler.config import ConfigError
+
+        if isinstance(exc, ConfigError) and not args.verbose:
+            # every command reports a broken config the same way: one line, exit 2
+            print(f"akhbar: {exc}", file=sys.stderr)
+            return 2
         if args.verbose:
             raise
         print(f"akhbar: error: {exc}", file=sys.stderr)

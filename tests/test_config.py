@@ -108,3 +108,20 @@ def test_the_readme_operations_example_is_a_valid_config(tmp_path: Path) -> None
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[schedule\] max_parallel"):
         load_config(path)
+
+
+def test_every_command_reports_a_broken_config_in_one_line_with_exit_2(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sources.x]\nbase_url = "https://x.example"\nschedule = "every banana"\n', encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    for verb in (["status"], ["run", "--once"], ["crawl", "x"]):
+        res = subprocess.run([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "d"), "--sources", str(bad), *verb],
+                             cwd=root, env={**os.environ, "AKHBAR_LOG_LEVEL": "WARNING"},
+                             capture_output=True, text=True, timeout=120)
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert res.returncode == 2, (verb, res.stderr)
+        assert len(lines) == 1 and "[sources.x] schedule" in lines[0] and str(bad) in lines[0], (verb, res.stderr)
