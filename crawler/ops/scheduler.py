@@ -387,9 +387,15 @@ class Scheduler:
         from crawler.ops.alerts import send
         from crawler.ops.monitors import record_health
 
+        if code is not None and code < 0:
+            why = f"killed by signal {-code}" + (" (out of memory, or kill -9)" if code == -9 else "")
+        elif code == 2:
+            why = "refused to start (a config or usage error)"
+        else:
+            why = "crashed"
         check = {"name": "crawl_process", "ok": False, "value": code, "threshold": "spider closed",
                  "message": f"the crawl process exited with code {code} before its spider closed "
-                            f"(killed, out of memory or crashed; see {self.data / 'logs' / (r.source + '.log')})"}
+                            f"({why}; see {self.data / 'logs' / (r.source + '.log')})"}
         report = {"run_id": r.run_id, "source": r.source, "spider": self.cfg.sources[r.source].spider,
                   "health": "failing", "monitors": [check]}
         record_health(self._archive, report)
