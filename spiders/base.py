@@ -10,8 +10,9 @@ A site spider names its page object and its discovery order; this base does the 
 * **incremental crawling** — every article URL is checked with
   ``self.seen.is_fresh(url, source=...)``; fresh ones are skipped (``akhbar/skipped_fresh``)
   and a listing / API / feed page whose articles are all fresh ends paging. Not after a
-  run of the source that did not finish (killed, crashed, shut down): that run may have
-  archived the newest pages' articles and not the older ones, so this one pages past
+  run of the source that did not finish (killed, crashed, shut down) or whose discovery
+  failed (it fell back to a shorter path such as the feed): that run may have archived
+  the newest pages' articles and not the older ones, so this one pages past
   fresh pages (and goes on from the feed to the next path) up to the limit
   (``akhbar/resume_deep``). ``source.max_pages`` caps the pages followed per path.
 * **extraction** — article pages are always fetched and parsed by the page object; values
@@ -198,7 +199,7 @@ class NewsSpider(scrapy.Spider):
         status = last_status(self.source_id, run_id_for(self.crawler)) if last_status else None
         if status in (None, "finished"):
             return False
-        self.logger.info("%s: the last run did not finish (%s): paging past fresh pages, up to %d per path",
+        self.logger.info("%s: the last run did not get through (%s): paging past fresh pages, up to %d per path",
                          self.source_id, status, self.source.max_pages)
         self._inc("akhbar/resume_deep")
         return True

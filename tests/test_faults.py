@@ -304,6 +304,34 @@ def test_failed_api_page_is_retried_next_run(tmp_path: Path) -> None:
             a.close()
 
 
+def test_run_after_a_failed_first_api_page_pages_on(archive_url: str, tmp_path: Path) -> None:
+    """API page 1 failing for good: the run falls back to the feed (the newest 20). The next
+    run found page 1 (10 posts) all fresh and stopped: the other 32 were never reached.
+    A run after one whose discovery failed pages past fresh pages (both backends: the
+    run's errors are JSON text on SQLite, JSONB on PostgreSQL)."""
+    bundled = (ROOT / "crawler" / "sources.toml").read_text(encoding="utf-8")
+    sources = tmp_path / "sources.toml"
+    sources.write_text(bundled.replace('[sources.le12]\n', '[sources.le12]\nper_page = 10\n', 1), encoding="utf-8")
+    with SnapshotServer(sites=["le12"]) as srv:
+        truth = {t["url"] for t in srv.articles("le12")}
+        srv.set_faults([Fault("status", site="le12", match="/wp-json/wp/v2/posts?*page=1&*", times=None,
+                              params={"status": 503})])
+        crawl(srv, ["le12"], tmp_path / "run1", archive_url, sources=sources, RETRY_TIMES="1")
+        a = open_archive(archive_url)
+        try:
+            assert 0 < len(a.fetch("SELECT url FROM articles")) < len(truth) - 10
+        finally:
+            a.close()
+        srv.set_faults([])
+        second = crawl(srv, ["le12"], tmp_path / "run2", archive_url, sources=sources)
+        assert second["stats"]["le12"].get("akhbar/resume_deep") == 1
+        a = open_archive(archive_url)
+        try:
+            assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == truth
+        finally:
+            a.close()
+
+
 def test_failed_listing_page_is_retried_next_run(tmp_path: Path) -> None:
     """The same for a section listing's page 2 (Hiba Press): its next link is on the failed
     page, so the run cannot go past it; the next run fetches it first."""

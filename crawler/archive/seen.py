@@ -8,6 +8,7 @@ The window is the source's ``recheck_hours`` from the sources config; the
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -62,16 +63,29 @@ class ArchiveSeenStore:
 
     def last_run_status(self, source: str, current: str | None = None) -> str | None:
         """Status of `source`'s latest run other than `current` (None: no earlier run, or
-        the archive could not say)."""
+        the archive could not say); a finished run whose discovery failed somewhere (a first
+        listing, API or feed page given up on) is ``finished, discovery failed``."""
         try:
             row = self.archive.fetchone(
-                "SELECT status FROM crawl_runs WHERE source = ? AND id <> ? ORDER BY started_at DESC, id DESC LIMIT 1",
+                "SELECT status, errors FROM crawl_runs WHERE source = ? AND id <> ? "
+                "ORDER BY started_at DESC, id DESC LIMIT 1",
                 (source, current or ""),
             )
         except Exception:
             logger.warning("seen store: the last run of %s could not be read", source, exc_info=True)
             return None
-        return row["status"] if row else None
+        if row is None:
+            return None
+        errors = row["errors"]
+        if isinstance(errors, str):  # SQLite keeps JSON as text
+            try:
+                errors = json.loads(errors)
+            except ValueError:
+                errors = []
+        if row["status"] == "finished" and any(isinstance(e, dict) and str(e.get("message", "")).startswith("discovery failed")
+                                               for e in errors or []):
+            return "finished, discovery failed"
+        return row["status"]
 
     def close(self, *args: Any, **kwargs: Any) -> None:
         self.archive.close()
