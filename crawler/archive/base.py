@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Sequence
 
 from crawler.archive import migrations as _migrations
-from crawler.archive.canonical import article_key, fold_url, site_id_key
+from crawler.archive.canonical import fold_url, key_url, site_id_key
 from crawler.archive.records import (
     BOOL_FIELDS,
     DATETIME_FIELDS,
@@ -259,7 +259,8 @@ class Archive(ABC):
         else the folded canonical URL. A re-crawl updates the row in place; a changed
         title/body first copies the previous text into ``article_versions``."""
         rec = _clean_record(article_dict(item))
-        url_key = article_key(rec["url"], rec.get("canonical_url"))
+        keyed = key_url(rec["url"], rec.get("canonical_url"))
+        url_key = fold_url(keyed)
         skey = site_id_key(rec["source"], rec.get("site_article_id"))
         now = now_utc()
         with self.transaction():
@@ -280,7 +281,8 @@ class Archive(ABC):
                     "INSERT INTO seen_urls (url_key, source, article_id, last_fetched_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (url_key) DO UPDATE SET article_id = excluded.article_id, "
                     "last_fetched_at = excluded.last_fetched_at, source = excluded.source",
-                    (fold_url(u), rec["source"], result.id, self.enc_datetime(fetched)),
+                    # the URL the article is keyed on is folded already (~14 µs a URL)
+                    (url_key if u == keyed else fold_url(u), rec["source"], result.id, self.enc_datetime(fetched)),
                 )
         return result
 

@@ -122,13 +122,19 @@ def fold_url(url: str) -> str:
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*):")
 
 
-def article_key(url: str | None, canonical_url: str | None = None) -> str:
-    """Folded canonical URL (or fetched URL when none was declared, or when the declared
-    one is not a web address: a ``javascript:`` or ``data:`` "canonical" is ignored)."""
+def key_url(url: str | None, canonical_url: str | None = None) -> str:
+    """The URL `article_key` folds: the canonical one, or the fetched one when none was
+    declared or the declared one is not a web address (``javascript:``, ``data:``)."""
     m = _SCHEME.match(canonical_url or "")
     if m and m.group(1).lower() not in ("http", "https"):
         canonical_url = None
-    return fold_url(canonical_url or url or "")
+    return canonical_url or url or ""
+
+
+def article_key(url: str | None, canonical_url: str | None = None) -> str:
+    """Folded canonical URL (or fetched URL when none was declared, or when the declared
+    one is not a web address: a ``javascript:`` or ``data:`` "canonical" is ignored)."""
+    return fold_url(key_url(url, canonical_url))
 
 
 def site_id_key(source: str | None, site_article_id: str | None) -> str | None:
