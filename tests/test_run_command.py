@@ -242,7 +242,22 @@ def test_a_crawl_process_that_dies_is_recorded_as_crashed(tmp_path: Path, sqlite
         assert Leases(a).held() == []
 
 
-def test_sigterm_checkpoints_and_the_next_start_resumes(tmp_path: Path, sqlite_url: str) -> None:
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["scheduler", "every-process"])
+def test_sigterm_checkpoints_and_the_next_start_resumes(tmp_path: Path, sqlite_url: str, whole_group: bool) -> None:
+    # every-process: as systemd's default KillMode does, the crawl gets SIGTERM itself as
+    # well as the one the scheduler forwards; two SIGTERMs must still be a graceful stop
     data = tmp_path / "data"
     base = free_port_base(1)
     expected = snapshot_counts("hespress")["hespress"]
@@ -261,6 +276,11 @@ def test_sigterm_checkpoints_and_the_next_start_resumes(tmp_path: Path, sqlite_u
                     archived = a.count_articles()
             time.sleep(0.2)
         assert 3 <= archived < expected
+        if whole_group:
+            crawls = _children(proc.pid)
+            assert crawls, "the scheduler has no crawl process running"
+            for pid in crawls:
+                os.kill(pid, signal.SIGTERM)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=120)
     finally:

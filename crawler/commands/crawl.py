@@ -135,6 +135,7 @@ def crawl_sites(
             crawler.akhbar_run_id = run_ids[site]  # read by crawler.archive.runs.run_id_for
         crawlers[site] = crawler
         process.crawl(crawler, **kwargs)
+    _treat_repeated_sigterm_as_one(process)
     process.start()
     # Scrapy leaves its shutdown handlers installed after the reactor stops; give Ctrl-C
     # back to Python so a command that goes on serving (demo) can still be interrupted.
@@ -145,6 +146,24 @@ def crawl_sites(
     if output:
         shutil.copyfile(items, Path(output))
     return {site: dict(c.stats.get_stats()) if c.stats else {} for site, c in crawlers.items()}
+
+
+def _treat_repeated_sigterm_as_one(process: Any) -> None:
+    """A service manager signalling the whole control group (systemd's default KillMode)
+    and the scheduler forwarding its own SIGTERM give a crawl two SIGTERMs; Scrapy takes
+    a second signal as "stop now" and the crawl would end without its checkpoint. Only
+    SIGTERM repeats are ignored: a second Ctrl-C still forces the stop, and SIGKILL is
+    what ends a crawl whose graceful close hangs."""
+    graceful = getattr(process, "_signal_shutdown", None)  # Scrapy's first-signal handler
+    if graceful is None:
+        return
+
+    def shutdown(signum: int, frame: Any) -> None:
+        graceful(signum, frame)  # reinstalls Scrapy's "kill" handler for the next signal
+        if signum == signal.SIGTERM:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    process._signal_shutdown = shutdown
 
 
 def merge_items(parts: list[Path], target: Path) -> int:

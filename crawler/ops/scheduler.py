@@ -149,9 +149,12 @@ class Scheduler:
             self._terminate(r)
 
     def _terminate(self, r: Running) -> None:
+        # A crawl treats repeated SIGTERMs as one graceful stop (a service manager may send
+        # its own beside ours: crawler.commands.crawl); the second request is SIGINT, which
+        # Scrapy answers with its unclean stop.
         if r.proc.poll() is None:
             try:
-                r.proc.send_signal(signal.SIGTERM)
+                r.proc.send_signal(signal.SIGINT if r.terminated else signal.SIGTERM)
             except ProcessLookupError:
                 pass
         r.terminated = True
