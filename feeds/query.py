@@ -199,7 +199,7 @@ def publish(data_dir: Path, archive: Any, limit: int = DEFAULT_LIMIT, *, base_ur
         report.stories = len({id(s) for _, stories in feeds for s in stories})
         report.timings = {"query": t1 - t0, "build": t2 - t1, "write": report.seconds}
         report.seconds = time.perf_counter() - t0
-        logger.info(report.summary())
+        logger.debug(report.summary())  # every command prints it; a library caller logs it at its own level
         return report
     finally:
         if own:
