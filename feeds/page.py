@@ -49,14 +49,17 @@ class PageContext:
     extra_links: list[tuple[str, str]] = field(default_factory=list)
 
 
-_CSS = """
+BASE_CSS = """
 :root{--ink:#1d232b;--muted:#5b6570;--line:#e3e6ea;--accent:#0b6e4f}
 *{box-sizing:border-box}
 body{margin:0;font-family:"Noto Naskh Arabic","Amiri","Noto Sans Arabic",Tahoma,sans-serif;color:var(--ink);
 background:#fafbfc;line-height:1.7;text-align:start}
 header{background:#fff;border-bottom:1px solid var(--line);padding:.8rem 1.2rem}
 header h1{margin:0;font-size:1.6rem}header h1 a{color:var(--accent);text-decoration:none}
-form.search{display:flex;gap:.4rem;margin:.6rem 0}
+"""
+"""What every Arabic page of the web app shares (front page, status page)."""
+
+_CSS = BASE_CSS + """form.search{display:flex;gap:.4rem;margin:.6rem 0}
 form.search input{flex:1;padding:.4rem .6rem;font:inherit;border:1px solid var(--line);border-radius:4px}
 form.search button{font:inherit;padding:.3rem .9rem}
 nav.topics{display:flex;flex-wrap:wrap;gap:.3rem .9rem}

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any, Mapping
 
-from feeds.page import MONTHS_MA, arabic_date
+from feeds.page import BASE_CSS, MONTHS_MA, arabic_date
 
 HEALTH_LABELS: dict[str, str] = {
     "ok": "سليم",
@@ -44,14 +44,7 @@ MONITOR_LABELS: dict[str, str] = {
 }
 CHART_W, CHART_H, CHART_PAD = 300, 80, 14
 
-_CSS = """
-:root{--ink:#1d232b;--muted:#5b6570;--line:#e3e6ea;--accent:#0b6e4f}
-*{box-sizing:border-box}
-body{margin:0;font-family:"Noto Naskh Arabic","Amiri","Noto Sans Arabic",Tahoma,sans-serif;color:var(--ink);
-background:#fafbfc;line-height:1.7;text-align:start}
-header{background:#fff;border-bottom:1px solid var(--line);padding:.8rem 1.2rem}
-header h1{margin:0;font-size:1.6rem}header h1 a{color:var(--accent);text-decoration:none}
-main{max-width:60rem;margin:0 auto;padding:1rem 1.2rem}
+_CSS = BASE_CSS + """main{max-width:60rem;margin:0 auto;padding:1rem 1.2rem}
 section.source{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.8rem 1rem;margin:0 0 .9rem}
 section.source h3{margin:0 0 .3rem;font-size:1.2rem;display:flex;gap:.6rem;align-items:center}
 .health{color:#fff;border-radius:3px;padding:0 .5rem;font-size:.9rem}
