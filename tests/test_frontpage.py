@@ -20,6 +20,7 @@ from feeds.page import PageContext, arabic_date, render_page
 from feeds.query import publish
 from feeds.samples import SOURCES, fill_archive, sample_stories
 from feeds.serve import FeedServer, make_server
+from tests.browser_support import check_results, chromium_cmd, dump_dom
 
 CTX = PageContext(topics=[("politics", "سياسة"), ("sports", "رياضة")], sources=dict(SOURCES))
 PAYLOAD_TITLE = '<img src=x onerror="document.body.setAttribute(\'data-pwned\',1)">عنوان <script>document.title="pwned"</script>'
@@ -124,19 +125,8 @@ def test_chromium_renders_stories_right_to_left(served, chromium: str, tmp_path:
     server, data_dir = served
     # Same origin as the page, so the check script may read the framed document.
     (data_dir / "public" / "rtl-check.html").write_text(CHECK_PAGE, encoding="utf-8")
-    profile = tmp_path / "chromium-profile"
-    cmd = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--window-size=1100,900",
-        "--dump-dom", server.url + "/rtl-check.html",
-    ]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    m = re.search(r'<div id="out"([^>]*)>', run.stdout)
-    assert m, run.stdout[-2000:]
-    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', m.group(1)))
-    assert "data-error" not in attrs, attrs
+    cmd = chromium_cmd(chromium, tmp_path / "chromium-profile", window="1100,900")
+    attrs = check_results(dump_dom(cmd, server.url + "/rtl-check.html"))
     assert attrs["data-html-dir"] == "rtl" and attrs["data-lang"] == "ar"
     assert attrs["data-direction"] == "rtl" and attrs["data-body-direction"] == "rtl"
     assert int(attrs["data-stories"]) == 12

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -14,7 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
@@ -24,6 +22,7 @@ from crawler.ops.health import WINDOW_DAYS, source_status
 from crawler.ops.monitors import record_health
 from feeds.serve import FeedServer, make_server
 from tests.conftest import ROOT
+from tests.browser_support import check_results, chromium_cmd, dump_dom
 
 LE12_PER_DAY = {0: 3, 1: 1, 5: 2, 29: 4}
 """Days ago -> le12 articles published that day (inside the 30-day window)."""
@@ -216,18 +215,8 @@ def test_status_page_renders_health_and_30_day_charts_in_chromium(
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     # Same origin as the page, so the check script may read the framed document.
     (data / "public" / "status-check.html").write_text(CHECK_PAGE, encoding="utf-8")
-    cmd = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=10000", "--window-size=1200,1000",
-        "--dump-dom", server.url + "/status-check.html",
-    ]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    m = re.search(r'<div id="out"([^>]*)>', run.stdout)
-    assert m, run.stdout[-2000:]
-    attrs: dict[str, Any] = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', m.group(1)))
-    assert "data-error" not in attrs, attrs
+    cmd = chromium_cmd(chromium, tmp_path / "chromium-profile", window="1200,1000")
+    attrs = check_results(dump_dom(cmd, server.url + "/status-check.html"))
     assert attrs["data-sources"] == "5"
     assert attrs["data-bars"] == ",".join([str(WINDOW_DAYS)] * 5)
     # order: hespress, hibapress, le12, rue20, belpresse; bars drawn only on days with articles
@@ -237,5 +226,5 @@ def test_status_page_renders_health_and_30_day_charts_in_chromium(
     assert attrs["data-labels"].split(",") == ["متدهور", "لم يُفحص بعد", "سليم", "متعطل", "متعطل"]
     assert attrs["data-dir"] == "rtl" and attrs["data-direction"] == "rtl" and attrs["data-scripts"] == "0"
     shot = tmp_path / "status.png"
-    run = subprocess.run([*cmd[:-2], f"--screenshot={shot}", server.url + "/status"], capture_output=True, text=True, timeout=120)
+    run = subprocess.run([*cmd, f"--screenshot={shot}", server.url + "/status"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and shot.stat().st_size > 10_000, run.stderr[-2000:]

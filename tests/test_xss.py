@@ -32,6 +32,7 @@ from crawler.archive import open_archive
 from feeds.query import publish
 from feeds.serve import FeedServer, make_server
 from tests.conftest import FIXTURES, ROOT
+from tests.browser_support import chromium_cmd, dump_dom
 
 CORPUS = json.loads((FIXTURES / "xss" / "payloads.json").read_text(encoding="utf-8"))["payloads"]
 SOURCES = {"hespress": "www.hespress.com", "hibapress": "ar.hibapress.com", "le12": "le12.ma",
@@ -397,12 +398,7 @@ def test_status_page_carries_no_live_markup(site: Site) -> None:
 # --- in a browser ------------------------------------------------------------------------
 
 def _render(chromium: str, html_file: Path, profile: Path) -> str:
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-           f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", html_file.as_uri()]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run.stdout
+    return dump_dom(chromium_cmd(chromium, profile, budget_ms=5000), html_file.as_uri())
 
 
 def _html_start(dom: str) -> str:
