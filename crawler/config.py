@@ -113,13 +113,20 @@ def _config_path(path: str | Path | Traversable | None) -> Path | Traversable:
     return Path(path) if isinstance(path, str) else path
 
 
+def _read(p: Path | Traversable) -> dict[str, Any]:
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
+
+
 def load_sources(path: str | Path | Traversable | None = None) -> dict[str, Source]:
     """Read and validate a sources file; raises `ConfigError` with the reason."""
     p = _config_path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: {exc}") from exc
+    return _sources_from(p, _read(p))
+
+
+def _sources_from(p: Path | Traversable, raw: dict[str, Any]) -> dict[str, Source]:
     if not isinstance(raw.get("defaults", {}), dict):
         raise ConfigError(f"{p}: [defaults] must be a table")
     _check_types(p, "[defaults]", raw.get("defaults", {}))
@@ -216,8 +223,8 @@ def load_config(path: str | Path | Traversable | None = None, *, validate: bool 
     import importlib
 
     p = _config_path(path)
-    sources = load_sources(p)
-    raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    raw = _read(p)
+    sources = _sources_from(p, raw)
     unknown = sorted(set(raw) - set(KNOWN_TABLES))
     if unknown:
         raise ConfigError(f"{p}: unknown top-level key(s) {', '.join(unknown)}; known: {', '.join(KNOWN_TABLES)}")
