@@ -69,11 +69,8 @@ def crawl(srv: SnapshotServer, sites: list[str], data: Path, archive: str, sourc
 
 
 def archived(archive: str, source: str) -> dict[str, dict[str, Any]]:
-    a = open_archive(archive)
-    try:
+    with open_archive(archive) as a:
         return {r["url"]: r for r in a.fetch("SELECT url, title, body_text, story_id FROM articles WHERE source = ?", (source,))}
-    finally:
-        a.close()
 
 
 def glob(article: dict[str, Any]) -> str:
@@ -181,12 +178,9 @@ def test_truncated_html_is_never_lost(matrix: dict[str, Any]) -> None:
     and never fetched again; now it is retried, and recorded when every attempt is cut."""
     cut, once = matrix["truth"]["rue20"][3], matrix["truth"]["rue20"][4]
     assert _injected(matrix, "cut_html") >= 2 and _injected(matrix, "cut_once") == 1
-    a = open_archive(matrix["url"])
-    try:
+    with open_archive(matrix["url"]) as a:
         failed = a.fetch("SELECT reason, status FROM failed_urls WHERE url = ?", (cut["url"],))
         stored = a.fetch("SELECT body_text FROM articles WHERE url = ?", (cut["url"],))
-    finally:
-        a.close()
     assert stored == [] and [(r["reason"], r["status"]) for r in failed] == [("truncated page (no </html>)", 200)]
     row = archived(matrix["url"], "rue20")[once["url"]]  # cut once: archived whole after a retry
     assert once["paragraphs"][-1][:40] in row["body_text"]
@@ -235,13 +229,10 @@ def test_permanent_failures_recorded_then_retried(archive_url: str, tmp_path: Pa
         # page on a loaded machine fail twice and land in failed_urls (or lose API page 1)
         first = crawl(srv, ["le12"], tmp_path / "run1", archive_url, DOWNLOAD_TIMEOUT="3", RETRY_TIMES="1")
         assert first["max_rss_mb"] < MAX_RSS_MB  # the gzip bomb and the 20 MB page were not held
-        a = open_archive(archive_url)
-        try:
+        with open_archive(archive_url) as a:
             rows = {r["url"]: r for r in a.fetch("SELECT * FROM failed_urls")}
             kept = {r["url"] for r in a.fetch("SELECT url FROM articles")}
             run = a.runs(limit=1)[0]
-        finally:
-            a.close()
         for i, (fault, reason) in broken.items():
             row = rows.get(truth[i]["url"])
             assert row is not None, f"{fault.kind}: {truth[i]['url']} not recorded"
@@ -260,12 +251,9 @@ def test_permanent_failures_recorded_then_retried(archive_url: str, tmp_path: Pa
         second = crawl(srv, ["le12"], tmp_path / "run2", archive_url)
         assert second["stats"]["le12"].get("akhbar/failed_urls/requeued") == len(broken)
         assert second["stats"]["le12"].get("akhbar/failed_urls/cleared") == len(broken)
-        a = open_archive(archive_url)
-        try:
+        with open_archive(archive_url) as a:
             assert a.fetch("SELECT url FROM failed_urls") == []
             assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == {t["url"] for t in truth}
-        finally:
-            a.close()
 
 
 def test_failed_api_page_is_retried_next_run(tmp_path: Path) -> None:
@@ -282,12 +270,9 @@ def test_failed_api_page_is_retried_next_run(tmp_path: Path) -> None:
         srv.set_faults([Fault("status", site="le12", match="/wp-json/wp/v2/posts?*page=2&*", times=None,
                               params={"status": 503})])
         first = crawl(srv, ["le12"], tmp_path / "run1", url, sources=sources, RETRY_TIMES="1")
-        a = open_archive(url)
-        try:
+        with open_archive(url) as a:
             rows = a.fetch("SELECT url, reason, status FROM failed_urls")
             kept = {r["url"] for r in a.fetch("SELECT url FROM articles")}
-        finally:
-            a.close()
         # the run went on past the gap (pages 3-6): only page 2's ten articles are missing
         assert len(kept) == len(truth) - 10 and kept < truth
         assert [(r["reason"], r["status"]) for r in rows] == [("discovery wp-json page 2: http 503", 503)]
@@ -296,12 +281,9 @@ def test_failed_api_page_is_retried_next_run(tmp_path: Path) -> None:
         srv.set_faults([])
         second = crawl(srv, ["le12"], tmp_path / "run2", url, sources=sources)
         assert second["stats"]["le12"].get("akhbar/failed_urls/requeued") == 1
-        a = open_archive(url)
-        try:
+        with open_archive(url) as a:
             assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == truth
             assert a.fetch("SELECT url FROM failed_urls") == []
-        finally:
-            a.close()
 
 
 def test_run_after_a_failed_first_api_page_pages_on(archive_url: str, tmp_path: Path) -> None:
@@ -317,19 +299,13 @@ def test_run_after_a_failed_first_api_page_pages_on(archive_url: str, tmp_path: 
         srv.set_faults([Fault("status", site="le12", match="/wp-json/wp/v2/posts?*page=1&*", times=None,
                               params={"status": 503})])
         crawl(srv, ["le12"], tmp_path / "run1", archive_url, sources=sources, RETRY_TIMES="1")
-        a = open_archive(archive_url)
-        try:
+        with open_archive(archive_url) as a:
             assert 0 < len(a.fetch("SELECT url FROM articles")) < len(truth) - 10
-        finally:
-            a.close()
         srv.set_faults([])
         second = crawl(srv, ["le12"], tmp_path / "run2", archive_url, sources=sources)
         assert second["stats"]["le12"].get("akhbar/resume_deep") == 1
-        a = open_archive(archive_url)
-        try:
+        with open_archive(archive_url) as a:
             assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == truth
-        finally:
-            a.close()
 
 
 def test_failed_listing_page_is_retried_next_run(tmp_path: Path) -> None:
@@ -341,22 +317,16 @@ def test_failed_listing_page_is_retried_next_run(tmp_path: Path) -> None:
         srv.set_faults([Fault("status", site="hibapress", match="/section-3.html/page/2*", times=None,
                               params={"status": 503})])
         crawl(srv, ["hibapress"], tmp_path / "run1", url, RETRY_TIMES="1")
-        a = open_archive(url)
-        try:
+        with open_archive(url) as a:
             rows = a.fetch("SELECT url, reason FROM failed_urls")
             assert len(a.fetch("SELECT url FROM articles")) < len(truth)
-        finally:
-            a.close()
         assert [r["reason"] for r in rows] == ["discovery sections page 2: http 503"]
         srv.set_faults([])
         second = crawl(srv, ["hibapress"], tmp_path / "run2", url)
         assert second["stats"]["hibapress"].get("akhbar/failed_urls/requeued") == 1
-        a = open_archive(url)
-        try:
+        with open_archive(url) as a:
             assert {r["url"] for r in a.fetch("SELECT url FROM articles")} == truth
             assert a.fetch("SELECT url FROM failed_urls") == []
-        finally:
-            a.close()
 
 
 def test_fault_plan_file(tmp_path: Path) -> None:
@@ -390,15 +360,12 @@ def test_failed_command_lists_resets_and_forgets(archive_url: str, capsys: pytes
                        ("SCRAPY_SETTINGS_MODULE", "crawler.settings")):
         monkeypatch.setenv(var, value)
 
-    a = open_archive(archive_url)
-    try:
+    with open_archive(archive_url) as a:
         failed = FailedUrls(a, max_attempts=2)
         for _ in range(2):
             failed.record("https://le12.ma/article/1/", source="le12", reason="http 503", status=503, run_id="r1")
         failed.record("https://www.rue20.com/2.html?utm_source=x", source="rue20", reason="timeout (DOWNLOAD_TIMEOUT)")
         assert failed.pending("le12") == []  # given up after max_attempts ...
-    finally:
-        a.close()
     assert main(["--data", str(tmp_path), "failed", "--archive", archive_url, "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["source"], r["reason"], r["status"], r["attempts"]) for r in rows] == [
@@ -406,13 +373,10 @@ def test_failed_command_lists_resets_and_forgets(archive_url: str, capsys: pytes
     assert main(["--data", str(tmp_path), "failed", "--archive", archive_url, "--reset", "--source", "le12"]) == 0
     assert main(["--data", str(tmp_path), "failed", "--archive", archive_url, "--forget", "https://rue20.com/2.html"]) == 0  # any spelling
     assert "forgot 1 URL(s)" in capsys.readouterr().out
-    a = open_archive(archive_url)
-    try:
+    with open_archive(archive_url) as a:
         pending = FailedUrls(a, max_attempts=2).pending("le12")  # ... until reset
         assert [r["url"] for r in pending] == ["https://le12.ma/article/1/"]
         assert FailedUrls(a).rows("rue20") == []
-    finally:
-        a.close()
 
 
 def test_failed_command_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
@@ -442,10 +406,7 @@ def test_unreadable_page_recorded_for_the_next_run(tmp_path: Path) -> None:
     page = "https://le12.ma/article/7/"
     assert list(spider.parse_article(Response(page, body=b"\x89PNG\r\n", request=Request(page)), {})) == []
     spider.failed.close()
-    a = open_archive(url)
-    try:
+    with open_archive(url) as a:
         rows = a.fetch("SELECT url, source, reason, status FROM failed_urls")
-    finally:
-        a.close()
     assert len(rows) == 1 and rows[0]["url"] == page and rows[0]["source"] == "le12"
     assert rows[0]["reason"].startswith("extraction failed: ") and rows[0]["status"] == 200
