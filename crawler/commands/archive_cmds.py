@@ -231,15 +231,10 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"akhbar import: no such file: {args.file}", file=sys.stderr)
         return 2
     url = _url(args)
-    # Open (and migrate) the archive before Scrapy starts: a pipeline that fails to open
-    # inside the crawl only logs a traceback and the import would "succeed" with nothing.
-    from crawler.archive import open_archive
+    # an import, like a crawl, must not "succeed" with nothing when its pipelines cannot open
+    from crawler.commands.crawl import preflight_archive
 
-    try:
-        open_archive(url).close()
-    except Exception as exc:
-        print(f"akhbar import: cannot open the archive {url.split('?')[0]}: {exc}", file=sys.stderr)
-        return 1
+    preflight_archive(url)
     stats = import_file(args.file, Path(args.data), settings={"AKHBAR_ARCHIVE_URL": url})
     good, bad = stats.get("import/records", 0), stats.get("import/bad_records", 0)
     parts = [f"{k.split('/')[1]} {stats[k]}" for k in ("archive/inserted", "archive/updated", "archive/unchanged", "archive/errors") if stats.get(k)]
