@@ -6,6 +6,9 @@ changed body are kept); it is never stored twice. A failed write is logged, coun
 (``archive/errors``) and recorded on the run; the item still goes on down the
 pipeline and the crawl continues.
 
+The archive is the crawler's shared one (`crawler.archive.shared`), held from
+``open_spider`` until the run is finished at ``spider_closed``.
+
 Settings: ``AKHBAR_ARCHIVE_URL`` (default: SQLite under ``AKHBAR_DATA``),
 ``ARCHIVE_ENABLED`` (default True).
 """
@@ -18,8 +21,9 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.archive import Archive, archive_url, open_archive
+from crawler.archive import Archive, archive_url
 from crawler.archive.runs import run_id_for, warc_path
+from crawler.archive.shared import crawler_archive, release_crawler_archive
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.archive = open_archive(self.url)
+        self.archive = crawler_archive(self.crawler, self.url)
         self.run_id = run_id_for(self.crawler)
         source = getattr(spider, "source", None)
         source_id = getattr(source, "id", source)
@@ -105,7 +109,8 @@ class ArchivePipeline:
             )
             logger.info("archive: run %s %s", self.run_id, status)
         finally:
-            self.archive.close()
+            archive, self.archive = self.archive, None
+            release_crawler_archive(self.crawler, archive)
 
 
 def _url_of(item: Any) -> str | None:

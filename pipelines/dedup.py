@@ -26,8 +26,9 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from crawler.archive import Archive, archive_url, open_archive
+from crawler.archive import Archive, archive_url
 from crawler.archive.canonical import article_key, site_id_key
+from crawler.archive.shared import crawler_archive, release_crawler_archive
 from crawler.dedup.stories import ArchiveDedup
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ class DedupPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.archive = open_archive(self.url)
+        # the archive pipeline's own Archive object: with a second one, this thread would
+        # wait on its other connection's write lock
+        self.archive = crawler_archive(self.crawler, self.url)
         self.dedup = ArchiveDedup(self.archive)
         n = self.dedup.index_missing()
         if n:
@@ -59,7 +62,8 @@ class DedupPipeline:
 
     def close_spider(self) -> None:
         if self.archive is not None:
-            self.archive.close()
+            archive, self.archive, self.dedup = self.archive, None, None
+            release_crawler_archive(self.crawler, archive)
 
     def _article_id(self, adapter: ItemAdapter) -> int | None:
         assert self.archive is not None
