@@ -15,7 +15,8 @@ from typing import Any
 
 from scrapy import signals
 
-from crawler.archive import Archive, archive_url, open_archive
+from crawler.archive import Archive
+from crawler.archive.shared import crawler_archive, release_crawler_archive
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ class ArchiveSeenStore:
         self.windows = windows or {}
         self.default = default
         self.override = override
+        self._crawler: Any = None
+        """The crawler whose shared archive this is (`from_crawler`): released, not closed."""
+        self._closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "ArchiveSeenStore":
@@ -42,7 +46,8 @@ class ArchiveSeenStore:
             logger.warning("seen store: no per-source re-check windows (%s)", exc)
         raw = settings.get("AKHBAR_RECHECK_HOURS")
         override = timedelta(hours=float(raw)) if raw not in (None, "") else None
-        store = cls(open_archive(archive_url(settings)), windows=windows, override=override)
+        store = cls(crawler_archive(crawler), windows=windows, override=override)
+        store._crawler = crawler
         crawler.signals.connect(store.close, signal=signals.spider_closed)
         return store
 
@@ -88,4 +93,10 @@ class ArchiveSeenStore:
         return row["status"]
 
     def close(self, *args: Any, **kwargs: Any) -> None:
-        self.archive.close()
+        if self._closed:
+            return
+        self._closed = True
+        if self._crawler is None:
+            self.archive.close()
+        else:
+            release_crawler_archive(self._crawler, self.archive)

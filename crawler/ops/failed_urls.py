@@ -27,10 +27,11 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
-from crawler.archive import Archive, archive_url, open_archive
+from crawler.archive import Archive
 from crawler.archive.base import now_utc
 from crawler.archive.canonical import fold_url
 from crawler.archive.runs import run_id_for
+from crawler.archive.shared import crawler_archive, release_crawler_archive
 
 logger = logging.getLogger(__name__)
 
@@ -124,13 +125,14 @@ class FailedUrlsStore:
     def __init__(self, crawler: Any, failed: FailedUrls) -> None:
         self.crawler = crawler
         self.failed = failed
+        self._closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "FailedUrlsStore":
         settings = crawler.settings
         if not settings.getbool("FAILED_URLS_ENABLED", True) or not settings.getbool("ARCHIVE_ENABLED", True):
             raise NotConfigured("failed URLs are kept in the archive; FAILED_URLS_ENABLED or ARCHIVE_ENABLED is off")
-        archive = open_archive(archive_url(settings))
+        archive = crawler_archive(crawler)  # the crawl's shared one, released at close
         store = cls(crawler, FailedUrls(archive, max_attempts=settings.getint("FAILED_URLS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
         crawler.signals.connect(store.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(store.item_dropped, signal=signals.item_dropped)
@@ -203,7 +205,9 @@ class FailedUrlsStore:
                     status=getattr(response, "status", None))
 
     def close(self, *args: Any, **kwargs: Any) -> None:
-        self.failed.archive.close()
+        if not self._closed:
+            self._closed = True
+            release_crawler_archive(self.crawler, self.failed.archive)
 
 
 class NoFailedStore:

@@ -413,6 +413,8 @@ class MonitorsExtension:
         self.monitors_table = monitors_table
         self.alerts_table = alerts_table
         self.record_enabled = crawler.settings.getbool("ARCHIVE_ENABLED", True)
+        self._archive: Any = None
+        """The crawler's shared archive, held from spider_opened until the health is recorded."""
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "MonitorsExtension":
@@ -429,8 +431,17 @@ class MonitorsExtension:
         ext = cls(crawler, cfg.table("monitors"), cfg.table("alerts"))
         crawler.signals.connect(ext.item_passed, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_passed, signal=signals.item_dropped)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
+
+    def spider_opened(self, spider: Any) -> None:
+        # Held so that the archive pipeline, releasing it at the same spider_closed, does
+        # not close it under the health record written from a worker thread.
+        if self.record_enabled and self._archive is None:
+            from crawler.archive.shared import crawler_archive
+
+            self._archive = crawler_archive(self.crawler)
 
     def item_passed(self, item: Any, **_: Any) -> None:
         try:
@@ -455,6 +466,12 @@ class MonitorsExtension:
             await maybe_deferred_to_future(deferToThread(self._judge, spider, reason, stats))
         except Exception as exc:  # judging a run must never fail the crawl
             logger.error("monitors: could not judge run %s: %s", self.run_id, exc, exc_info=True)
+        finally:
+            if self._archive is not None:
+                from crawler.archive.shared import release_crawler_archive
+
+                archive, self._archive = self._archive, None
+                release_crawler_archive(self.crawler, archive)
 
     @property
     def run_id(self) -> str:
@@ -478,13 +495,11 @@ class MonitorsExtension:
         return report
 
     def _record(self, report: dict[str, Any]) -> None:
-        from crawler.archive import archive_url, open_archive
+        from crawler.archive.shared import using_crawler_archive
 
-        archive = open_archive(archive_url(self.crawler.settings))
-        try:
+        # the crawl's own Archive (this worker thread gets its own connection in it)
+        with using_crawler_archive(self.crawler) as archive:
             record_health(archive, report)
-        finally:
-            archive.close()
 
 
 def record_health(archive: Any, report: Mapping[str, Any]) -> None:
