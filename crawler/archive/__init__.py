@@ -6,7 +6,8 @@ One interface (`crawler.archive.base.Archive`), two backends chosen by a URL:
   ``<AKHBAR_DATA>/archive.sqlite3``;
 - ``postgresql://user@host/db[?schema=NAME]``: for many crawler machines.
 
-`open_archive` opens it and runs pending migrations. See docs/archive.md.
+`open_archive` opens it and runs pending migrations; a crawl's components share one
+per crawler through `crawler.archive.shared.crawler_archive`. See docs/archive.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from crawler.archive.base import Archive, SearchResult, UpsertResult
 from crawler.archive.search import QueryError
 
-__all__ = ["Archive", "QueryError", "SearchResult", "UpsertResult", "archive_url", "open_archive", "archive_from_settings"]
+__all__ = ["Archive", "QueryError", "SearchResult", "UpsertResult", "archive_url", "open_archive"]
 
 
 def default_url(data_dir: str | Path | None = None) -> str:
@@ -56,7 +57,3 @@ def open_archive(url_or_path: str | Path | None = None, *, migrate: bool = True,
     if migrate:
         archive.migrate(migrate_to)
     return archive
-
-
-def archive_from_settings(settings: Any) -> Archive:
-    return open_archive(archive_url(settings))
