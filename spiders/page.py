@@ -25,10 +25,10 @@ from crawler.items import Article
 from spiders.extract import (
     BLOCK_TAGS,
     Fields,
+    GenericFields,
     absolute,
     clean_body,
     clean_text,
-    extract_generic,
     extract_jsonld,
     extract_meta,
     first,
@@ -212,15 +212,10 @@ class ArticlePage:
             ("meta", meta),
             ("selectors", selectors),
             (self.hints.get("via") or "api", hints),
-            # Computed only when an earlier layer leaves a field empty: it is the costliest.
-            ("generic", _Lazy(self._generic)),
+            # Read only for the fields earlier layers leave empty, each group on demand:
+            # it is the costliest layer.
+            ("generic", _PageGeneric(self)),
         ]
-
-    def _generic(self) -> Fields:
-        generic = extract_generic(self.sel)
-        if "title" not in generic and "extra_title_tag" in generic:
-            generic["title"] = self._strip_site_name(generic["extra_title_tag"])
-        return generic
 
     def to_article(self, source_id: str) -> Article:
         """The `Article` for this page; fields no layer found stay None (never invented)."""
@@ -296,19 +291,19 @@ class ArticlePage:
         )
 
 
-class _Lazy(dict):  # type: ignore[type-arg]
-    """A field dict filled on first read."""
+class _PageGeneric(GenericFields):
+    """The generic layer, with the page's own title fallback: the <title> tag, less the
+    site's name, when the page has no usable <h1>."""
 
-    def __init__(self, make: Any) -> None:
-        super().__init__()
-        self._make = make
-        self._done = False
+    def __init__(self, page: ArticlePage) -> None:
+        super().__init__(page.sel)
+        self.page = page
 
-    def get(self, key: str, default: Any = None) -> Any:
-        if not self._done:
-            self.update(self._make())
-            self._done = True
-        return super().get(key, default)
+    def _title(self) -> Fields:
+        out = super()._title()
+        if not out.get("title") and out.get("extra_title_tag"):
+            out["title"] = self.page._strip_site_name(out["extra_title_tag"])
+        return out
 
 
 def _has_meta(response: TextResponse) -> bool:
