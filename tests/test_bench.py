@@ -94,3 +94,22 @@ def test_bench_run_gathers_results_and_reports_broken() -> None:
 
     broken = runner.run_one("common", [], 60)  # bench.common has no main: prints no result
     assert broken["broken"] == "printed no result"
+
+
+def test_fetch_only_fetches_every_page_it_is_given(tmp_path: Path) -> None:
+    # The bound bench.crawl puts on any Scrapy crawl against the naive scraper is only a
+    # bound if the fetch-only spider really fetched the same pages.
+    import sys
+
+    with SnapshotServer(sites=["le12", "rue20"]) as srv:
+        urls = [a["url"] for site in ("le12", "rue20") for a in srv.articles(site)][:60]
+        (tmp_path / "urls.txt").write_text("\n".join(urls), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "bench.fetch_only", str(tmp_path / "urls.txt")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        answered = {f"{site}:{path}" for site in ("le12", "rue20") for path in srv.hits(site)}
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["pages"] == len(urls) == 60
+    assert out["pages_per_min"] > 0
+    paths = {u.split("/", 3)[3] for u in urls}
+    assert len({a.split(":", 1)[1].lstrip("/") for a in answered} & paths) == 60
