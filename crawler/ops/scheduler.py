@@ -1,7 +1,8 @@
 """The long-running scheduler behind `akhbar run`.
 
 Each due source is crawled by a subprocess of its own (``akhbar crawl SOURCE --run-id ID
--s JOBDIR=<data>/jobs/SOURCE``): a site that hangs or crashes its process takes no other
+-s JOBDIR=<data>/jobs/SOURCE``, started by `crawler.ops.crawl_process` as the admin endpoint's
+crawls are): a site that hangs or crashes its process takes no other
 source with it, and a SIGTERM can be handed to every running crawl, which Scrapy answers by
 closing the spider gracefully while JOBDIR keeps the pending requests for the next start.
 
@@ -16,30 +17,24 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 from crawler.config import Config
+from crawler.ops.crawl_process import CrawlProcess, progress_file_for, settle_run, start_crawl
 from crawler.ops.leases import Leases
 from crawler.ops.progress import Board, line_for, read_progress
 from crawler.ops.schedule import SchedulerOptions, next_run, scheduler_options
 
 logger = logging.getLogger(__name__)
 
-KEEP_JOBDIR = frozenset({"interrupted"})
-"""A run ending so keeps its JOBDIR: the next crawl of the source resumes from it. Any
-other ending removes it, or the next crawl's duplicate filter would skip every listing.
-A crashed crawl never wrote its queue's state; the next crawl starts afresh and resumes
-through the archive's seen set instead (what it archived is not fetched again)."""
 UNSUCCESSFUL = frozenset({"failed", "crashed", "start_error"})
 """`--once` exits 1 when a crawl ended so (start_error: Scrapy could not start the spider)."""
 
@@ -60,14 +55,8 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
-class Running:
-    source: str
-    run_id: str
-    proc: subprocess.Popen[bytes]
-    started: datetime
-    log: TextIO
-    terminated: bool = False
+Running = CrawlProcess
+"""A crawl this scheduler started (`crawler.ops.crawl_process`)."""
 
 
 @dataclass
@@ -293,32 +282,12 @@ class Scheduler:
             self._once_pending.discard(source)
 
     def _start(self, source: str) -> None:
-        run_id = f"{utcnow():%Y%m%dT%H%M%SZ}-{source}-{uuid.uuid4().hex[:8]}"
-        jobdir = self.data / "jobs" / source
-        logdir = self.data / "logs"
-        logdir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "crawler.cli", "--data", str(self.data), "crawl", source,
-               "--run-id", run_id, "-s", f"JOBDIR={jobdir}"]
-        if source in self.base_urls:
-            cmd += ["--base-url", self.base_urls[source]]
-        progress = self._progress_file(source)
-        progress.unlink(missing_ok=True)
-        cmd += ["-s", f"PROGRESS_FILE={progress}"]
-        for kv in [*self.crawl_settings, *self.per_source_settings.get(source, [])]:
-            cmd += ["-s", kv]
-        resumed = (jobdir / "requests.queue").exists()
-        log = (logdir / f"{source}.log").open("a", encoding="utf-8")
-        log.write(f"--- {utcnow().isoformat()} run {run_id}: {' '.join(cmd)}\n")
-        log.flush()
-        env = {**os.environ, "AKHBAR_DATA": str(self.data), "AKHBAR_ARCHIVE_URL": self.archive_url}
-        # Its own session: a terminal's Ctrl-C reaches the scheduler only, which hands the
-        # crawls one SIGTERM each instead of the double signal that would stop them uncleanly.
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-        self.running[source] = Running(source, run_id, proc, utcnow(), log)
+        log = self.data / "logs" / f"{source}.log"
+        r = start_crawl(self.data, source, self.archive_url, log_path=log, base_url=self.base_urls.get(source),
+                        settings=[*self.crawl_settings, *self.per_source_settings.get(source, [])])
+        self.running[source] = r
         self.started_count += 1
-        self.out(f"{source}: started run {run_id}{' (resuming)' if resumed else ''}, pid {proc.pid}, "
-                 f"log {logdir / f'{source}.log'}")
+        self.out(f"{source}: started run {r.run_id}{' (resuming)' if r.resumed else ''}, pid {r.proc.pid}, log {log}")
 
     def out(self, line: str) -> None:
         if self._board is not None:
@@ -326,7 +295,7 @@ class Scheduler:
         self._out(line)
 
     def _progress_file(self, source: str) -> Path:
-        return self.data / "progress" / f"{source}.json"
+        return progress_file_for(self.data, source)
 
     def _draw(self) -> None:
         if self._board is None:
@@ -358,51 +327,15 @@ class Scheduler:
 
     def _finalize(self, r: Running) -> Outcome:
         """Complete the run's record, release the lease, keep or drop the JOBDIR."""
-        a = self._archive
         code = r.proc.returncode
-        r.log.close()
-        row = a.fetchone("SELECT * FROM crawl_runs WHERE id = ?", (r.run_id,))
-        if row is None or row["status"] == "running":
-            # The crawl process died before its spider closed (or before it opened).
-            if row is None:
-                spider = self.cfg.sources[r.source].spider
-                a.start_run(r.run_id, spider=spider, source=r.source)
-            a.finish_run(r.run_id, status="crashed")
-            a.add_run_error(r.run_id, f"crawl process exited with code {code} before the spider closed; "
-                                      f"see {self.data / 'logs' / (r.source + '.log')}")
-            self._alert_crash(r, code)
-        rec = next((x for x in a.runs(source=r.source, limit=5) if x["id"] == r.run_id), {})
+        rec = settle_run(self._archive, r, spider=self.cfg.sources[r.source].spider, alerts=self.cfg.table("alerts"))
         status = rec.get("status", "crashed")
         assert self._leases is not None
         self._leases.release(r.source)
-        jobdir = self.data / "jobs" / r.source
-        if status not in KEEP_JOBDIR:
-            shutil.rmtree(jobdir, ignore_errors=True)
         outcome = Outcome(r.source, r.run_id, status, code, rec)
         self.outcomes.append(outcome)
         self.out(describe(outcome))
         return outcome
-
-    def _alert_crash(self, r: Running, code: int | None) -> None:
-        """A crawl process that died never ran its monitors (they run at spider close):
-        judge it here, so the crash is recorded as failing and reaches the alert channels
-        like any other failure."""
-        from crawler.ops.alerts import send
-        from crawler.ops.monitors import record_health
-
-        if code is not None and code < 0:
-            why = f"killed by signal {-code}" + (" (out of memory, or kill -9)" if code == -9 else "")
-        elif code == 2:
-            why = "refused to start (a config or usage error)"
-        else:
-            why = "crashed"
-        check = {"name": "crawl_process", "ok": False, "value": code, "threshold": "spider closed",
-                 "message": f"the crawl process exited with code {code} before its spider closed "
-                            f"({why}; see {self.data / 'logs' / (r.source + '.log')})"}
-        report = {"run_id": r.run_id, "source": r.source, "spider": self.cfg.sources[r.source].spider,
-                  "health": "failing", "monitors": [check]}
-        record_health(self._archive, report)
-        send(report, self.cfg.table("alerts"))  # logs and POSTs; never raises
 
     def _publish(self) -> None:
         from feeds.query import publish
