@@ -10,9 +10,13 @@ Off unless a token is configured: ``[admin] token = "..."`` in the sources TOML,
     GET  /api/admin/jobs                  the jobs started by this server, newest first
     GET  /api/admin/jobs/<id>             one job: status, return code, log file
 
-Work runs as subprocesses of the ordinary CLI (``python -m crawler.cli --data DIR crawl
-<source>``, ``... dedup --rebuild``), so a crawl gets its own Twisted reactor and the
-server's threads never block on it; their output goes to ``DIR/logs/admin-<job>.log``.
+Work runs as subprocesses of the ordinary CLI, so a crawl gets its own Twisted reactor and
+the server's threads never block on it; their output goes to ``DIR/logs/admin-<job>.log``.
+A crawl is started by `crawler.ops.crawl_process`, exactly as `akhbar run` starts one: its
+run id chosen in advance (``job.run_id``), the per-source JOBDIR (a crawl stopped by SIGTERM
+is resumed by the next crawl of the source, from here or from the scheduler), the progress
+file; when it ends its run is settled the same way (``crashed`` if the process died before
+its spider closed, the JOBDIR kept only when ``interrupted``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qs
 
 from crawler.config import Config, ConfigError
+from crawler.ops.crawl_process import CrawlProcess, settle_run, start_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +101,14 @@ class Job:
     finished_at: datetime | None = None
     returncode: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    crawl: CrawlProcess | None = field(default=None, repr=False)
+    run_status: str | None = None
+    """The crawl's ``crawl_runs`` status once it has ended (``interrupted``, ``crashed``, ...)."""
+    watcher: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.crawl.run_id if self.crawl else None
 
     @property
     def status(self) -> str:
@@ -115,6 +128,8 @@ class Job:
             "pid": self.process.pid if self.process else None,
             "log": str(self.log),
             "url": f"{PREFIX}/jobs/{self.id}",
+            "run_id": self.run_id,
+            "run_status": self.run_status,
         }
 
 
@@ -126,12 +141,16 @@ class Admin:
     """The admin endpoints of one server; jobs live as long as the server."""
 
     def __init__(self, token: str, data_dir: Path, *, archive_url: str | None = None,
-                 sources_file: Path | None = None, sources: Mapping[str, Any] | None = None) -> None:
+                 sources_file: Path | None = None, sources: Mapping[str, Any] | None = None,
+                 alerts: Mapping[str, Any] | None = None) -> None:
         self._token = token.encode("utf-8")
         self.data_dir = Path(data_dir)
         self.archive_url = archive_url
         self.sources_file = sources_file
         self.sources = set(sources or ())
+        self._spiders = {k: getattr(v, "spider", k) for k, v in (sources or {}).items()} \
+            if isinstance(sources, Mapping) else {}
+        self.alerts = dict(alerts or {})
         self._jobs: dict[str, Job] = {}
         self._lock = threading.RLock()
         self._holder = f"admin:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -188,23 +207,37 @@ class Admin:
             return _error(400, f"unknown source {source!r}; known: {', '.join(sorted(self.sources))}")
         with self._lock:  # check, lease and start as one step: a second request sees 409
             busy = self._running("crawl", source)
-            if busy is None and not self._lease(source, "acquire"):
+            if busy is not None:
+                return self._busy(busy)
+            if not self._lease(source, "acquire"):
                 return _error(409, f"{source} is being crawled by another process (schedule lease held)")
-            answer = self._start("crawl", source, ["crawl", source])
-            if answer[0] != 202 and busy is None:
+            job = self._new_job("crawl", source)
+            try:
+                job.crawl = start_crawl(self.data_dir, source, self._crawl_archive_url(), log_path=job.log,
+                                        sources_file=self.sources_file, cwd=_project_root())
+            except OSError as exc:
                 self._lease(source, "release")
-            return answer
+                logger.error("admin crawl of %s could not start: %s", source, exc)
+                return _error(503, f"could not start the crawl: {exc.strerror or exc}")
+            job.process = job.crawl.proc
+            return self._started(job)
+
+    def _crawl_archive_url(self) -> str:
+        """The archive the crawl writes to: the server's, else the one the CLI would pick."""
+        from crawler.archive import default_url
+
+        return self.archive_url or os.environ.get("AKHBAR_ARCHIVE_URL") or default_url(self.data_dir)
 
     def _lease(self, source: str, action: str) -> bool:
-        """Acquire, renew or release the schedule lease on `source`; True when the
-        archive has no lease table (nothing to coordinate with) or the action took."""
-        if not self.archive_url:
-            return True
+        """Acquire, renew or release the schedule lease on `source`, in the archive the
+        crawl writes to (a server without an archive of its own still shares the data
+        directory's with `akhbar run`); True when the action took, or when there is no
+        lease module to coordinate with."""
         try:
             from crawler.archive import open_archive
             from crawler.ops.leases import Leases
 
-            with open_archive(self.archive_url) as archive:
+            with open_archive(self._crawl_archive_url()) as archive:
                 leases = Leases(archive, self._holder)
                 if action == "release":
                     leases.release(source)
@@ -223,16 +256,35 @@ class Admin:
         extra = ["--archive", self.archive_url] if self.archive_url else []
         return self._start("rebuild-stories", None, ["dedup", "--rebuild", *extra])
 
+    def _busy(self, busy: Job) -> Answer:
+        what = f"a crawl of {busy.source}" if busy.source else "a stories rebuild"
+        return _error(409, f"{what} is already running (job {busy.id})", {"Location": f"{PREFIX}/jobs/{busy.id}"})
+
+    def _new_job(self, kind: str, source: str | None) -> Job:
+        job_id = uuid.uuid4().hex[:12]
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return Job(job_id, kind, source, logs / f"admin-{job_id}.log")
+
+    def _started(self, job: Job) -> Answer:
+        """Register a job whose process runs and watch it to its end."""
+        assert job.process is not None
+        with self._lock:
+            self._jobs[job.id] = job
+            self._forget_old()
+        what = f" of {job.source}" if job.source else ""
+        run = f" run {job.run_id}{' (resuming)' if job.crawl and job.crawl.resumed else ''}," if job.run_id else ""
+        logger.info("admin: %s%s started as job %s (%s pid %d)", job.kind, what, job.id, run, job.process.pid)
+        job.watcher = threading.Thread(target=self._watch, args=(job,), name=f"admin-job-{job.id}", daemon=True)
+        job.watcher.start()
+        return 202, {"job": job.to_json()}, {"Location": f"{PREFIX}/jobs/{job.id}", "Cache-Control": "no-store"}
+
     def _start(self, kind: str, source: str | None, argv: list[str]) -> Answer:
         with self._lock:
             busy = self._running(kind, source)
             if busy is not None:
-                what = f"a crawl of {source}" if source else "a stories rebuild"
-                return _error(409, f"{what} is already running (job {busy.id})", {"Location": f"{PREFIX}/jobs/{busy.id}"})
-            job_id = uuid.uuid4().hex[:12]
-            logs = self.data_dir / "logs"
-            logs.mkdir(parents=True, exist_ok=True)
-            job = Job(job_id, kind, source, logs / f"admin-{job_id}.log")
+                return self._busy(busy)
+            job = self._new_job(kind, source)
             cmd = [sys.executable, "-m", "crawler.cli", "--data", str(self.data_dir)]
             if self.sources_file is not None:
                 cmd += ["--sources", str(self.sources_file)]
@@ -246,11 +298,7 @@ class Admin:
             except OSError as exc:
                 logger.error("admin %s could not start: %s", kind, exc)
                 return _error(503, f"could not start the {kind}: {exc.strerror or exc}")
-            self._jobs[job_id] = job
-            self._forget_old()
-        logger.info("admin: %s%s started as job %s (pid %d)", kind, f" of {source}" if source else "", job_id, job.process.pid)
-        threading.Thread(target=self._watch, args=(job,), name=f"admin-job-{job_id}", daemon=True).start()
-        return 202, {"job": job.to_json()}, {"Location": f"{PREFIX}/jobs/{job_id}", "Cache-Control": "no-store"}
+            return self._started(job)
 
     def _watch(self, job: Job) -> None:
         assert job.process is not None
@@ -261,12 +309,27 @@ class Admin:
             except subprocess.TimeoutExpired:
                 if job.source:
                     self._lease(job.source, "renew")
+        run_status = self._settle(job) if job.crawl else None
         if job.source:
             self._lease(job.source, "release")
-        with self._lock:
-            job.returncode, job.finished_at = code, _now()
+        with self._lock:  # after the settling: a client seeing the job done sees its run done
+            job.returncode, job.finished_at, job.run_status = code, _now(), run_status
         log = logger.info if code == 0 else logger.warning
         log("admin: job %s (%s) finished with %d; log %s", job.id, job.kind, code, job.log)
+
+    def _settle(self, job: Job) -> str | None:
+        """Complete the crawl's run record and keep or drop its JOBDIR, as the scheduler does."""
+        assert job.crawl is not None
+        from crawler.archive import open_archive
+
+        try:
+            with open_archive(self._crawl_archive_url()) as archive:
+                rec = settle_run(archive, job.crawl, spider=self._spiders.get(job.crawl.source, job.crawl.source),
+                                 alerts=self.alerts)
+        except Exception:  # the job still ends; its record stays as the crawl left it
+            logger.exception("admin: could not settle run %s of job %s", job.crawl.run_id, job.id)
+            return None
+        return rec.get("status")
 
     def _forget_old(self) -> None:
         done = [j for j in self._jobs.values() if j.returncode is not None]
@@ -280,7 +343,8 @@ class Admin:
                 job.process.wait(timeout)
 
     def close(self) -> None:
-        """Stop the jobs this server started (a crawl is resumable; a rebuild restarts)."""
+        """Stop the jobs this server started (a crawl checkpoints and the next crawl of its
+        source resumes; a rebuild restarts) and settle them."""
         for job in list(self._jobs.values()):
             if job.process is not None and job.process.poll() is None:
                 job.process.terminate()
@@ -288,6 +352,9 @@ class Admin:
                     job.process.wait(10)
                 except subprocess.TimeoutExpired:
                     job.process.kill()
+        for job in list(self._jobs.values()):
+            if job.watcher is not None:
+                job.watcher.join(30)
 
 
 def _project_root() -> str:
@@ -336,7 +403,8 @@ def from_config(data_dir: Path, archive_url: str | None, cfg: Config | None = No
         return None
     where = TOKEN_ENV if os.environ.get(TOKEN_ENV) else f"[admin] token of {cfg.path}"
     logger.info("admin endpoints on (%s/crawl, %s/rebuild-stories; token from %s)", PREFIX, PREFIX, where)
-    return Admin(token, data_dir, archive_url=archive_url, sources_file=cfg.path, sources=cfg.sources)
+    return Admin(token, data_dir, archive_url=archive_url, sources_file=cfg.path, sources=cfg.sources,
+                 alerts=cfg.table("alerts"))
 
 
 # --- OpenAPI ---------------------------------------------------------------------------
@@ -348,7 +416,9 @@ _JOB_SCHEMA: dict[str, Any] = {"type": "object", "required": ["id", "kind", "sta
     "started_at": {"type": "string", "format": "date-time"},
     "finished_at": {"type": ["string", "null"], "format": "date-time"},
     "returncode": {"type": ["integer", "null"]}, "pid": {"type": ["integer", "null"]},
-    "log": {"type": "string"}, "url": {"type": "string"}}}
+    "log": {"type": "string"}, "url": {"type": "string"},
+    "run_id": {"type": ["string", "null"], "description": "a crawl's crawl_runs id (/api/runs), known from the start"},
+    "run_status": {"type": ["string", "null"], "description": "that run's status once the job has ended"}}}
 _COMMON = {
     "401": {"description": "missing or wrong token (WWW-Authenticate: Bearer)", "content": _JSON_ERROR},
     "404": {"description": "admin endpoints are off (no token configured)", "content": _JSON_ERROR},

@@ -1,12 +1,19 @@
 """The web app is read-only except for its admin endpoints, which need the configured
 token and are off without one. Real server on loopback, real crawl of the snapshot
-as a subprocess, real stories rebuild."""
+as a subprocess, real stories rebuild. An admin crawl starts as `akhbar run` starts one
+(run id known in advance, the per-source JOBDIR, the progress file): stopped by SIGTERM it
+is resumed from its checkpoint by the next crawl, from the endpoint or from the scheduler,
+and it excludes a scheduled crawl of its source through the same lease."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -19,6 +26,9 @@ from crawler.admin import TOKEN_ENV
 from crawler.archive import open_archive
 from crawler.ops.leases import Leases
 from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
+from crawler.ops.crawl_process import jobdir_for, progress_file_for
+from crawler.ops.progress import read_progress
+from crawler.snapshot.faults import Fault
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
 from feeds.serve import FeedServer, make_server
@@ -89,16 +99,32 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer
     yield from _serve(tmp_path, monkeypatch, _sources(tmp_path))
 
 
+def _admin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, faults: list[Fault] | None = None,
+                replace: dict[str, str] | None = None) -> Iterator[tuple[FeedServer, Path, int]]:
+    from crawler.snapshot import SnapshotServer
+
+    with SnapshotServer(sites=["le12"], faults=faults or False) as snap:
+        sources = _sources(tmp_path, f'[admin]\ntoken = "{TOKEN}"\n',
+                           {'base_url = "https://le12.ma"': f'base_url = "{snap.base_urls["le12"]}"', **(replace or {})})
+        for server in _serve(tmp_path, monkeypatch, sources, stories=30):
+            yield server, tmp_path, len(snap.articles("le12"))
+
+
 @pytest.fixture()
 def admin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FeedServer, Path]]:
     """Admin on (token in the sources file), le12 pointing at the offline snapshot."""
-    from crawler.snapshot import SnapshotServer
+    for server, data, _ in _admin_site(tmp_path, monkeypatch):
+        yield server, data
 
-    with SnapshotServer(sites=["le12"]) as snap:
-        sources = _sources(tmp_path, f'[admin]\ntoken = "{TOKEN}"\n',
-                           {'base_url = "https://le12.ma"': f'base_url = "{snap.base_urls["le12"]}"'})
-        for server in _serve(tmp_path, monkeypatch, sources, stories=30):
-            yield server, tmp_path
+
+@pytest.fixture()
+def slow_admin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FeedServer, Path, int]]:
+    """As `admin_site`, with every snapshot URL answering its first request after 0.3 s: a
+    crawl of le12 (one request at a time) takes long enough to be stopped or raced midway.
+    Every source is due a second after its last start, so `akhbar run --once` always wants
+    to crawl it. Also yields how many articles le12 has."""
+    yield from _admin_site(tmp_path, monkeypatch, [Fault("slow", site="le12", times=1, params={"delay": 0.3})],
+                           {'schedule = "every 1h"\njitter = "5m"': 'schedule = "every 1s"\njitter = "0"'})
 
 
 # --- read-only ---------------------------------------------------------------------------
@@ -202,6 +228,8 @@ def test_crawl_endpoint_runs_one_crawl_per_source(admin_site) -> None:
     job = json.loads(body)["job"]
     assert job["kind"] == "crawl" and job["source"] == "le12" and job["status"] == "running"
     assert headers["location"] == job["url"]
+    assert job["run_id"] and job["run_id"].endswith(tuple("0123456789abcdef")) and "-le12-" in job["run_id"]
+    assert job["run_status"] is None
     # The crawl process takes seconds to even import Scrapy: a second request lands while it runs.
     status, headers, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
     assert status == 409, body
@@ -212,7 +240,10 @@ def test_crawl_endpoint_runs_one_crawl_per_source(admin_site) -> None:
     with open_archive(url) as archive:
         n = archive.fetchval("SELECT COUNT(*) FROM articles WHERE source = 'le12' AND url LIKE 'http://127.0.0.1:%'")
         assert Leases(archive).get("le12") is None  # released when the crawl ended
+        (run,) = [r for r in archive.runs(source="le12") if r["id"] == job["run_id"]]
     assert n >= 40
+    # its run is recorded under the id the endpoint returned, and the job says how it ended
+    assert run["status"] == done["run_status"] == "finished" and run["articles_new"] == n
     status, _, body = call(server, "GET", "/api/admin/jobs", token=TOKEN)
     assert [j["id"] for j in json.loads(body)["items"]] == [job["id"]]
 
@@ -265,3 +296,130 @@ def test_token_configuration_is_validated(tmp_path: Path, monkeypatch: pytest.Mo
     assert configured_token(load_config(_sources(tmp_path))) == "another-token-from-the-env"
     monkeypatch.delenv(TOKEN_ENV)
     assert configured_token(load_config(_sources(tmp_path))) is None
+
+
+# --- an admin crawl is a scheduled crawl ---------------------------------------------------
+
+def _le12_articles(url: str) -> int:
+    with open_archive(url) as archive:
+        return archive.fetchval("SELECT COUNT(*) FROM articles WHERE source = 'le12' AND url LIKE 'http://127.0.0.1:%'")
+
+
+def _wait_for_articles(url: str, at_least: int, job_url: str, server: FeedServer) -> int:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        n = _le12_articles(url)
+        if n >= at_least:
+            return n
+        status, _, body = call(server, "GET", job_url, token=TOKEN)
+        assert json.loads(body)["status"] == "running", body
+        time.sleep(0.2)  # polling the archive, not synchronising on time
+    pytest.fail(f"fewer than {at_least} articles after {JOB_TIMEOUT_S}s")
+
+
+def _akhbar_run_once(data: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    from tests.test_run_command import ROOT, TIMEOUT, env_for
+
+    env = env_for(url, Path(os.environ["AKHBAR_SOURCES"]))
+    return subprocess.run([sys.executable, "-m", "crawler.cli", "--data", str(data), "run", "--once", "--no-publish",
+                           *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("resume_with", ["admin", "scheduler"])
+def test_an_admin_crawl_stopped_by_sigterm_resumes_from_its_jobdir(slow_admin_site, resume_with: str) -> None:
+    server, data, expected = slow_admin_site
+    url = f"sqlite:///{data / 'archive.sqlite3'}"
+    status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
+    assert status == 202, body
+    job = json.loads(body)["job"]
+    log = Path(job["log"])
+    # started as `akhbar run` starts a crawl: its run id, the source's JOBDIR and progress file
+    header = log.read_text(encoding="utf-8").splitlines()[0]
+    assert f"run {job['run_id']}: " in header and "(resuming)" not in header
+    assert f"--run-id {job['run_id']} " in header
+    assert f"JOBDIR={jobdir_for(data, 'le12')} " in header and str(data / "jobs" / "le12") in header
+    assert f"PROGRESS_FILE={progress_file_for(data, 'le12')}" in header
+
+    archived = _wait_for_articles(url, 3, job["url"], server)
+    assert archived < expected  # mid-crawl
+    assert (data / "jobs" / "le12").is_dir()
+    os.kill(job["pid"], signal.SIGTERM)
+    done = wait_job(server, job["url"])
+    assert done["run_status"] == "interrupted", log.read_text()[-3000:]
+    with open_archive(url) as archive:
+        (first,) = [r for r in archive.runs(source="le12") if r["id"] == job["run_id"]]
+        assert Leases(archive).get("le12") is None
+    assert first["status"] == "interrupted" and 0 < first["articles_new"] < expected
+    assert (data / "jobs" / "le12" / "requests.queue").exists()  # the checkpoint is kept
+    assert read_progress(data / "progress" / "le12.json") is not None
+
+    if resume_with == "admin":
+        status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
+        assert status == 202, body
+        again = json.loads(body)["job"]
+        assert again["run_id"] != job["run_id"]
+        second_done = wait_job(server, again["url"])
+        text = Path(again["log"]).read_text(encoding="utf-8")
+        assert text.splitlines()[0].startswith("---") and "(resuming)" in text.splitlines()[0]
+        assert "Resuming crawl" in text, text[-3000:]  # Scrapy read the pending requests from the JOBDIR
+        assert second_done["run_status"] == "finished", text[-3000:]
+        second_id = again["run_id"]
+    else:  # `akhbar run` finds the interrupted run due now and resumes the admin crawl's checkpoint
+        proc = _akhbar_run_once(data, url, "le12")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "le12: started run" in proc.stdout and "(resuming)" in proc.stdout, proc.stdout
+        assert "Resuming crawl" in (data / "logs" / "le12.log").read_text(encoding="utf-8")
+        second_id = proc.stdout.split("le12: started run ")[1].split()[0]
+    with open_archive(url) as archive:
+        (second,) = [r for r in archive.runs(source="le12") if r["id"] == second_id]
+        urls = [r["url_key"] for r in archive.fetch(
+            "SELECT url_key FROM articles WHERE source = 'le12' AND url LIKE 'http://127.0.0.1:%'")]
+    assert second["status"] == "finished"
+    assert len(urls) == len(set(urls)) == expected
+    # exactly once: what the first run stored, the resumed one did not store again
+    assert first["articles_new"] + second["articles_new"] == expected
+    assert not (data / "jobs" / "le12").exists()  # a finished run leaves no JOBDIR
+
+
+def test_an_admin_crawl_and_a_scheduled_crawl_of_a_source_exclude_each_other(slow_admin_site) -> None:
+    server, data, expected = slow_admin_site
+    url = f"sqlite:///{data / 'archive.sqlite3'}"
+    status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
+    assert status == 202, body
+    job = json.loads(body)["job"]
+    _wait_for_articles(url, 1, job["url"], server)  # it is crawling, not just starting
+    # `akhbar run` on the same archive does not start le12 while the admin crawl holds it
+    proc = _akhbar_run_once(data, url, "le12")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "le12: skipped: a crawl of it is running elsewhere (lease held by admin:" in proc.stdout, proc.stdout
+    assert "started run" not in proc.stdout
+    assert json.loads(call(server, "GET", job["url"], token=TOKEN)[2])["status"] == "running"  # undisturbed
+    done = wait_job(server, job["url"])
+    assert done["run_status"] == "finished", Path(done["log"]).read_text()[-3000:]
+    with open_archive(url) as archive:
+        assert [r["id"] for r in archive.runs(source="le12")] == [job["run_id"]]  # one crawl, the admin's
+    assert _le12_articles(url) == expected
+
+    # and the other way round: while `akhbar run` crawls le12, the endpoint answers 409
+    from tests.test_run_command import ROOT, env_for
+
+    sched = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(data), "run", "--once", "--no-publish",
+                              "le12", "-s", "DOWNLOAD_DELAY=0.3", "-s", "AUTOTHROTTLE_ENABLED=false"], cwd=ROOT,
+                             env=env_for(url, Path(os.environ["AKHBAR_SOURCES"])), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        assert sched.stdout is not None
+        for line in sched.stdout:
+            if "le12: started run" in line:
+                break
+        status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
+        assert status == 409 and "lease" in json.loads(body)["error"], body
+        out, _ = sched.communicate(timeout=JOB_TIMEOUT_S)
+    finally:
+        if sched.poll() is None:
+            sched.kill()
+            sched.wait()
+    assert sched.returncode == 0, out[-3000:]
+    status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
+    assert status == 202, body  # free again once the scheduled crawl ended
+    assert wait_job(server, json.loads(body)["job"]["url"])["run_status"] == "finished"
