@@ -14,7 +14,6 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 from itemadapter import ItemAdapter
