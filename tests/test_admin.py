@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,9 +28,8 @@ from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
 from crawler.ops.crawl_process import jobdir_for, progress_file_for
 from crawler.ops.progress import read_progress
 from crawler.snapshot.faults import Fault
-from feeds.query import publish
-from feeds.samples import fill_archive, sample_stories
-from feeds.serve import FeedServer, make_server
+from feeds.serve import FeedServer
+from tests.serving_support import published_app, serving
 
 TOKEN = "s3cret-admin-token-0123456789"
 JOB_TIMEOUT_S = 180
@@ -50,19 +48,8 @@ def _sources(tmp_path: Path, extra: str = "", replace: dict[str, str] | None = N
 def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sources: Path, stories: int = 12) -> Iterator[FeedServer]:
     monkeypatch.setenv("AKHBAR_SOURCES", str(sources))
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    archive = open_archive(url)
-    fill_archive(archive, sample_stories(stories))
-    server = make_server(tmp_path, url, "127.0.0.1", 0)
-    publish(tmp_path, archive, base_url=server.url)
-    archive.close()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(published_app(tmp_path, stories)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def call(server: FeedServer, method: str, path: str, *, token: str | None = None, body: bytes | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import threading
 import urllib.request
 from urllib.parse import quote, urlencode
 from typing import Iterator
@@ -28,6 +27,7 @@ from crawler.archive import open_archive
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
 from feeds.serve import FeedServer, make_server
+from tests.serving_support import serving
 
 TRACE = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+|\b\w+Error: ")
 
@@ -46,11 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedServer]:
     mp.undo()
     publish(data, archive, base_url=srv.url)
     archive.close()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv):
+        yield srv
 
 
 # Collected from the document the server publishes (the same object crawler.api serves

@@ -25,6 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.archive import open_archive
 from crawler.commands.archive_cmds import EXPORT_COLUMNS
 from crawler.items import Article
+from tests.serving_support import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -273,38 +274,35 @@ def test_serving_the_api_while_crawling(archive_url: str, tmp_path: Path) -> Non
 
     data = tmp_path / "data"
     open_archive(archive_url).close()
-    server = make_server(data, archive_url, port=0)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    statuses: list[int] = []
-    stop = threading.Event()
+    with serving(make_server(data, archive_url, port=0)) as server:
+        statuses: list[int] = []
+        stop = threading.Event()
 
-    def get(path: str) -> tuple[int, Any]:
+        def get(path: str) -> tuple[int, Any]:
+            try:
+                with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=30) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+
+        def hammer() -> None:
+            while not stop.is_set():
+                statuses.append(get("/api/articles?limit=5")[0])
+                statuses.append(get("/api/articles?q=" + urllib.parse.quote("المغرب"))[0])
+
+        h = threading.Thread(target=hammer)
+        h.start()
         try:
-            with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    def hammer() -> None:
-        while not stop.is_set():
-            statuses.append(get("/api/articles?limit=5")[0])
-            statuses.append(get("/api/articles?q=" + urllib.parse.quote("المغرب"))[0])
-
-    h = threading.Thread(target=hammer)
-    h.start()
-    try:
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", "--snapshot", "rue20"],
-            cwd=ROOT, env={**os.environ, "AKHBAR_ARCHIVE_URL": archive_url, "AKHBAR_LOG_LEVEL": "WARNING"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        _, err = crawl.communicate(timeout=600)
-        assert crawl.returncode == 0, err[-2000:]
-    finally:
-        stop.set()
-        h.join(timeout=60)
-    try:
+            crawl = subprocess.Popen(
+                [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", "--snapshot", "rue20"],
+                cwd=ROOT, env={**os.environ, "AKHBAR_ARCHIVE_URL": archive_url, "AKHBAR_LOG_LEVEL": "WARNING"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            )
+            _, err = crawl.communicate(timeout=600)
+            assert crawl.returncode == 0, err[-2000:]
+        finally:
+            stop.set()
+            h.join(timeout=60)
         assert statuses and set(statuses) == {200}
         status, body = get("/api/articles?source=rue20&limit=100")
         assert status == 200 and body["items"]
@@ -314,9 +312,6 @@ def test_serving_the_api_while_crawling(archive_url: str, tmp_path: Path) -> Non
         assert status == 400 and "bad date" in body["error"]
         status, doc = get("/api/openapi.json")
         assert status == 200 and "/api/runs" in doc["paths"]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_demo_once_leaves_the_archive_in_the_data_dir(tmp_path: Path) -> None:

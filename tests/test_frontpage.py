@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 from dataclasses import replace
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -14,13 +13,12 @@ from typing import Iterator
 
 import pytest
 
-from crawler.archive import open_archive
 from feeds.model import OtherReport, RelatedStory
 from feeds.page import PageContext, arabic_date, render_page
-from feeds.query import publish
-from feeds.samples import SOURCES, fill_archive, sample_stories
-from feeds.serve import FeedServer, make_server
+from feeds.samples import SOURCES, sample_stories
+from feeds.serve import FeedServer
 from tests.browser_support import check_results, chromium_cmd, dump_dom
+from tests.serving_support import published_app, serving
 
 CTX = PageContext(topics=[("politics", "سياسة"), ("sports", "رياضة")], sources=dict(SOURCES))
 PAYLOAD_TITLE = '<img src=x onerror="document.body.setAttribute(\'data-pwned\',1)">عنوان <script>document.title="pwned"</script>'
@@ -103,21 +101,10 @@ window.addEventListener('load', function () {
 
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[FeedServer, Path]]:
-    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    archive = open_archive(url)
     stories = sample_stories(12)
     stories[0] = replace(stories[0], title=PAYLOAD_TITLE)
-    fill_archive(archive, stories)
-    server = make_server(tmp_path, url, "127.0.0.1", 0)
-    publish(tmp_path, archive, base_url=server.url)
-    archive.close()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(published_app(tmp_path, stories)) as server:
         yield server, tmp_path
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.browser

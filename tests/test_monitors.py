@@ -15,7 +15,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from crawler.ops.monitors import (COVERAGE_FIELDS, Thresholds, health_of, monito
 from crawler.snapshot import SnapshotServer
 from crawler.snapshot.faults import Fault
 from tests.conftest import ROOT
+from tests.serving_support import LoopbackService, reply
 
 ALL_MONITORS = {"no_articles", "site_answered", "min_articles", "error_rate", "finish_reason",
                 *(f"coverage/{f}" for f in COVERAGE_FIELDS)}
@@ -76,7 +77,7 @@ def by_name(row: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {m["name"]: m for m in monitors_of(row)}
 
 
-class Receiver:
+class Receiver(LoopbackService):
     """A webhook endpoint on loopback recording every POST; `fail_first` answers 503s first."""
 
     def __init__(self, fail_first: int = 0) -> None:
@@ -103,20 +104,11 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "Receiver":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = f"{self.base_url}/hook"
 
 
-class RedesignProxy:
+class RedesignProxy(LoopbackService):
     """Serves a snapshot site through loopback as if its theme changed: every HTML page
     loses its dates (JSON-LD, article:* meta, the displayed date) and its category links."""
 
@@ -144,26 +136,13 @@ class RedesignProxy:
                         for pattern in outer.STRIP:
                             text = pattern.sub("", text)
                     body = text.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, status, body, ctype)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "RedesignProxy":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = self.base_url
 
 
 # --- crawls -------------------------------------------------------------------------------

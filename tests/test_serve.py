@@ -23,24 +23,14 @@ from crawler.archive import open_archive
 from feeds.model import story_guid
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
-from feeds.serve import FeedServer, make_server
+from feeds.serve import FeedServer
+from tests.serving_support import published_app, serving
 
 
 @pytest.fixture()
 def site(tmp_path: Path) -> Iterator[tuple[FeedServer, Path, str]]:
-    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    archive = open_archive(url)
-    fill_archive(archive, sample_stories(80))
-    server = make_server(tmp_path, url, "127.0.0.1", 0)
-    publish(tmp_path, archive, base_url=server.url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server, tmp_path, url
-    finally:
-        server.shutdown()
-        server.server_close()
-        archive.close()
+    with serving(published_app(tmp_path, 80)) as server:
+        yield server, tmp_path, f"sqlite:///{tmp_path / 'archive.sqlite3'}"
 
 
 def request(server: FeedServer, path: str, headers: dict[str, str] | None = None, method: str = "GET",

@@ -241,11 +241,11 @@ def test_extraction_failure_is_counted_and_the_crawl_goes_on() -> None:
 def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
     """REST API answering 503 → the RSS feed is used; its articles are fetched and extracted.
     One article answers 429 with ``Retry-After: 2`` once: it is retried no sooner than asked."""
-    import threading
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from pages_support import FIXTURES
+    from serving_support import loopback_server, reply, serving
 
     pages = {
         "/2020/08/08/melilla-covid/": (FIXTURES / "wordpress/article-wpdemo.html", "utf-8"),
@@ -267,7 +267,7 @@ def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
                     return
             base = f"http://127.0.0.1:{self.server.server_address[1]}"
             if self.path.startswith("/wp-json/"):
-                self._send(503, b'{"code":"down"}', "application/json")
+                reply(self, 503, b'{"code":"down"}', "application/json")
             elif self.path == "/feed/":
                 items = "".join(
                     f"<item><title>t</title><link>{base}{p}</link><category>جهات</category>"
@@ -275,26 +275,17 @@ def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
                     for p in pages
                 )
                 rss = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
-                self._send(200, rss.encode("utf-8"), "application/rss+xml; charset=UTF-8")
+                reply(self, 200, rss.encode("utf-8"), "application/rss+xml; charset=UTF-8")
             elif self.path in pages:
                 path, charset = pages[self.path]
-                self._send(200, path.read_bytes(), f"text/html; charset={charset}")
+                reply(self, 200, path.read_bytes(), f"text/html; charset={charset}")
             else:
-                self._send(404, b"not found", "text/plain")
-
-        def _send(self, status: int, body: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                reply(self, 404, b"not found", "text/plain")
 
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(loopback_server(Handler)) as server:
         toml = tmp_path / "sources.toml"
         toml.write_text(
             f'[sources.flaky]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n'
@@ -307,8 +298,6 @@ def test_discovery_falls_back_when_the_rest_api_fails(tmp_path: Path) -> None:
             [sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "data"), "crawl", "flaky", "-O", str(out), *sets],
             cwd=ROOT, env=_env(tmp_path / "data", AKHBAR_SOURCES=str(toml)), capture_output=True, text=True, timeout=120,
         )
-    finally:
-        server.shutdown()
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert hits.count("/wp-json/wp/v2/posts?per_page=100&page=1&_embed=1") == 2  # first try + 1 retry
     assert "'akhbar/discovery_fallback/wp-json': 1" in proc.stderr

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
@@ -23,6 +22,7 @@ from crawler.ops.monitors import record_health
 from feeds.serve import FeedServer, make_server
 from tests.conftest import ROOT
 from tests.browser_support import check_results, chromium_cmd, dump_dom
+from tests.serving_support import serving
 
 LE12_PER_DAY = {0: 3, 1: 1, 5: 2, 29: 4}
 """Days ago -> le12 articles published that day (inside the 30-day window)."""
@@ -140,14 +140,8 @@ def test_status_command_json_and_table(sqlite_status: tuple[Path, str, datetime]
 @pytest.fixture()
 def served(sqlite_status: tuple[Path, str, datetime]) -> Iterator[tuple[FeedServer, Path, datetime]]:
     data, url, now = sqlite_status
-    server = make_server(data, url, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_server(data, url, "127.0.0.1", 0)) as server:
         yield server, data, now
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:

@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -33,6 +32,7 @@ from feeds.query import publish
 from feeds.serve import FeedServer, make_server
 from tests.conftest import FIXTURES, ROOT
 from tests.browser_support import chromium_cmd, dump_dom
+from tests.serving_support import serving
 
 CORPUS = json.loads((FIXTURES / "xss" / "payloads.json").read_text(encoding="utf-8"))["payloads"]
 SOURCES = {"hespress": "www.hespress.com", "hibapress": "ar.hibapress.com", "le12": "le12.ma",
@@ -245,13 +245,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server = make_server(data, url, "127.0.0.1", 0)
     publish(data, archive, limit=100, base_url=server.url)
     archive.close()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield Site(server, data, url)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 FEEDS = ["all"] + [f"source-{s}" for s in SOURCES]
