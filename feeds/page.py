@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
-from typing import Protocol
+from typing import Protocol, Sequence
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -71,6 +71,25 @@ article.story h3{margin:0 0 .2rem;font-size:1.2rem}article.story h3 a{color:var(
 .also,.related{font-size:.9rem;margin:.3rem 0 0}.related ul{margin:0;padding-inline-start:1.2rem}
 footer{max-width:52rem;margin:0 auto;padding:1rem 1.2rem;color:var(--muted);font-size:.9rem}
 """
+
+
+def document_start(title: str, css: str, head_extra: Sequence[str] = ()) -> list[str]:
+    """The lines every page of the web app opens with, through the site's heading: an
+    Arabic right-to-left document titled "أخبار — `title`" (escaped here)."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="ar" dir="rtl">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>أخبار — {escape(title)}</title>",
+        *head_extra,
+        f"<style>{css}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        '<h1><a href="/">أخبار</a></h1>',
+    ]
 
 
 def _feed_links(prefix: str, key: str, label: str) -> list[str]:
@@ -167,18 +186,7 @@ def render_page(
     )
     return "\n".join(
         [
-            "<!DOCTYPE html>",
-            '<html lang="ar" dir="rtl">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>أخبار — {e(heading)}</title>",
-            *head_links,
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
-            "<header>",
-            '<h1><a href="/">أخبار</a></h1>',
+            *document_start(heading, _CSS, head_links),
             '<form class="search" role="search" action="/search" method="get">',
             f'<input type="search" name="q" value="{e(query or "")}" placeholder="ابحث في الأرشيف" aria-label="بحث">',
             '<button type="submit">بحث</button>',

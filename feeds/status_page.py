@@ -13,7 +13,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any, Mapping
 
-from feeds.page import BASE_CSS, MONTHS_MA, arabic_date
+from feeds.page import BASE_CSS, MONTHS_MA, arabic_date, document_start
 
 HEALTH_LABELS: dict[str, str] = {
     "ok": "سليم",
@@ -150,17 +150,7 @@ def render_status_page(status: Mapping[str, Any]) -> str:
     generated = datetime.fromisoformat(status["generated_at"])
     return "\n".join(
         [
-            "<!DOCTYPE html>",
-            '<html lang="ar" dir="rtl">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            "<title>أخبار — حالة المصادر</title>",
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
-            "<header>",
-            '<h1><a href="/">أخبار</a></h1>',
+            *document_start("حالة المصادر", _CSS),
             "</header>",
             "<main>",
             "<h2>حالة المصادر</h2>",
