@@ -95,6 +95,9 @@ class ArticlePage:
         self.hints = dict(hints or {})
         self.default_language = default_language
         self.fetched_at = fetched_at or datetime.now(timezone.utc)
+        self.field_layers: dict[str, str] = {}
+        """Field name → layer that gave it (``jsonld``, ``meta``, ``selectors``, ``api``/``feed``
+        hints, ``generic``), filled by `to_article`."""
 
     @classmethod
     def from_bytes(
@@ -266,6 +269,9 @@ class ArticlePage:
             extra[self.lead_byline_field] = byline
         contributed = [used[f] for f in ("title", "body_text") if f in used]
         warc = self.response.meta.get("warc_record") if _has_meta(self.response) else None
+        # Which layer gave each field, for `akhbar extract` and the run's layer counts (a site
+        # whose own selectors stop giving bodies has been redesigned).
+        self.field_layers = dict(used)
         return Article(
             url=url,
             source=source_id,
