@@ -51,6 +51,8 @@ SOURCE_KEY_TYPES: dict[str, type | tuple[type, ...]] = {
     "max_pages": int,
     "recheck_hours": (int, float),
     "sections": dict,
+    "hosts": list,
+    "allow_private_network": bool,
     "schedule": str,
     "jitter": (str, int),
     "quiet_hours": str,
@@ -63,9 +65,9 @@ def _check_types(p: Path, where: str, entry: dict[str, Any]) -> None:
         if want is None:
             continue
         wanted = want if isinstance(want, tuple) else (want,)
-        if isinstance(value, bool) or not isinstance(value, wanted):
+        if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
             names = " or ".join({str: "a string", int: "an integer", float: "a number", list: "a list",
-                                 dict: "a table"}[t] for t in wanted)
+                                 dict: "a table", bool: "true or false"}[t] for t in wanted)
             raise ConfigError(f"{p}: {where} {key}: expected {names}, got {value!r}")
 
 

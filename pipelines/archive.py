@@ -74,7 +74,7 @@ class ArchivePipeline:
     def process_item(self, item: Any) -> Any:
         assert self.archive is not None
         try:
-            result = self.archive.upsert_article(item, run_id=self.run_id)
+            result = self.archive.upsert_article(item, run_id=self.run_id, hosts=source_hosts(self.crawler.spider))
         except Exception as exc:
             url = _url_of(item)
             logger.error("archive: could not store %s: %s", url, exc, exc_info=True)
@@ -111,6 +111,22 @@ class ArchivePipeline:
         finally:
             archive, self.archive = self.archive, None
             release_crawler_archive(self.crawler, archive)
+
+
+def source_hosts(spider: Any) -> tuple[str, ...]:
+    """The hosts a crawl's articles may declare canonical URLs on and be keyed by them: the
+    address crawled (``--base-url`` too), the source's configured ``base_url`` and its
+    optional ``hosts = [...]``. Anything else is another site's address."""
+    hosts: list[str] = []
+    base = getattr(spider, "base_url", None)
+    if isinstance(base, str):
+        hosts.append(base)
+    source = getattr(spider, "source", None)
+    if source is not None and not isinstance(source, str):
+        hosts.append(getattr(source, "base_url", "") or "")
+        extra = (getattr(source, "raw", None) or {}).get("hosts") or ()
+        hosts.extend(str(h) for h in extra if isinstance(h, str))
+    return tuple(h for h in hosts if h)
 
 
 def _url_of(item: Any) -> str | None:

@@ -27,7 +27,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive, archive_url
-from crawler.archive.canonical import article_key, site_id_key
+from pipelines.archive import source_hosts
 from crawler.archive.shared import crawler_archive, release_crawler_archive
 from crawler.dedup.stories import ArchiveDedup
 
@@ -67,14 +67,7 @@ class DedupPipeline:
 
     def _article_id(self, adapter: ItemAdapter) -> int | None:
         assert self.archive is not None
-        skey = site_id_key(adapter.get("source"), adapter.get("site_article_id"))
-        if skey:
-            aid = self.archive.fetchval("SELECT id FROM articles WHERE site_key = ?", (skey,))
-            if aid is not None:
-                return int(aid)
-        aid = self.archive.fetchval(
-            "SELECT id FROM articles WHERE url_key = ?", (article_key(adapter.get("url"), adapter.get("canonical_url")),))
-        return None if aid is None else int(aid)
+        return self.archive.article_id_for(adapter.item, hosts=source_hosts(self.crawler.spider))
 
     def process_item(self, item: Any) -> Any:
         assert self.dedup is not None

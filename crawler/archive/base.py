@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Sequence
 
 from crawler.archive import migrations as _migrations
-from crawler.archive.canonical import fold_url, key_url, site_id_key
+from crawler.archive.canonical import fold_url, own_key_url, site_id_key
 from crawler.archive.records import (
     BOOL_FIELDS,
     DATETIME_FIELDS,
@@ -254,12 +254,15 @@ class Archive(ABC):
     def _columns_for(self, rec: dict[str, Any]) -> dict[str, Any]:
         return {name: self.encode_field(name, rec.get(name)) for name in ARTICLE_FIELDS}
 
-    def upsert_article(self, item: Any, *, run_id: str | None = None) -> UpsertResult:
+    def upsert_article(self, item: Any, *, run_id: str | None = None, hosts: Iterable[str] = ()) -> UpsertResult:
         """Store an article, idempotently: keyed on the site's article id when it has one,
-        else the folded canonical URL. A re-crawl updates the row in place; a changed
-        title/body first copies the previous text into ``article_versions``."""
+        else the folded canonical URL (only when the canonical is on the fetched URL's host
+        or one of the source's own `hosts`). A re-crawl updates the row in place; a changed
+        title/body first copies the previous text into ``article_versions``. A row is only
+        ever updated by its own source: a key another source's row holds is qualified with
+        this source's id instead."""
         rec = _clean_record(article_dict(item))
-        keyed = key_url(rec["url"], rec.get("canonical_url"))
+        keyed = own_key_url(rec["url"], rec.get("canonical_url"), hosts)
         url_key = fold_url(keyed)
         skey = site_id_key(rec["source"], rec.get("site_article_id"))
         now = now_utc()
@@ -267,6 +270,11 @@ class Archive(ABC):
             self._ensure_source(rec["source"], now)
             for _attempt in range(5):
                 existing = self._row_by_keys(skey, url_key)
+                if existing is not None and existing["source"] != rec["source"]:
+                    # Two sources claiming one address (shared host, hostile import): each
+                    # keeps its own row; this one's key names its source.
+                    url_key = f"{rec['source']}!{url_key}"
+                    existing = self._row_by_keys(None, url_key)
                 if existing is not None:
                     result = self._update(existing, rec, run_id, now)
                     break
@@ -276,15 +284,33 @@ class Archive(ABC):
             else:
                 raise RuntimeError(f"could not store {rec['url']}: key conflict persisted")
             fetched = parse_datetime(rec.get("fetched_at")) or now
-            for u in {rec["url"], rec.get("canonical_url") or rec["url"]}:
+            for u in {rec["url"], keyed}:
+                # A URL another source has fetched stays that source's (its seen-set and
+                # article link are not this crawl's to change).
                 self.execute(
                     "INSERT INTO seen_urls (url_key, source, article_id, last_fetched_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (url_key) DO UPDATE SET article_id = excluded.article_id, "
-                    "last_fetched_at = excluded.last_fetched_at, source = excluded.source",
+                    "last_fetched_at = excluded.last_fetched_at, source = excluded.source "
+                    "WHERE seen_urls.source = excluded.source",
                     # the URL the article is keyed on is folded already (~14 µs a URL)
                     (url_key if u == keyed else fold_url(u), rec["source"], result.id, self.enc_datetime(fetched)),
                 )
         return result
+
+    def article_id_for(self, item: Any, *, hosts: Iterable[str] = ()) -> int | None:
+        """The id `upsert_article(item, hosts=hosts)` stored the item under, or None."""
+        rec = article_dict(item)
+        source = rec.get("source")
+        skey = site_id_key(source, rec.get("site_article_id"))
+        if skey:
+            aid = self.fetchval("SELECT id FROM articles WHERE site_key = ?", (skey,))
+            if aid is not None:
+                return int(aid)
+        url_key = fold_url(own_key_url(rec.get("url"), rec.get("canonical_url"), hosts))
+        row = self.fetchone("SELECT id, source FROM articles WHERE url_key = ?", (url_key,))
+        if row is not None and row["source"] != source:
+            row = self.fetchone("SELECT id, source FROM articles WHERE url_key = ?", (f"{source}!{url_key}",))
+        return None if row is None else int(row["id"])
 
     def upsert_many(self, items: Iterable[Any], *, run_id: str | None = None) -> list[UpsertResult]:
         """Several upserts in one transaction (bulk imports and benchmarks)."""

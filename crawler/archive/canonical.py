@@ -10,6 +10,7 @@ string; `article_key` prefers the site's own article id when there is one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 # Query parameters that track the reader, never select the content.
@@ -129,6 +130,24 @@ def key_url(url: str | None, canonical_url: str | None = None) -> str:
     if m and m.group(1).lower() not in ("http", "https"):
         canonical_url = None
     return canonical_url or url or ""
+
+
+def url_host(url: str | None) -> str:
+    """The folded host of `url` (``www.``/``amp.``/``m.`` and default port removed)."""
+    netloc, _, _ = _split(url if url and "//" in url else "//" + (url or ""))
+    return _host(netloc)
+
+
+def own_key_url(url: str | None, canonical_url: str | None, hosts: Iterable[str] = ()) -> str:
+    """`key_url`, except that a canonical URL on neither the fetched URL's host nor one of
+    the source's own `hosts` is not used as a key: another site's address must never
+    select (and so overwrite) another site's row. Wire copies routinely declare the
+    original outlet's page as canonical; the value stays in ``canonical_url`` as data."""
+    keyed = key_url(url, canonical_url)
+    if keyed is url or not url:
+        return keyed
+    own = {url_host(url)} | {url_host(h) for h in hosts if h}
+    return keyed if url_host(keyed) in own else url
 
 
 def article_key(url: str | None, canonical_url: str | None = None) -> str:
