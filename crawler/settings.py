@@ -44,6 +44,9 @@ AKHBAR_DATA = os.environ.get("AKHBAR_DATA", "data")
 AKHBAR_SOURCES = os.environ.get("AKHBAR_SOURCES")
 
 DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    # Every request and redirect hop checked against the source's egress policy, first of all
+    # (crawler/egress.py, docs/security.md).
+    "crawler.egress.EgressMiddleware": 50,
     # Scrapy's, except that requests waiting for robots.txt all get its rules (see the class).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
@@ -67,6 +70,9 @@ RETRY_AFTER_MAX = 120.0
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+# Hostnames resolving to loopback/private addresses are refused where Twisted connects too
+# (DNS rebinding past EgressMiddleware's check).
+TWISTED_DNS_RESOLVER = "crawler.egress.GuardedResolver"
 CHARSET_FALLBACK = "windows-1256"
 TRUNCATED_HTML_CHECK = True
 # URLs that failed for good are kept in the archive (crawler/ops/failed_urls.py) and

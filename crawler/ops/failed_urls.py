@@ -103,6 +103,8 @@ def failure_reason(failure: Failure) -> tuple[str | None, int | None]:
             return "redirect loop (REDIRECT_MAX_TIMES redirects)", None
         if "DOWNLOAD_MAXSIZE" in message:
             return "too large after decompression (DOWNLOAD_MAXSIZE)", None
+        if message.startswith("egress: "):
+            return f"refused by egress policy: {message[8:200]}", None
         if message.startswith("truncated page"):
             return "truncated page (no </html>)", 200
         return f"ignored: {message}", None
@@ -114,6 +116,8 @@ def failure_reason(failure: Failure) -> tuple[str | None, int | None]:
         return "connection lost mid-body (shorter than Content-Length)", None
     if name in ("DownloadFailedError", "ResponseFailed", "ConnectionLost", "ConnectionDone"):
         return f"connection lost: {message[:200]}", None
+    if name == "DNSLookupError" and "egress: " in message:
+        return f"refused by egress policy: {message.split('egress: ', 1)[1][:200]}", None
     if name in ("DownloadConnectionRefusedError", "ConnectionRefusedError", "ConnectError"):
         return f"connection refused: {message[:200]}", None
     return f"{name}: {message[:200]}", None
