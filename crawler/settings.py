@@ -83,6 +83,8 @@ SPIDER_MIDDLEWARES: dict[str, int] = {}
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.validate.ValidatePipeline": 50,
     "pipelines.dates.DatesPipeline": 200,
+    # After dates: a date far in the future or a giant title never reaches the archive.
+    "pipelines.bounds.BoundsPipeline": 250,
     "pipelines.topics.TopicsPipeline": 300,
     "pipelines.archive.ArchivePipeline": 500,
     "pipelines.dedup.DedupPipeline": 600,  # needs the archived row: story ids live in the archive

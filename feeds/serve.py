@@ -433,6 +433,9 @@ def make_app(data_dir: Path, archive_url: str | None = None, *, ttl_minutes: int
     from feeds.query import ArchiveStore, api_dispatcher, default_page_context
 
     store = ArchiveStore.open(archive_url)
+    from crawler.ops.reaper import reap_dead_runs
+
+    reap_dead_runs(store.archive)  # a run killed while the server was down must not show "running"
     app = App(
         public,
         store=store,

@@ -183,7 +183,7 @@ def test_export_import_round_trip(crawled: tuple[Path, str], tmp_path: Path) -> 
     target = url.replace("archive.sqlite3", "copy.sqlite3") if url.startswith("sqlite") else url.replace("?schema=", "?schema=copy_")
     try:
         proc = akhbar(tmp_path / "copy", "import", str(dump), archive_url=target)
-        assert f"imported {len(records)} records" in proc.stderr
+        assert f"import: {len(records)} records read; imported {len(records)} (inserted {len(records)}, updated 0)" in proc.stderr
         b = open_archive(target)
         try:
             assert b.count_articles() == len(records)
@@ -196,7 +196,8 @@ def test_export_import_round_trip(crawled: tuple[Path, str], tmp_path: Path) -> 
                 assert got["fetched_at"].isoformat() == rec["fetched_at"]
             # importing the same file again changes nothing
             proc = akhbar(tmp_path / "copy", "import", str(dump), archive_url=target)
-            assert "inserted" not in proc.stderr.splitlines()[-1]
+            assert f"imported 0 (inserted 0, updated 0); skipped {len(records)} (unchanged (already stored) {len(records)})" \
+                in proc.stderr.splitlines()[-1]
             assert b.count_articles() == len(records)
         finally:
             b.close()
@@ -217,10 +218,13 @@ def test_import_reports_bad_records_and_keeps_the_good(archive_url: str, tmp_pat
     no_body = {"url": "https://le12.ma/c-3", "source": "le12", "title": "بلا نص"}
     f.write_text("\n".join([json.dumps(good, ensure_ascii=False), "{not json", json.dumps({"title": "no url"}),
                             json.dumps(raw_date, ensure_ascii=False), json.dumps(no_body, ensure_ascii=False), ""]), encoding="utf-8")
-    proc = akhbar(tmp_path / "d", "import", str(f), archive_url=archive_url)
-    # same pipelines as a crawl: the validation pipeline drops the article without a body
-    assert "1 dropped by pipelines" in proc.stderr
-    assert "2 bad records" in proc.stderr and ":2: skipped" in proc.stderr and ":3: skipped" in proc.stderr
+    proc = akhbar(tmp_path / "d", "import", str(f), archive_url=archive_url, check=False)
+    # same pipelines as a crawl: the validation pipeline drops the article without a body;
+    # two lines fail (not JSON, no url): exit 1, each named with its line and reason
+    assert proc.returncode == 1
+    assert "skipped 1 (dropped: no body 1)" in proc.stderr
+    assert "failed 2 (invalid records 2)" in proc.stderr
+    assert ":2: not JSON" in proc.stderr and ":3: url: required text field missing" in proc.stderr
     a = open_archive(archive_url)
     try:
         assert a.count_articles() == 2

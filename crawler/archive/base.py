@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -221,7 +223,7 @@ class Archive(ABC):
                 self._migration_lock()
                 if self.fetchone("SELECT version FROM schema_migrations WHERE version = ?", (m.version,)):
                     continue
-                logger.info("archive %s: applying migration %d (%s)", self.dialect, m.version, m.name)
+                logger.debug("archive %s: applying migration %d (%s)", self.dialect, m.version, m.name)
                 for step in m.steps(self.dialect):
                     if callable(step):
                         step(self)
@@ -232,6 +234,9 @@ class Archive(ABC):
                     (m.version, m.name, now_utc().isoformat()),
                 )
                 done.append(m.version)
+        if done:
+            logger.info("archive %s: schema migrated (%d migration%s applied, now at %d)", self.dialect,
+                        len(done), "" if len(done) == 1 else "s", done[-1])
         return done
 
     # --- articles ------------------------------------------------------------------
@@ -451,9 +456,10 @@ class Archive(ABC):
     def start_run(self, run_id: str, *, spider: str | None = None, source: str | None = None,
                   warc_file: str | None = None) -> None:
         self.execute(
-            "INSERT INTO crawl_runs (id, spider, source, started_at, status, stats, errors, warc_file) "
-            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (run_id, spider, source, self.enc_datetime(now_utc()), self.enc_json({}), self.enc_json([]), warc_file),
+            "INSERT INTO crawl_runs (id, spider, source, started_at, status, stats, errors, warc_file, host, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (run_id, spider, source, self.enc_datetime(now_utc()), self.enc_json({}), self.enc_json([]), warc_file,
+             socket.gethostname(), os.getpid()),
         )
 
     def add_run_error(self, run_id: str, message: str, *, url: str | None = None) -> None:

@@ -387,3 +387,24 @@ register(
         ],
     )
 )
+
+
+# --- 320: who runs a crawl (operations: faults) --------------------------------------------
+# The host and process id a run was started by, so a run whose process is gone (kill -9,
+# OOM, a full disk) is found and marked crashed by the next command that reads runs
+# (crawler/ops/reaper.py) instead of staying "running" forever.
+
+register(
+    Migration(
+        320,
+        "crawl runs: host and pid of the crawling process",
+        sqlite=[
+            "ALTER TABLE crawl_runs ADD COLUMN host TEXT",
+            "ALTER TABLE crawl_runs ADD COLUMN pid INTEGER",
+        ],
+        postgres=[
+            "ALTER TABLE crawl_runs ADD COLUMN host TEXT",
+            "ALTER TABLE crawl_runs ADD COLUMN pid INTEGER",
+        ],
+    )
+)

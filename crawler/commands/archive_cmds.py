@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import io
 import json
 import logging
@@ -58,6 +57,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("import", help="run JSON Lines articles through the item pipelines into the archive")
     p.add_argument("file", help="JSON Lines file (.jsonl or .jsonl.gz; - for standard input)")
     p.add_argument("--archive", help="archive URL")
+    p.add_argument("--errors", metavar="FILE", help="write every rejected line, with its number and reason, to FILE")
+    p.add_argument("--max-line-bytes", type=int, default=None,
+                   help="refuse lines longer than this without reading them (default 16 MiB)")
     p.set_defaults(func=run_import)
 
 
@@ -164,51 +166,88 @@ def run_export(args: argparse.Namespace) -> int:
 # --- import ------------------------------------------------------------------------
 
 
-def read_records(path: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed record or the exception) for every non-blank line."""
-    if path == "-":
-        f: IO[str] = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
-    elif path.endswith(".gz"):
-        f = gzip.open(path, "rt", encoding="utf-8")
-    else:
-        f = open(path, encoding="utf-8")
-    with f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield n, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, exc
+class ImportLog:
+    """Rejected lines of an import, with their reasons (``--errors FILE``): nothing an
+    import refuses is lost. One JSON object a line: ``line``, ``offset`` (bytes, in the
+    decompressed input), ``reason`` and ``record`` (the line as read) or, for a line that
+    was not read whole or not decodable, ``preview_base64`` and ``size``."""
+
+    def __init__(self, path: str | None, source: str) -> None:
+        self.source = source
+        self.f: IO[str] | None = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115
+        self.counts: dict[str, int] = {}
+
+    def reject(self, line: Any, reason: str, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        logger.error("%s:%d: %s", self.source, line.number, reason)
+        if self.f is None:
+            return
+        entry: dict[str, Any] = {"line": line.number, "offset": line.offset, "reason": reason}
+        if line.text is not None:
+            entry["record"] = line.text
+        else:
+            import base64
+
+            entry["preview_base64"] = base64.b64encode(line.preview).decode("ascii")
+            entry["size"] = line.size
+        self.f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.f.flush()
+
+    def close(self) -> None:
+        if self.f is not None:
+            self.f.close()
 
 
-def import_file(path: str, data_dir: Path, *, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+def import_file(path: str, data_dir: Path, *, settings: dict[str, Any] | None = None,
+                errors: str | None = None, max_line_bytes: int | None = None) -> dict[str, Any]:
     """Feed the records of `path` through the project's item pipelines in one Scrapy
     crawl without requests; returns the crawl stats (``import/records``,
-    ``import/bad_records``, ``archive/inserted``...)."""
+    ``import/rejected/<kind>``, ``archive/inserted``, ``akhbar/dropped/<reason>``...)."""
     import scrapy
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from crawler.archive.records import article_from_record
+    from crawler.import_records import DEFAULT_MAX_LINE_BYTES, RecordError, open_input, parse_line, read_lines
+
+    log = ImportLog(errors, path)
+    pending: dict[int, Any] = {}
 
     class ImportSpider(scrapy.Spider):
         name = "import"
-        custom_settings = {"ROBOTSTXT_OBEY": False}
+        # an import is not a crawl: no robots.txt, and no site health to judge
+        custom_settings = {"ROBOTSTXT_OBEY": False, "EXTENSIONS": {"crawler.ops.monitors.MonitorsExtension": None}}
 
         async def start(self) -> Any:  # type: ignore[override]
             stats = self.crawler.stats
-            for lineno, rec in read_records(path):
-                try:
-                    if isinstance(rec, Exception):
-                        raise ValueError(f"not JSON: {rec}")
-                    article = article_from_record(rec)
-                except (ValueError, TypeError) as exc:
-                    stats.inc_value("import/bad_records")
-                    self.logger.error("%s:%d: skipped: %s", path, lineno, exc)
-                    continue
-                stats.inc_value("import/records")
-                yield article
+            with open_input(path) as stream:
+                for line in read_lines(stream, max_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES):
+                    if line.text is None:
+                        log.reject(line, line.error or "unreadable", "unreadable")
+                        stats.inc_value("import/rejected")
+                        continue
+                    try:
+                        article = parse_line(line)
+                    except RecordError as exc:
+                        log.reject(line, str(exc), "invalid")
+                        stats.inc_value("import/rejected")
+                        continue
+                    stats.inc_value("import/records")
+                    pending[id(article)] = line
+                    yield article
+
+    def dropped(item: Any, response: Any, exception: Any, spider: Any) -> None:
+        line = pending.pop(id(item), None)
+        if line is not None:
+            log.reject(line, f"dropped by the pipelines: {exception}", "dropped")
+
+    def done(item: Any, **_: Any) -> None:
+        pending.pop(id(item), None)
+
+    def failed(item: Any, response: Any, spider: Any, failure: Any) -> None:
+        line = pending.pop(id(item), None)
+        if line is not None:
+            log.reject(line, f"pipeline error: {failure.getErrorMessage()}", "failed")
 
     project = get_project_settings()
     project.set("AKHBAR_DATA", str(data_dir), priority="cmdline")
@@ -217,13 +256,22 @@ def import_file(path: str, data_dir: Path, *, settings: dict[str, Any] | None = 
         project.set(k, v, priority="cmdline")
     project.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        # Scrapy logs every item at DEBUG: an import of a dataset is not a crawl to watch.
+        # Scrapy logs every item at DEBUG and its banner at INFO: an import is not a crawl to watch.
         logging.getLogger("scrapy").setLevel(logging.WARNING)
     process = CrawlerProcess(project)
     crawler = process.create_crawler(ImportSpider)
-    process.crawl(crawler)
-    process.start()
-    return dict(crawler.stats.get_stats()) if crawler.stats else {}
+    crawler.signals.connect(dropped, signal=signals.item_dropped)
+    crawler.signals.connect(done, signal=signals.item_scraped)
+    crawler.signals.connect(failed, signal=signals.item_error)
+    try:
+        process.crawl(crawler)
+        process.start()
+    finally:
+        log.close()
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    for kind, n in log.counts.items():
+        stats[f"import/rejected/{kind}"] = n
+    return stats
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -234,19 +282,46 @@ def run_import(args: argparse.Namespace) -> int:
     # an import, like a crawl, must not "succeed" with nothing when its pipelines cannot open
     from crawler.commands.crawl import preflight_archive
 
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        # an import's output is its rejected lines and its summary, not a crawl's INFO log
+        # (Scrapy resets its own loggers to DEBUG when it starts: filter at the handlers)
+        logging.getLogger().setLevel(logging.WARNING)
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
     preflight_archive(url)
-    stats = import_file(args.file, Path(args.data), settings={"AKHBAR_ARCHIVE_URL": url})
-    good, bad = stats.get("import/records", 0), stats.get("import/bad_records", 0)
-    parts = [f"{k.split('/')[1]} {stats[k]}" for k in ("archive/inserted", "archive/updated", "archive/unchanged", "archive/errors") if stats.get(k)]
-    dropped = stats.get("item_dropped_count", 0)
-    print(f"imported {good} records ({', '.join(parts) or 'nothing archived'}); {bad} bad records skipped; {dropped} dropped by pipelines",
-          file=sys.stderr)
+    stats = import_file(args.file, Path(args.data), settings={"AKHBAR_ARCHIVE_URL": url}, errors=args.errors,
+                        max_line_bytes=args.max_line_bytes)
+    print(import_summary(stats), file=sys.stderr)
     reason = stats.get("finish_reason")
     if reason != "finished":
         print(f"akhbar import: the import did not finish (reason: {reason or 'it did not start'}); see the log above",
               file=sys.stderr)
         return 1
-    if stats.get("archive/errors"):
-        print(f"akhbar import: {stats['archive/errors']} records could not be archived; see the log above", file=sys.stderr)
+    failed = sum(stats.get(f"import/rejected/{k}", 0) for k in ("unreadable", "invalid", "failed"))
+    failed += stats.get("archive/errors", 0)
+    if failed:
+        where = f"; rejected lines with reasons in {args.errors}" if args.errors else "; --errors FILE keeps them"
+        print(f"akhbar import: {failed} records failed{where}", file=sys.stderr)
         return 1
-    return 1 if bad and not good else 0
+    return 0
+
+
+def import_summary(stats: dict[str, Any]) -> str:
+    """One line: read, imported (inserted/updated), skipped by reason, failed by reason."""
+    inserted, updated = stats.get("archive/inserted", 0), stats.get("archive/updated", 0)
+    skipped = {"unchanged (already stored)": stats.get("archive/unchanged", 0)}
+    for key, n in sorted(stats.items()):
+        if key.startswith("akhbar/dropped/"):
+            skipped[f"dropped: {key.rsplit('/', 1)[1].replace('_', ' ')}"] = n
+    failed = {"unreadable lines": stats.get("import/rejected/unreadable", 0),
+              "invalid records": stats.get("import/rejected/invalid", 0),
+              "pipeline errors": stats.get("import/rejected/failed", 0),
+              "archive errors": stats.get("archive/errors", 0)}
+    read = stats.get("import/records", 0) + stats.get("import/rejected", 0)
+
+    def parts(d: dict[str, int]) -> str:
+        shown = [f"{k} {v}" for k, v in d.items() if v]
+        return f" ({', '.join(shown)})" if shown else ""
+
+    return (f"import: {read} records read; imported {inserted + updated} (inserted {inserted}, updated {updated}); "
+            f"skipped {sum(skipped.values())}{parts(skipped)}; failed {sum(failed.values())}{parts(failed)}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
+import contextlib
+import fcntl
 import signal
 import sys
 from pathlib import Path
@@ -141,10 +142,8 @@ def crawl_sites(
     # back to Python so a command that goes on serving (demo) can still be interrupted.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    items = data_dir / "items.jsonl"
-    merge_items([per_site / f"{site}.jsonl" for site in sites], items)
-    if output:
-        shutil.copyfile(items, Path(output))
+    merge_items([per_site / f"{site}.jsonl" for site in sites], data_dir / "items.jsonl",
+                output=Path(output) if output else None)
     return {site: dict(c.stats.get_stats()) if c.stats else {} for site, c in crawlers.items()}
 
 
@@ -166,18 +165,31 @@ def _treat_repeated_sigterm_as_one(process: Any) -> None:
     process._signal_shutdown = shutdown
 
 
-def merge_items(parts: list[Path], target: Path) -> int:
-    """Concatenate per-site JSON Lines files into `target` atomically; returns lines written."""
-    # per-process temporary name: crawls started by `akhbar run` finish side by side
-    tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}.tmp")
+def merge_items(parts: list[Path], target: Path, *, output: Path | None = None) -> int:
+    """Append this run's per-site JSON Lines files to `target` (every crawl's items, oldest
+    first: a crawl that finds nothing, or fails, never shortens it) and, when given, write
+    them alone to `output`. Crawls finishing side by side (`akhbar run`) append whole runs
+    one at a time under an exclusive lock. Returns the lines this run added."""
     n = 0
-    with tmp.open("wb") as out:
-        for part in parts:
-            if part.exists():
-                with part.open("rb") as f:
-                    for line in f:
-                        out.write(line)
-                        n += 1
-    tmp.replace(target)
-    logger.info("%d items in %s", n, target)
+    out_tmp = output.with_name(f"{output.name}.{os.getpid()}.tmp") if output else None
+    with target.open("ab") as out, (out_tmp.open("wb") if out_tmp else contextlib.nullcontext()) as copy:
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+        try:
+            for part in parts:
+                if part.exists():
+                    with part.open("rb") as f:
+                        for line in f:
+                            if not line.endswith(b"\n"):
+                                line += b"\n"
+                            out.write(line)
+                            if copy is not None:
+                                copy.write(line)
+                            n += 1
+            out.flush()
+            os.fsync(out.fileno())
+        finally:
+            fcntl.flock(out.fileno(), fcntl.LOCK_UN)
+    if out_tmp is not None and output is not None:
+        out_tmp.replace(output)
+    logger.info("%d items added to %s", n, target)
     return n

@@ -31,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
     if args.archive:
         os.environ["AKHBAR_ARCHIVE_URL"] = args.archive
     cfg = load_config()
+    from crawler.ops.reaper import reap_dead_runs
+
     with open_archive(args.archive or archive_url()) as archive:
+        reap_dead_runs(archive)
         status = source_status(archive, cfg)
     if args.format == "json":
         json.dump(status.to_dict(), sys.stdout, ensure_ascii=False, indent=2)

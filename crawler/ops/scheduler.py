@@ -155,6 +155,10 @@ class Scheduler:
 
         self._archive = open_archive(self.archive_url)
         self._leases = Leases(self._archive)
+        from crawler.ops.reaper import reap_dead_runs
+
+        for run_id in reap_dead_runs(self._archive):
+            self.out(f"run {run_id} was left running by a process that is gone: marked crashed")
         old = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             if self.once:
