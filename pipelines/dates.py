@@ -464,6 +464,8 @@ def _parse_absolute(n: str) -> ParsedDate | _Rejected | None | bool:
         _, rest, ok = _take_time(_strip(n, m.span()))
         if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
             return None
+        if year >= 1900:
+            return None  # "10 رمضان 2025": a Gregorian year beside a Hijri month, no reading
         try:
             day = hijri_to_gregorian(year, month, day_number)
         except HijriOutOfRange:

@@ -212,10 +212,13 @@ def test_hijri_dates_read_as_umm_al_qura(day: date, digits: str, month_first: bo
 
 
 @PROPS
-@given(st.one_of(st.integers(100, 1342), st.integers(1501, 9999)), st.integers(1, 12), st.integers(1, 29))
+@given(st.one_of(st.integers(100, 1342), st.integers(1501, 1899)), st.integers(1, 12), st.integers(1, 29))
 def test_hijri_dates_outside_the_tables_fail_clearly(year: int, month: int, day: int) -> None:
     got, reason = parse_date_explained(f"{day} {HIJRI[month - 1]} {year} هـ")
     assert got is None and reason == "hijri_out_of_range"
+    # A Gregorian-looking year beside a Hijri month is no date at all, not an old one.
+    got, reason = parse_date_explained(f"{day} {HIJRI[month - 1]} {year + 1900 - 100}")
+    assert got is None and reason == "invalid"
 
 
 @settings(max_examples=500, deadline=None)

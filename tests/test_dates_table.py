@@ -413,6 +413,7 @@ TABLE: list[Row] = [
     ('1 محرم 1342 هـ', None, None),  # before the Umm al-Qura tables: kept raw, counted
     ('1 محرم 1501 هـ', None, None),  # after the Umm al-Qura tables
     ('31 رمضان 1447 هـ', None, None),  # no such day
+    ('10 رمضان 2025', None, None),  # a Hijri month with a Gregorian year: no reading
     ('كانون 16، 2025', None, None),  # "كانون" alone names no month
     ('تشرين 16، 2025', None, None),  # "تشرين" alone names no month
     ('يوليو 16', None, None),  # no year
