@@ -194,6 +194,15 @@ _REL_RE = re.compile(
     rf"(?:(?P<num>\d{{1,5}})\s*|(?P<word>{_alt(_WORD_NUMBERS)})\s+)?"
     rf"(?P<unit>{_alt(_UNITS)})(?![{_L}])(?:\s+(?P<one>{_alt([_n('واحد'), _n('واحدة')])})(?![{_L}]))?"
 )
+# "منذ ساعتين و10 دقائق", "منذ سنة وثلاثة أشهر", "منذ ساعة ونصف": a second, smaller
+# part after "و", matched where the first one ends.
+_REL_MORE_RE = re.compile(
+    rf"\s*{_n('و')}\s*(?:(?P<fraction>{_alt([_n('نصف'), _n('ربع')])})|"
+    rf"(?:(?P<num>\d{{1,5}})\s*|(?P<word>{_alt(_WORD_NUMBERS)})\s+)?"
+    rf"(?P<unit>{_alt(_UNITS)})(?:\s+(?P<one>{_alt([_n('واحد'), _n('واحدة')])}))?)(?![{_L}])"
+)
+_FRACTIONS = {_n("نصف"): 0.5, _n("ربع"): 0.25}
+_UNIT_ORDER = ("second", "minute", "hour", "day", "week", "month", "year")
 _DAYWORD_RE = re.compile(rf"(?<![{_L}])(?:{_n('يوم')}\s+)?({_alt(_DAY_WORDS)})(?![{_L}])")
 _NOW_RE = re.compile(rf"(?<![{_L}])(?:{_alt(_NOW_WORDS)})(?![{_L}])")
 _RELATIVE_HINT = re.compile(
@@ -505,28 +514,25 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     m = _REL_RE.search(n)
     if m is None:
         return None
-    unit, kind = _UNITS[m.group("unit")]
-    count: int | None
-    if m.group("num") is not None:
-        count = int(m.group("num"))
-    elif m.group("word") is not None:
-        count = _WORD_NUMBERS[m.group("word")]
-    else:
-        count = None
-    if kind == "d":
-        if count not in (None, 2):
-            return None
-        count = 2
-    elif kind == "p":
-        if count is None:
-            return None  # "منذ أيام": vague, no count
-    else:
-        if m.group("one") is not None and count not in (None, 1):
-            return None
-        count = 1 if count is None else count
-    rest = _strip(n, m.span())
+    unit, count = _UNITS[m.group("unit")][0], _count_of(m)
+    if count is None:
+        return None
+    amount = _UNIT_STEP[unit] * count
+    span = m.span()
+    more = _REL_MORE_RE.match(n, m.end())
+    if more is not None:
+        if more.group("fraction") is not None:
+            amount += _UNIT_STEP[unit] * _FRACTIONS[more.group("fraction")]
+        else:
+            small, small_count = _UNITS[more.group("unit")][0], _count_of(more)
+            if small_count is None or _UNIT_ORDER.index(small) >= _UNIT_ORDER.index(unit):
+                return None  # "منذ 3 دقائق وساعتين": not how anyone counts
+            amount += _UNIT_STEP[small] * small_count
+            unit = small  # the finer part sets the precision
+        span = (m.start(), more.end())
+    rest = _strip(n, span)
     time: _Time | None = None
-    if unit in ("day", "week"):
+    if unit in ("day", "week") and more is None:
         time, rest, ok = _take_time(rest)
         if not ok:
             return None
@@ -539,10 +545,29 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     # Sites round these counts (WordPress human_time_diff: "3 hours" is 2.5-3.5 h ago,
     # "2 days" 1.5-2.5 days, a month is 30 days), so the reference minus the amount is
     # the best estimate, kept to the minute; the precision says how loose it is.
-    value = _fixed((reference - _UNIT_STEP[unit] * count).astimezone(CASABLANCA).replace(second=0, microsecond=0))
+    value = _fixed((reference - amount).astimezone(CASABLANCA).replace(second=0, microsecond=0))
     if not _valid_year(value.year):
         return None  # "منذ 99999 يوم" is not a news date
     return ParsedDate(value, _UNIT_PRECISION[unit])
+
+
+def _count_of(m: re.Match[str]) -> int | None:
+    """The count a relative-unit match states, or None when it states none or two."""
+    kind = _UNITS[m.group("unit")][1]
+    count: int | None
+    if m.group("num") is not None:
+        count = int(m.group("num"))
+    elif m.group("word") is not None:
+        count = _WORD_NUMBERS[m.group("word")]
+    else:
+        count = None
+    if kind == "d":
+        return 2 if count in (None, 2) else None  # "منذ 3 يومين" contradicts itself
+    if kind == "p":
+        return count  # "منذ أيام": vague, no count
+    if m.group("one") is not None and count not in (None, 1):
+        return None
+    return 1 if count is None else count
 
 
 _UNIT_STEP = {

@@ -409,6 +409,11 @@ TABLE: list[Row] = [
     ('قبل أسبوعين', '2025-07-02T12:47:00+01:00', 'month'),  # relative dual
     ('منذ شهران', '2025-05-17T12:47:00+01:00', 'month'),  # relative dual, nominative
     ('قبل أمس', '2025-07-14T00:00:00+01:00', 'day'),  # relative
+    ('منذ ساعتين و 10 دقائق', '2025-07-16T10:37:00+01:00', 'minute'),  # compound: the finer part sets the precision
+    ('منذ ساعة و20 دقيقة', '2025-07-16T11:27:00+01:00', 'minute'),  # compound, glued و
+    ('منذ يومين و5 ساعات', '2025-07-14T07:47:00+01:00', 'hour'),  # compound
+    ('منذ سنة وثلاثة أشهر', '2024-04-17T12:47:00+01:00', 'month'),  # compound: 365 + 90 days
+    ('منذ ساعة ونصف', '2025-07-16T11:17:00+01:00', 'hour'),  # and a half
     ('', None, None),  # not a date
     ('   ', None, None),  # not a date
     ('hello', None, None),  # not a date
@@ -423,6 +428,9 @@ TABLE: list[Row] = [
     ('منذ سنة 2020', None, None),  # "since the year 2020", not "a year ago"
     ('منذ عام 2019', None, None),  # "since the year 2019"
     ('منذ 3 سنتين', None, None),  # a dual with a count contradicts itself
+    ('منذ 3 دقائق وساعتين', None, None),  # a larger second part: not a count
+    ('منذ أيام و5 ساعات', None, None),  # vague first part
+    ('منذ 5 ساعات و 3', None, None),  # a number with no unit
     ('1 محرم 1342 هـ', None, None),  # before the Umm al-Qura tables: kept raw, counted
     ('1 محرم 1501 هـ', None, None),  # after the Umm al-Qura tables
     ('31 رمضان 1447 هـ', None, None),  # no such day
