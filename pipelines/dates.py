@@ -18,9 +18,9 @@ Rules that keep it honest:
 * A wall-clock time without an offset is ``Africa/Casablanca`` local time, resolved with
   the tz database (UTC+1, UTC+0 during Ramadan), never a fixed offset.
 * A value is only as exact as what the text says: ``precision`` is ``minute``, ``hour``,
-  ``day``, ``month`` or ``year`` (``منذ سنة``). Absolute days and months are the local midnight starting them;
-  a relative count (``منذ 3 ساعات``, ``منذ يومين``) is the reference minus the amount, to
-  the minute, because sites round those counts.
+  ``day``, ``month`` or ``year`` (``منذ سنة``). Absolute days and months are the local
+  midnight starting them; a relative count (``منذ 3 ساعات``, ``منذ يومين``) is the
+  reference minus the amount, to the minute, because sites round those counts.
 * Never guess: digits the grammar cannot account for, contradictory month pairs, vague
   plurals (``منذ أيام``), years of two digits in Arabic text... all give None.
 * Never raise: any input, of any type, returns a `ParsedDate` or None
