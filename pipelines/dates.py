@@ -208,6 +208,12 @@ _NOW_RE = re.compile(rf"(?<![{_L}])(?:{_alt(_NOW_WORDS)})(?![{_L}])")
 _RELATIVE_HINT = re.compile(
     rf"(?:{_alt([_n(w) for w in ('منذ', 'قبل', 'أمس', 'البارحة', 'اليوم', 'الآن', 'حالا', 'لحظات')])}|ago|yesterday|today|now)"
 )
+# A counted unit ("0 سنة", "3 ساعات") or a dual ("عامين") is relative wording too:
+# dateparser would read it as an offset from today.
+_COUNTED_UNIT_RE = re.compile(
+    rf"(?<![{_L}])(?:(?:\d+\s*|(?:{_alt(_WORD_NUMBERS)})\s+)(?:{_alt(_UNITS)})"
+    rf"|{_alt(w for w, (_, kind) in _UNITS.items() if kind == 'd')})(?![{_L}])"
+)
 # An ASCII digit run glued to Arabic-Indic/Persian digits is a label (LE12١٦-٠٧-٢٠٢٥):
 # split them before folding, or the label's digits would merge into the day.
 _GLUE_RE = re.compile(r"(?<=[0-9])(?=[\u0660-\u0669\u06f0-\u06f9])|(?<=[\u0660-\u0669\u06f0-\u06f9])(?=[0-9])")
@@ -643,7 +649,10 @@ def _parse_dateparser(text: str) -> ParsedDate | None:
     # Only absolute dates with a full year go to dateparser: its relative parsing and its
     # habit of filling missing parts from today would be guesses. Digits-only text is
     # the fast path's alone (dateparser would read "16/07/25" or "1216-07-2025" somehow).
-    if not _YEAR4_RE.search(folded) or _RELATIVE_HINT.search(normalize(folded)):
+    if not _YEAR4_RE.search(folded):
+        return None
+    normalized = normalize(folded)
+    if _RELATIVE_HINT.search(normalized) or _COUNTED_UNIT_RE.search(normalized):
         return None
     if _LATIN_WORD_RE.search(folded):
         locales = _LATIN_LOCALES

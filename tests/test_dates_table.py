@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.dates import PRECISIONS, parse_date
+from pipelines.dates import PRECISIONS, parse_date, parse_date_explained
 
 Row = tuple[str, str | None, str | None]
 
@@ -429,6 +429,8 @@ TABLE: list[Row] = [
     ('منذ عام 2019', None, None),  # "since the year 2019"
     ('منذ 3 سنتين', None, None),  # a dual with a count contradicts itself
     ('منذ 3 دقائق وساعتين', None, None),  # a larger second part: not a count
+    ('0 سنة 1300', None, None),  # dateparser would read "0 years" as today: a counted unit keeps it out
+    ('عامين 2025', None, None),  # a dual is relative wording too
     ('منذ أيام و5 ساعات', None, None),  # vague first part
     ('منذ 5 ساعات و 3', None, None),  # a number with no unit
     ('1 محرم 1342 هـ', None, None),  # before the Umm al-Qura tables: kept raw, counted
@@ -721,3 +723,23 @@ def test_values_in_the_repeated_ramadan_hour_compare_as_instants() -> None:
     assert second.value == datetime(2020, 4, 19, 2, 30, tzinfo=timezone.utc)
     assert second.value.isoformat() == "2020-04-19T02:30:00+00:00"
     assert sorted([second.value, first.value]) == [first.value, second.value]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("16 يوليو 2025", None),
+        ("منذ عامين", None),
+        ("31 فبراير 2025", "invalid"),
+        ("16 تموز/أغسطس 2025", "invalid"),
+        ("10 رمضان 2025", "invalid"),
+        ("1 محرم 1342 هـ", "hijri_out_of_range"),
+        ("رمضان 1، 1520 هـ", "hijri_out_of_range"),
+        ("كاريكاتير اليوم", "not_a_date"),
+        ("", "not_a_date"),
+    ],
+)
+def test_parse_date_explained_says_why_there_is_no_date(text: str, reason: str | None) -> None:
+    got, why = parse_date_explained(text, reference=REFERENCE, fallback=True)
+    assert why == reason
+    assert (got is None) == (reason is not None)
