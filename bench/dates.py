@@ -4,7 +4,8 @@ Run: ``.venv/bin/python -m bench.dates [--corpus PATH] [--limit N] [--repeat R]`
 
 The mixed corpus is every ``date_raw`` under ``--corpus`` (``*.jsonl.gz`` / ``*.jsonl``
 files whose records carry ``date_raw`` and the expected local ``date``) plus every row
-of the test table (`tests/test_dates_table.py`). Both parsers see the same strings in
+of the test table (`tests/test_dates_table.py`: the hand-written rows, the Ramadan rows
+and the families x orders grid). Both parsers see the same strings in
 the same run:
 
 * ours: `parse_date` exactly as the pipeline calls it (dateparser fallback on). It has
@@ -67,7 +68,10 @@ def corpus_rows(path: Path) -> list[tuple[str, str]]:
 
 def table_cases(table: ModuleType) -> list[Case]:
     cases: list[Case] = []
-    for rows, reference in ((table.TABLE, table.REFERENCE), (table.RAMADAN_TABLE, table.RAMADAN_REFERENCE)):
+    groups = [(table.TABLE, table.REFERENCE), (table.RAMADAN_TABLE, table.RAMADAN_REFERENCE)]
+    # every month-name family in every order (absent from tables older than that grid)
+    groups.append((getattr(table, "FAMILY_ORDER_TABLE", []), table.REFERENCE))
+    for rows, reference in groups:
         for text, expected, precision in rows:
             cases.append((text, datetime.fromisoformat(expected) if expected else None, precision, reference))
     return cases

@@ -73,7 +73,9 @@ class Article:
     """Aware publication datetime, filled by the dates pipeline; None when unparseable."""
 
     date_published_precision: str | None = None
-    """Precision of `date_published`: ``minute``, ``hour``, ``day`` or ``month``."""
+    """Precision of `date_published`: ``minute``, ``hour``, ``day``, ``month`` or ``year``.
+    ``year`` only comes from a count of years (``منذ سنة``, ``قبل عامين``): the value is
+    the fetch time minus 365 days a year, good to about six months."""
 
     date_modified_raw: str | None = None
     """Last-modified date string as found (JSON-LD ``dateModified``, ``article:modified_time``)."""

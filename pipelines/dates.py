@@ -3,21 +3,28 @@
 `parse_date` reads every date form the five sites (and the aggregators that copy them)
 print: ISO 8601 and RFC 822 from meta tags, the REST API and feeds; day-first numeric
 dates in ASCII, Arabic-Indic or Persian digits; month names in the Moroccan,
-Egyptian/Gulf, Levantine and Algerian/Tunisian systems; Hijri dates (alone or paired
-with a Gregorian date, which then wins); relative dates (``منذ 3 ساعات``, ``أمس``); and
-labels glued to the date (``LE12١٦-٠٧-٢٠٢٥``).
+Egyptian/Gulf, Levantine/Iraqi and Algerian/Tunisian families (`pipelines.datefmt.months`),
+day first or month first (``16 يوليو 2025``, ``يوليو 16، 2025``) with spaces, commas,
+dashes or slashes; Hijri dates by the Umm al-Qura tables (alone, or paired with a
+Gregorian date, which then wins); relative dates (``منذ 3 ساعات``, ``منذ عامين``, ``أمس``);
+and labels glued to the date (``LE12١٦-٠٧-٢٠٢٥``).
+
+The grammar is a short list of handlers tried in turn, each a compiled regex plus table
+lookups: ISO 8601, RFC 822, the common Hespress shape, then the general absolute path
+(numeric, day-month-year, month-day-year, Hijri, month only), then relative forms.
 
 Rules that keep it honest:
 
 * A wall-clock time without an offset is ``Africa/Casablanca`` local time, resolved with
   the tz database (UTC+1, UTC+0 during Ramadan), never a fixed offset.
 * A value is only as exact as what the text says: ``precision`` is ``minute``, ``hour``,
-  ``day`` or ``month``. Absolute days and months are the local midnight starting them;
-  a relative count (``منذ 3 ساعات``, ``منذ يومين``) is the reference minus the amount, to
-  the minute, because sites round those counts.
+  ``day``, ``month`` or ``year`` (``منذ سنة``). Absolute days and months are the local
+  midnight starting them; a relative count (``منذ 3 ساعات``, ``منذ يومين``) is the
+  reference minus the amount, to the minute, because sites round those counts.
 * Never guess: digits the grammar cannot account for, contradictory month pairs, vague
   plurals (``منذ أيام``), years of two digits in Arabic text... all give None.
-* Never raise: any input, of any type, returns a `ParsedDate` or None.
+* Never raise: any input, of any type, returns a `ParsedDate` or None
+  (`parse_date_explained` also says why: ``invalid``, ``hijri_out_of_range``, ``not_a_date``).
 
 dateparser is an optional fallback for forms outside the fast path (English month names,
 for instance); it is only consulted for text carrying a four-digit year and no relative
@@ -37,11 +44,13 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler.arabic import fold_digits, normalize
+from pipelines.datefmt.hijri import HijriOutOfRange, hijri_to_gregorian
+from pipelines.datefmt.months import GREGORIAN_FAMILIES, HIJRI, WEEKDAYS, spellings
 
 logger = logging.getLogger(__name__)
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
-PRECISIONS = ("minute", "hour", "day", "month")
+PRECISIONS = ("minute", "hour", "day", "month", "year")
 _MAX_LEN = 300  # a date field is short; longer text is prose, not a date
 
 
@@ -51,7 +60,8 @@ class ParsedDate:
     """Aware datetime: the moment printed; for an absolute day or month, the local
     midnight starting it; for a relative count, the reference minus the amount."""
     precision: str
-    """``minute``, ``hour``, ``day`` or ``month``."""
+    """``minute``, ``hour``, ``day``, ``month`` or ``year`` (the last only for ``منذ سنة``
+    and other counts of years)."""
     method: str = "fast"
     """``fast`` (own parser) or ``dateparser`` (fallback)."""
 
@@ -64,47 +74,12 @@ def _n(word: str) -> str:
 
 
 _GREGORIAN_MONTHS: dict[str, int] = {}
-for _number, _names in enumerate(
-    [
-        # Moroccan, Egyptian/Gulf, Levantine, Algerian/Tunisian, common spelling variants
-        ("يناير", "كانون الثاني", "كانون ثاني", "جانفي", "جانفييه"),
-        ("فبراير", "شباط", "فيفري", "فبرير"),
-        ("مارس", "آذار", "مارص"),
-        ("أبريل", "إبريل", "نيسان", "أفريل"),
-        ("ماي", "مايو", "أيار", "مايه"),
-        ("يونيو", "يونيه", "حزيران", "جوان"),
-        ("يوليوز", "يوليو", "يوليه", "تموز", "جويلية", "جويليه"),
-        ("غشت", "أغسطس", "آب", "أوت", "اغشت"),
-        ("شتنبر", "سبتمبر", "أيلول", "سيبتمبر"),
-        ("أكتوبر", "تشرين الأول", "تشرين أول", "اكتوبر", "أوكتوبر"),
-        ("نونبر", "نوفمبر", "تشرين الثاني", "تشرين ثاني"),
-        ("دجنبر", "ديسمبر", "كانون الأول", "كانون أول", "ديسمبير"),
-    ],
-    start=1,
-):
-    for _name in _names:
+for _family in GREGORIAN_FAMILIES.values():
+    for _name, _number in spellings(_family):
         _GREGORIAN_MONTHS[_n(_name)] = _number
-
-_HIJRI_MONTHS: dict[str, int] = {}
-for _number, _names in enumerate(
-    [
-        ("محرم", "المحرم"),
-        ("صفر",),
-        ("ربيع الأول", "ربيع أول", "ربيع الاول"),
-        ("ربيع الآخر", "ربيع الثاني", "ربيع ثاني", "ربيع الأخير"),
-        ("جمادى الأولى", "جمادى الأول", "جمادى أولى"),
-        ("جمادى الآخرة", "جمادى الثانية", "جمادى الآخر", "جمادى الثاني", "جمادى الأخيرة"),
-        ("رجب",),
-        ("شعبان",),
-        ("رمضان",),
-        ("شوال",),
-        ("ذو القعدة", "ذي القعدة"),
-        ("ذو الحجة", "ذي الحجة"),
-    ],
-    start=1,
-):
-    for _name in _names:
-        _HIJRI_MONTHS[_n(_name)] = _number
+_HIJRI_MONTHS: dict[str, int] = {_n(_name): _number for _name, _number in spellings(HIJRI)}
+# The grammar tells Hijri from Gregorian by the month name alone: no shared spelling.
+assert not set(_GREGORIAN_MONTHS) & set(_HIJRI_MONTHS)
 
 # Relative units: normalised word -> (unit, grammatical number). A singular takes an
 # optional count (منذ ساعة, منذ 11 ساعة), a dual carries its own 2, a plural needs one.
@@ -116,6 +91,10 @@ for _unit, _forms in {
     "day": (("يوم", "s"), ("يوما", "s"), ("يومين", "d"), ("يومان", "d"), ("أيام", "p")),
     "week": (("أسبوع", "s"), ("أسبوعا", "s"), ("أسبوعين", "d"), ("أسبوعان", "d"), ("أسابيع", "p")),
     "month": (("شهر", "s"), ("شهرا", "s"), ("شهرين", "d"), ("شهران", "d"), ("أشهر", "p"), ("شهور", "p")),
+    "year": (
+        ("سنة", "s"), ("عام", "s"), ("عاما", "s"), ("سنتين", "d"), ("سنتان", "d"), ("عامين", "d"), ("عامان", "d"),
+        ("سنوات", "p"), ("سنين", "p"), ("أعوام", "p"),
+    ),
 }.items():
     for _form, _kind in _forms:
         _UNITS[_n(_form)] = (_unit, _kind)
@@ -176,16 +155,31 @@ _HMONTH = _alt(_HIJRI_MONTHS)
 _MONTH_PAIR = rf"(?<![{_L}])({_GMONTH})(?![{_L}])(?:\s*[/(\-]\s*({_GMONTH})(?![{_L}])\s*\)?)?"
 _YEAR_WORD = rf"(?:(?:{_alt([_n('سنة'), _n('عام')])})\s+)?"
 
+# Between the parts: a space, or one of , - / . (the Arabic comma is a space once
+# normalised), so "16 يوليو 2025", "16-يوليو-2025", "16/يوليو/2025", "16، يوليو، 2025".
+_SEP = r"\s*[,.\-/]?\s*"
+_ERA = rf"(?:\s*{_n('م')}(?![{_L}\d:]))?"  # "2025م": the Gregorian-era mark, not "p.m."
+# day month year
 _GREG_RE = re.compile(
-    rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?[-.]?\s*{_MONTH_PAIR}\s*[,.\-]?\s*{_YEAR_WORD}(\d{{4}})(?!\d)"
-    rf"(?:\s*{_n('م')}(?![{_L}\d:]))?"  # "2025م": the Gregorian-era mark, not "p.m."
+    rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?[-./,]?\s*{_MONTH_PAIR}{_SEP}{_YEAR_WORD}(\d{{4}})(?!\d){_ERA}"
+)
+# month day, year ("يوليو 16، 2025", "كانون الثاني 16, 2025"): the order of
+# English-style datelines, common on Gulf and Levantine sites and in translated copy.
+_GREG_MDY_RE = re.compile(
+    rf"(?<![\d.:/-]){_MONTH_PAIR}{_SEP}(\d{{1,2}})(?![\d:])\s*[,\-/]?\s*{_YEAR_WORD}(\d{{4}})(?!\d){_ERA}"
 )
 _MONTH_ONLY_RE = re.compile(rf"(?<![\d.:/-]){_MONTH_PAIR}\s*[,.\-]?\s*{_YEAR_WORD}(\d{{4}})(?!\d)")
 _NUM_DMY_RE = re.compile(r"(?<![\d.:/-])(\d{1,2})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{4})(?![\d.:/-]*\d)")
 _NUM_YMD_RE = re.compile(r"(?<![\d.:/-])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d.:/-]*\d)")
+_HIJRI_MARK = rf"(?:\s*(?:{_alt([_n('هجري'), _n('هجرية'), _n('هـ'), 'ه'])})(?![{_L}])\.?)?"
 _HIJRI_RE = re.compile(
-    rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?(?<![{_L}])({_HMONTH})(?![{_L}])\s*[,.\-]?\s*{_YEAR_WORD}(\d{{3,4}})(?!\d)"
-    rf"(?:\s*(?:{_alt([_n('هجري'), _n('هجرية'), _n('هـ'), 'ه'])})(?![{_L}])\.?)?"
+    rf"(?<![\d.:/-])(\d{{1,2}})\s*(?:{_n('من')}\s+)?[-./,]?\s*(?<![{_L}])({_HMONTH})(?![{_L}]){_SEP}{_YEAR_WORD}(\d{{3,4}})(?!\d)"
+    + _HIJRI_MARK
+)
+# "رمضان 12، 1447 هـ": month first, as above.
+_HIJRI_MDY_RE = re.compile(
+    rf"(?<![{_L}\d.:/-])({_HMONTH})(?![{_L}]){_SEP}(\d{{1,2}})(?![\d:])\s*[,\-/]?\s*{_YEAR_WORD}(\d{{3,4}})(?!\d)"
+    + _HIJRI_MARK
 )
 # The digits lead the pattern (fast to scan for); a preceding "الساعة" is looked up by
 # `_take_time` only when it matters (a bare hour), and leftover words are harmless.
@@ -200,10 +194,25 @@ _REL_RE = re.compile(
     rf"(?:(?P<num>\d{{1,5}})\s*|(?P<word>{_alt(_WORD_NUMBERS)})\s+)?"
     rf"(?P<unit>{_alt(_UNITS)})(?![{_L}])(?:\s+(?P<one>{_alt([_n('واحد'), _n('واحدة')])})(?![{_L}]))?"
 )
+# "منذ ساعتين و10 دقائق", "منذ سنة وثلاثة أشهر", "منذ ساعة ونصف": a second, smaller
+# part after "و", matched where the first one ends.
+_REL_MORE_RE = re.compile(
+    rf"\s*{_n('و')}\s*(?:(?P<fraction>{_alt([_n('نصف'), _n('ربع')])})|"
+    rf"(?:(?P<num>\d{{1,5}})\s*|(?P<word>{_alt(_WORD_NUMBERS)})\s+)?"
+    rf"(?P<unit>{_alt(_UNITS)})(?:\s+(?P<one>{_alt([_n('واحد'), _n('واحدة')])}))?)(?![{_L}])"
+)
+_FRACTIONS = {_n("نصف"): 0.5, _n("ربع"): 0.25}
+_UNIT_ORDER = ("second", "minute", "hour", "day", "week", "month", "year")
 _DAYWORD_RE = re.compile(rf"(?<![{_L}])(?:{_n('يوم')}\s+)?({_alt(_DAY_WORDS)})(?![{_L}])")
 _NOW_RE = re.compile(rf"(?<![{_L}])(?:{_alt(_NOW_WORDS)})(?![{_L}])")
 _RELATIVE_HINT = re.compile(
     rf"(?:{_alt([_n(w) for w in ('منذ', 'قبل', 'أمس', 'البارحة', 'اليوم', 'الآن', 'حالا', 'لحظات')])}|ago|yesterday|today|now)"
+)
+# A counted unit ("0 سنة", "3 ساعات") or a dual ("عامين") is relative wording too:
+# dateparser would read it as an offset from today.
+_COUNTED_UNIT_RE = re.compile(
+    rf"(?<![{_L}])(?:(?:\d+\s*|(?:{_alt(_WORD_NUMBERS)})\s+)(?:{_alt(_UNITS)})"
+    rf"|{_alt(w for w, (_, kind) in _UNITS.items() if kind == 'd')})(?![{_L}])"
 )
 # An ASCII digit run glued to Arabic-Indic/Persian digits is a label (LE12١٦-٠٧-٢٠٢٥):
 # split them before folding, or the label's digits would merge into the day.
@@ -225,7 +234,7 @@ _YEAR4_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
 # The common shape (every Hespress date, most others) in one anchored match: weekday,
 # day, one month name, year, optional "- HH:MM". Anything else takes the general path.
-_WEEKDAYS = _alt(_n(w) for w in ("الأحد", "الإثنين", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت"))
+_WEEKDAYS = _alt(_n(w) for w in WEEKDAYS)
 _COMMON_RE = re.compile(
     rf"(?:(?:{_n('يوم')}\s+)?(?:{_WEEKDAYS})\s*[,|\-]?\s*)?(\d{{1,2}})\s+({_GMONTH})\s+(\d{{4}})"
     r"(?:\s*[-|,]?\s*(\d{1,2}):(\d{2}))?"
@@ -271,20 +280,6 @@ def _fixed(value: datetime) -> datetime:
 def _local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
     """Africa/Casablanca wall-clock time (tz database: UTC+1, UTC+0 in Ramadan)."""
     return _fixed(datetime(y, m, d, hh, mm, ss, us, tzinfo=CASABLANCA))
-
-
-_HIJRI_EPOCH = date(622, 7, 19).toordinal()  # 1 Muharram 1 AH = 16 July 622 Julian (civil epoch)
-
-
-def hijri_to_gregorian(year: int, month: int, day: int) -> date:
-    """Tabular Islamic calendar, civil epoch, leap years 2, 5, 7, 10, 13, 16, 18, 21, 24,
-    26, 29 of each 30-year cycle (the "Kuwaiti" arithmetic). Observed calendars (Umm
-    al-Qura, Morocco's moon sighting) differ from it by a day either way at times."""
-    if not (1 <= month <= 12 and 1 <= day <= 30 and year >= 1):
-        raise ValueError("Hijri date out of range")
-    return date.fromordinal(
-        _HIJRI_EPOCH + (day - 1) + (59 * (month - 1) + 1) // 2 + (year - 1) * 354 + (3 + 11 * year) // 30
-    )
 
 
 def _apply_marker(hour: int, marker: str | None) -> int | None:
@@ -430,17 +425,35 @@ def _find_gregorian(n: str) -> tuple[re.Match[str], date] | None | bool:
         if m is not None:
             return m, date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
     m = _GREG_RE.search(n)
-    if m is None:
-        return False
-    month = _month_of(m, 2)
-    if month is None:
-        return None
-    return m, date(int(m.group(4)), month, int(m.group(1)))
+    if m is not None:
+        month = _month_of(m, 2)
+        if month is None:
+            return None
+        return m, date(int(m.group(4)), month, int(m.group(1)))
+    m = _GREG_MDY_RE.search(n)
+    if m is not None:
+        month = _month_of(m, 1)
+        if month is None:
+            return None
+        return m, date(int(m.group(4)), month, int(m.group(3)))
+    return False
 
 
-def _parse_absolute(n: str) -> ParsedDate | None | bool:
+def _find_hijri(n: str) -> tuple[re.Match[str], int, int, int] | None:
+    """The Hijri date in `n` as (match, year, month, day), day first or month first."""
+    m = _HIJRI_RE.search(n)
+    if m is not None:
+        return m, int(m.group(3)), _lookup(_HIJRI_MONTHS, m.group(2)), int(m.group(1))
+    m = _HIJRI_MDY_RE.search(n)
+    if m is not None:
+        return m, int(m.group(3)), _lookup(_HIJRI_MONTHS, m.group(1)), int(m.group(2))
+    return None
+
+
+def _parse_absolute(n: str) -> ParsedDate | _Rejected | None | bool:
     """Gregorian (numeric or named), Hijri, month-only. False when no absolute date is
-    present at all (relative forms are tried next); None when one is, but is invalid."""
+    present at all (relative forms are tried next); None (or a `_Rejected` with a reason)
+    when one is, but is invalid."""
     found = _find_gregorian(n)
     if found is None:
         return None
@@ -452,25 +465,29 @@ def _parse_absolute(n: str) -> ParsedDate | None | bool:
         if _DIGIT_RE.search(rest):
             # "… 1447 هـ الموافق 16 يوليوز 2025": the Gregorian date wins, the Hijri one
             # is consumed so that its digits do not count as unexplained.
-            hijri = _HIJRI_RE.search(rest)
+            hijri = _find_hijri(rest)
             if hijri is not None:
-                rest = _strip(rest, hijri.span())
+                rest = _strip(rest, hijri[0].span())
         time, rest, ok = _take_time(rest)
         if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
             return None
         value, precision = _at(day, time)
         return ParsedDate(value, precision)
-    hijri = _HIJRI_RE.search(n)
+    hijri = _find_hijri(n)
     if hijri is not None:
-        year = int(hijri.group(3))
-        if not 1300 <= year <= 1600:
-            return None
-        day = hijri_to_gregorian(year, _lookup(_HIJRI_MONTHS, hijri.group(2)), int(hijri.group(1)))
-        _, rest, ok = _take_time(_strip(n, hijri.span()))
+        m, year, month, day_number = hijri
+        _, rest, ok = _take_time(_strip(n, m.span()))
         if not ok or not _leftover_ok(rest, _MAX_LEFTOVER_WORDS):
             return None
-        # The arithmetic calendar is ±1 day against the observed one: a time of day
-        # would claim more than we know, so Hijri-only dates stay day-precise.
+        if year >= 1900:
+            return None  # "10 رمضان 2025": a Gregorian year beside a Hijri month, no reading
+        try:
+            day = hijri_to_gregorian(year, month, day_number)
+        except HijriOutOfRange:
+            # A real Hijri date the tables cannot place: say so, never guess a day.
+            return _Rejected("hijri_out_of_range")
+        # Morocco's calendar follows moon sighting and can run a day off Umm al-Qura: a
+        # time of day would claim more than we know, so Hijri-only dates stay day-precise.
         return ParsedDate(_local(day.year, day.month, day.day), "day")
     m = _MONTH_ONLY_RE.search(n)
     if m is None:
@@ -503,28 +520,25 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     m = _REL_RE.search(n)
     if m is None:
         return None
-    unit, kind = _UNITS[m.group("unit")]
-    count: int | None
-    if m.group("num") is not None:
-        count = int(m.group("num"))
-    elif m.group("word") is not None:
-        count = _WORD_NUMBERS[m.group("word")]
-    else:
-        count = None
-    if kind == "d":
-        if count not in (None, 2):
-            return None
-        count = 2
-    elif kind == "p":
-        if count is None:
-            return None  # "منذ أيام": vague, no count
-    else:
-        if m.group("one") is not None and count not in (None, 1):
-            return None
-        count = 1 if count is None else count
-    rest = _strip(n, m.span())
+    unit, count = _UNITS[m.group("unit")][0], _count_of(m)
+    if count is None:
+        return None
+    amount = _UNIT_STEP[unit] * count
+    span = m.span()
+    more = _REL_MORE_RE.match(n, m.end())
+    if more is not None:
+        if more.group("fraction") is not None:
+            amount += _UNIT_STEP[unit] * _FRACTIONS[more.group("fraction")]
+        else:
+            small, small_count = _UNITS[more.group("unit")][0], _count_of(more)
+            if small_count is None or _UNIT_ORDER.index(small) >= _UNIT_ORDER.index(unit):
+                return None  # "منذ 3 دقائق وساعتين": not how anyone counts
+            amount += _UNIT_STEP[small] * small_count
+            unit = small  # the finer part sets the precision
+        span = (m.start(), more.end())
+    rest = _strip(n, span)
     time: _Time | None = None
-    if unit in ("day", "week"):
+    if unit in ("day", "week") and more is None:
         time, rest, ok = _take_time(rest)
         if not ok:
             return None
@@ -537,10 +551,29 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     # Sites round these counts (WordPress human_time_diff: "3 hours" is 2.5-3.5 h ago,
     # "2 days" 1.5-2.5 days, a month is 30 days), so the reference minus the amount is
     # the best estimate, kept to the minute; the precision says how loose it is.
-    value = _fixed((reference - _UNIT_STEP[unit] * count).astimezone(CASABLANCA).replace(second=0, microsecond=0))
+    value = _fixed((reference - amount).astimezone(CASABLANCA).replace(second=0, microsecond=0))
     if not _valid_year(value.year):
         return None  # "منذ 99999 يوم" is not a news date
     return ParsedDate(value, _UNIT_PRECISION[unit])
+
+
+def _count_of(m: re.Match[str]) -> int | None:
+    """The count a relative-unit match states, or None when it states none or two."""
+    kind = _UNITS[m.group("unit")][1]
+    count: int | None
+    if m.group("num") is not None:
+        count = int(m.group("num"))
+    elif m.group("word") is not None:
+        count = _WORD_NUMBERS[m.group("word")]
+    else:
+        count = None
+    if kind == "d":
+        return 2 if count in (None, 2) else None  # "منذ 3 يومين" contradicts itself
+    if kind == "p":
+        return count  # "منذ أيام": vague, no count
+    if m.group("one") is not None and count not in (None, 1):
+        return None
+    return 1 if count is None else count
 
 
 _UNIT_STEP = {
@@ -550,16 +583,28 @@ _UNIT_STEP = {
     "day": timedelta(days=1),
     "week": timedelta(days=7),
     "month": timedelta(days=30),
+    "year": timedelta(days=365),
 }
 # The finest precision that still covers the rounding: "3 hours" is +-30 min (hour),
-# "2 days" +-12 h (day), but "1 week" is +-3.5 days, which only "month" covers.
-_UNIT_PRECISION = {"second": "minute", "minute": "minute", "hour": "hour", "day": "day", "week": "month", "month": "month"}
+# "2 days" +-12 h (day), but "1 week" is +-3.5 days, which only "month" covers, and
+# "2 years" is +-6 months, which only "year" does.
+_UNIT_PRECISION = {
+    "second": "minute", "minute": "minute", "hour": "hour", "day": "day", "week": "month", "month": "month",
+    "year": "year",
+}
 
 
-_REJECTED: Any = object()
+@dataclass(frozen=True, slots=True)
+class _Rejected:
+    """A date is there but cannot be given a value: no second opinion is asked."""
+
+    reason: str
 
 
-def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | None:
+_REJECTED = _Rejected("invalid")
+
+
+def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | _Rejected | None:
     head = text.lstrip()[:1]
     # Machine formats start with a digit or a Latin letter; Arabic text skips them.
     if head.isdigit() or (head.isascii() and head.isalpha()):
@@ -604,7 +649,10 @@ def _parse_dateparser(text: str) -> ParsedDate | None:
     # Only absolute dates with a full year go to dateparser: its relative parsing and its
     # habit of filling missing parts from today would be guesses. Digits-only text is
     # the fast path's alone (dateparser would read "16/07/25" or "1216-07-2025" somehow).
-    if not _YEAR4_RE.search(folded) or _RELATIVE_HINT.search(normalize(folded)):
+    if not _YEAR4_RE.search(folded):
+        return None
+    normalized = normalize(folded)
+    if _RELATIVE_HINT.search(normalized) or _COUNTED_UNIT_RE.search(normalized):
         return None
     if _LATIN_WORD_RE.search(folded):
         locales = _LATIN_LOCALES
@@ -652,27 +700,36 @@ def parse_date(text: Any, *, reference: datetime | None = None, fallback: bool =
     it (the current time when absent). `fallback` lets dateparser try forms the fast
     path does not know. Never raises.
     """
+    return parse_date_explained(text, reference=reference, fallback=fallback)[0]
+
+
+def parse_date_explained(
+    text: Any, *, reference: datetime | None = None, fallback: bool = True
+) -> tuple[ParsedDate | None, str | None]:
+    """`parse_date`, plus why there is no result: ``invalid`` (a date with impossible or
+    contradictory parts), ``hijri_out_of_range`` (a Hijri year outside the Umm al-Qura
+    tables, 1343-1500 AH), ``not_a_date``; the reason is None when a date was read."""
     if not isinstance(text, str) or not text or len(text) > _MAX_LEN:
-        return None
+        return None, "not_a_date"
     if reference is not None and (not isinstance(reference, datetime) or reference.tzinfo is None):
         reference = reference.replace(tzinfo=timezone.utc) if isinstance(reference, datetime) else None
     try:
         result = _parse_fast(text, reference)
     except (ValueError, OverflowError):
         # Out-of-range parts (31 February, hour 25, year 10000) mean "not a date".
-        return None
+        return None, "invalid"
     except Exception:  # a bug here must not lose the item: log it loudly, return None
         logger.exception("date parser failed on %r", text)
-        return None
-    if result is _REJECTED:
-        return None
+        return None, "invalid"
+    if isinstance(result, _Rejected):
+        return None, result.reason
     if result is None and fallback:
         try:
             result = _parse_dateparser(text)
         except Exception:  # dateparser is third-party code: contain whatever it throws
             logger.debug("dateparser failed on %r", text, exc_info=True)
-            return None
-    return result
+            return None, "not_a_date"
+    return result, None if result is not None else "not_a_date"
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -690,7 +747,8 @@ class DatesPipeline:
 
     `date_published_raw` first, then `date_displayed_raw`; relative dates resolve
     against the item's `fetched_at`. Unparseable strings keep the item: the field stays
-    empty, the string is logged, counted (``dates/unparsed``) and sampled
+    empty, the string is logged, counted (``dates/unparsed``; Hijri dates outside the
+    Umm al-Qura tables also ``dates/hijri_out_of_range``) and sampled
     (``dates/unparsed_samples``).
     """
 
@@ -717,9 +775,11 @@ class DatesPipeline:
             return None
         if isinstance(raw, datetime) and raw.tzinfo is not None:
             return ParsedDate(raw, "minute")
-        parsed = parse_date(str(raw), reference=reference, fallback=self.fallback)
+        parsed, reason = parse_date_explained(str(raw), reference=reference, fallback=self.fallback)
         if parsed is None:
             self._unparsed(adapter, field, str(raw))
+            if reason == "hijri_out_of_range":
+                self.stats.inc_value("dates/hijri_out_of_range")
         elif parsed.method == "dateparser":
             self.stats.inc_value("dates/dateparser_fallback")
         return parsed

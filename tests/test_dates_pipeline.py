@@ -64,6 +64,43 @@ def test_relative_dates_resolve_against_fetched_at_with_their_precision() -> Non
     assert crawler.stats.get_value("dates/parsed/day") == 1
 
 
+def test_years_ago_get_year_precision_and_hijri_uses_umm_al_qura() -> None:
+    pipe, crawler = pipeline()
+    years = article(date_published_raw="منذ عامين")
+    hijri = article(date_published_raw="21 محرم 1447 هـ")
+    pipe.process_item(years)
+    pipe.process_item(hijri)
+    assert years.date_published == FETCHED - timedelta(days=730, seconds=30)
+    assert years.date_published_precision == "year"
+    # Umm al-Qura: 1 Muharram 1447 = 26 June 2025, so the 21st is 16 July (the tabular
+    # calendar said the 17th).
+    assert hijri.date_published == datetime.fromisoformat("2025-07-16T00:00:00+01:00")
+    assert hijri.date_published_precision == "day"
+    assert crawler.stats.get_value("dates/parsed/year") == 1
+    assert crawler.stats.get_value("dates/parsed/day") == 1
+
+
+def test_hijri_outside_the_tables_is_kept_raw_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    pipe, crawler = pipeline()
+    item = article(date_published_raw="12 رجب 1520 هـ", date_displayed_raw="1 محرم 1300 هـ")
+    with caplog.at_level("WARNING", logger="pipelines.dates"):
+        assert pipe.process_item(item) is item
+    assert item.date_published is None and item.date_published_precision is None
+    assert item.date_published_raw == "12 رجب 1520 هـ"
+    stats = crawler.stats.get_stats()
+    assert stats["dates/hijri_out_of_range"] == 2
+    assert stats["dates/unparsed"] == 2
+    assert stats["dates/unparsed_samples"] == ["12 رجب 1520 هـ", "1 محرم 1300 هـ"]
+    assert "1520" in caplog.text
+
+
+def test_invalid_dates_are_not_counted_as_hijri_out_of_range() -> None:
+    pipe, crawler = pipeline()
+    pipe.process_item(article(date_published_raw="31 فبراير 2025"))
+    assert crawler.stats.get_value("dates/unparsed") == 1
+    assert crawler.stats.get_value("dates/hijri_out_of_range") is None
+
+
 def test_ramadan_local_time_is_utc() -> None:
     pipe, _ = pipeline()
     item = article(date_published_raw="الأحد 2 مارس 2025 - 14:30")

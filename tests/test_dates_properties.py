@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from crawler.arabic import fold_digits
 from crawler.snapshot import dates as site_dates
-from pipelines.dates import CASABLANCA, hijri_to_gregorian, parse_date
+from hijridate import Gregorian
+
+from pipelines.dates import CASABLANCA, hijri_to_gregorian, parse_date, parse_date_explained
 
 MOROCCAN = "يناير فبراير مارس أبريل ماي يونيو يوليوز غشت شتنبر أكتوبر نونبر دجنبر".split()
 EGYPTIAN = "يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر".split()
@@ -52,6 +54,10 @@ MINUTE_FORMS: dict[str, Writer] = {
     "time-first": lambda t: f"{t:%H:%M} | {t.day}.{t.month}.{t.year}",
     "iso-local": lambda t: f"{t:%Y-%m-%dT%H:%M:00}",
     "hijri-paired": lambda t: f"12 رجب 1440 هـ الموافق {t.day} {MOROCCAN[t.month - 1]} {t.year} - {t:%H:%M}",
+    # month first ("month day, year"), Latin or Arabic comma, 12- or 24-hour clock
+    "mdy-levantine": lambda t: f"{LEVANTINE[t.month - 1]} {t.day}، {t.year} - " + _12h(t, "ص", "م"),
+    "mdy-algerian": lambda t: f"{WEEKDAYS[t.weekday()]}، {ALGERIAN[t.month - 1]} {t.day}, {t.year} " + _12h(t, "AM", "PM"),
+    "mdy-gulf": lambda t: f"{EGYPTIAN[t.month - 1]} {t.day}, {t.year} الساعة {t:%H:%M}",
 }
 DAY_FORMS: dict[str, Writer] = {
     "moroccan": lambda t: f"{t.day} {MOROCCAN[t.month - 1]} {t.year}",
@@ -61,6 +67,10 @@ DAY_FORMS: dict[str, Writer] = {
     "le12": lambda t: "LE12" + f"{t:%d-%m-%Y}".translate(DIGITS["arabic-indic"]),
     "numeric-dot": lambda t: f"{t:%d.%m.%Y}",
     "iso-date": lambda t: f"{t:%Y-%m-%d}",
+    "mdy-moroccan": lambda t: f"{MOROCCAN[t.month - 1]} {t.day}، {t.year}",
+    "mdy-levantine": lambda t: f"{WEEKDAYS[t.weekday()]}، {LEVANTINE[t.month - 1]} {t.day}, {t.year}",
+    "slashes-levantine": lambda t: f"{t.day}/{LEVANTINE[t.month - 1]}/{t.year}",
+    "dashes-algerian": lambda t: f"{t.day}-{ALGERIAN[t.month - 1]}-{t.year}",
 }
 
 local_datetimes = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 12, 31)).map(
@@ -144,6 +154,24 @@ def test_relative_minutes_and_hours_parse_back(reference: datetime, unit: str, n
 @PROPS
 @given(
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(timezone.utc)),
+    st.integers(min_value=1, max_value=60),
+    st.sampled_from(["سنة", "عام"]),
+    st.sampled_from(["منذ", "قبل"]),
+)
+def test_relative_years_are_365_days_each_and_year_precise(reference: datetime, n: int, noun: str, word: str) -> None:
+    forms = {  # singular, dual, plural 3-10, 11+
+        "سنة": ("سنة", "سنتين", "سنوات", "سنة"),
+        "عام": ("عام", "عامين", "أعوام", "عاما"),
+    }[noun]
+    phrase = forms[0] if n == 1 else forms[1] if n == 2 else f"{n} {forms[2] if n <= 10 else forms[3]}"
+    got = parse_date(f"{word} {phrase}", reference=reference, fallback=False)
+    assert got is not None and got.precision == "year", phrase
+    assert got.value == (reference - timedelta(days=365 * n)).replace(second=0, microsecond=0)
+
+
+@PROPS
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(timezone.utc)),
     st.integers(min_value=1, max_value=40),
 )
 def test_relative_days_are_counted_back_from_the_reference(reference: datetime, n: int) -> None:
@@ -159,18 +187,38 @@ def test_relative_days_are_counted_back_from_the_reference(reference: datetime, 
 
 
 @PROPS
-@given(st.integers(min_value=1300, max_value=1600), st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=29))
-def test_hijri_arithmetic_is_a_consistent_calendar(year: int, month: int, day: int) -> None:
+@given(st.integers(min_value=1365, max_value=1499), st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=29))
+def test_hijri_conversion_is_a_consistent_calendar(year: int, month: int, day: int) -> None:
+    # From 1365 AH on, the published Umm al-Qura months are all 29 or 30 days long (the
+    # earliest tables also hold months of 28 and 31 days, kept as published).
     start = hijri_to_gregorian(year, month, 1)
     assert hijri_to_gregorian(year, month, day) == start + timedelta(days=day - 1)
     following = hijri_to_gregorian(year + (month == 12), month % 12 + 1, 1)
     assert (following - start).days in (29, 30)
-    year_length = (hijri_to_gregorian(year + 1, 1, 1) - hijri_to_gregorian(year, 1, 1)).days
-    assert year_length in (354, 355)
-    got = parse_date(f"{day} {HIJRI[month - 1]} {year} هـ", fallback=False)
-    assert got is not None and got.precision == "day"
-    d = hijri_to_gregorian(year, month, day)
-    assert got.value == local(datetime(d.year, d.month, d.day))
+    # A sighted 30th is the day after the 29th whatever Umm al-Qura makes the month.
+    assert hijri_to_gregorian(year, month, 30) == start + timedelta(days=29)
+
+
+@PROPS
+@given(st.dates(min_value=date(1924, 8, 1), max_value=date(2077, 11, 16)), st.sampled_from(sorted(DIGITS)), st.booleans())
+def test_hijri_dates_read_as_umm_al_qura(day: date, digits: str, month_first: bool) -> None:
+    # Any day of the tables, written as its Umm al-Qura Hijri date, reads back as itself.
+    h = Gregorian(day.year, day.month, day.day).to_hijri()
+    name = HIJRI[h.month - 1]
+    text = f"{name} {h.day}، {h.year} هـ" if month_first else f"{h.day} {name} {h.year} هـ"
+    got = parse_date(text.translate(DIGITS[digits]), fallback=False)
+    assert got is not None and got.precision == "day", text
+    assert got.value == local(datetime(day.year, day.month, day.day)), text
+
+
+@PROPS
+@given(st.one_of(st.integers(100, 1342), st.integers(1501, 1899)), st.integers(1, 12), st.integers(1, 29))
+def test_hijri_dates_outside_the_tables_fail_clearly(year: int, month: int, day: int) -> None:
+    got, reason = parse_date_explained(f"{day} {HIJRI[month - 1]} {year} هـ")
+    assert got is None and reason == "hijri_out_of_range"
+    # A Gregorian-looking year beside a Hijri month is no date at all, not an old one.
+    got, reason = parse_date_explained(f"{day} {HIJRI[month - 1]} {year + 1900 - 100}")
+    assert got is None and reason == "invalid"
 
 
 @settings(max_examples=500, deadline=None)
@@ -183,7 +231,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 NOISE_WORDS = ["نشر في", "آخر تحديث", "الموافق", "هسبريس", "time", "LE12", "|", "-", "،", ":", "الساعة"]
 TOKENS = (
     MOROCCAN + EGYPTIAN + LEVANTINE + ALGERIAN + HIJRI + WEEKDAYS + NOISE_WORDS
-    + ["منذ", "قبل", "أمس", "اليوم", "هـ", "ص", "م", "مساء", "/", "."]
+    + ["منذ", "قبل", "أمس", "اليوم", "هـ", "ص", "م", "مساء", "/", ".", ",", "سنة", "عامين", "PM", "كانون", "تشرين"]
 )
 numbers = st.one_of(st.integers(0, 40), st.integers(1300, 2100), st.integers(0, 99999)).map(str)
 token_soup = st.lists(st.one_of(st.sampled_from(TOKENS), numbers, numbers.map(lambda n: n + ":" + "30")), max_size=9)
@@ -233,6 +281,7 @@ TOLERANCE = {  # how far a rounded relative count may be from the truth, per pre
     "hour": timedelta(minutes=31),
     "day": timedelta(hours=12, minutes=1),
     "month": timedelta(days=15, minutes=1),
+    "year": timedelta(days=183, minutes=1),
 }
 
 

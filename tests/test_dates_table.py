@@ -17,11 +17,13 @@ The benchmark (`bench/dates.py`) loads this module to score accuracy on the same
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.dates import PRECISIONS, parse_date
+from pipelines.dates import PRECISIONS, parse_date, parse_date_explained
 
 Row = tuple[str, str | None, str | None]
 
@@ -189,6 +191,19 @@ TABLE: list[Row] = [
     ('20 تشرين الثاني/نوفمبر 2023', '2023-11-20T00:00:00+01:00', 'day'),  # levantine pair
     ('20 كانون الأول/ديسمبر 2023', '2023-12-20T00:00:00+01:00', 'day'),  # levantine pair
     ('21 ديسمبر (كانون الأول) 2023', '2023-12-21T00:00:00+01:00', 'day'),  # pair bracket
+    ('كانون الثاني/يناير 16، 2025', '2025-01-16T00:00:00+01:00', 'day'),  # pair, month first
+    ('يوليو (تموز) 16, 2025 - 10:05 م', '2025-07-16T22:05:00+01:00', 'minute'),  # pair bracket, month first
+    ('16 جويلية/يوليو 2025', '2025-07-16T00:00:00+01:00', 'day'),  # Algerian/Egyptian pair
+    ('كانون الأول 5، 2024', '2024-12-05T00:00:00+01:00', 'day'),  # كانون الأول is December...
+    ('كانون الثاني 5، 2024', '2024-01-05T00:00:00+01:00', 'day'),  # ...كانون الثاني January
+    ('تشرين الأول 5، 2024', '2024-10-05T00:00:00+01:00', 'day'),  # تشرين الأول October...
+    ('تشرين الثاني 5، 2024', '2024-11-05T00:00:00+01:00', 'day'),  # ...تشرين الثاني November
+    ('كانون ثاني 7, 2024', '2024-01-07T00:00:00+01:00', 'day'),  # without the article
+    ('تشرين أول 7, 2024', '2024-10-07T00:00:00+01:00', 'day'),  # without the article
+    ('اذار 7، 2024', '2024-03-07T00:00:00+01:00', 'day'),  # آذار without madda
+    ('16 يوليو 2025 - 02:30 PM', '2025-07-16T14:30:00+01:00', 'minute'),  # Latin PM
+    ('يوليو 16، 2025 | 9:15 ص', '2025-07-16T09:15:00+01:00', 'minute'),  # month first, pipe, am
+    ('الأربعاء 16 يوليو، 2025 ١٠:٠٥ ص', '2025-07-16T10:05:00+01:00', 'minute'),  # mixed digits
     ('يناير 2025', '2025-01-01T00:00:00+01:00', 'month'),  # month only
     ('ماي 2025', '2025-05-01T00:00:00+01:00', 'month'),  # month only
     ('شتنبر 2025', '2025-09-01T00:00:00+01:00', 'month'),  # month only
@@ -280,27 +295,41 @@ TABLE: list[Row] = [
     ('Sun, 2 Mar 2025 10:00:00 +0000', '2025-03-02T10:00:00+00:00', 'minute'),  # rfc822
     ('Wed, 16 Jul 25 13:30:00 GMT', '2025-07-16T13:30:00+00:00', 'minute'),  # rfc822 2-digit year
     ('16 Jul 2025', '2025-07-16T00:00:00+01:00', 'day'),  # rfc date only
-    ('10 محرم 1447 هـ', '2025-07-06T00:00:00+01:00', 'day'),  # hijri tabular
-    ('1 محرم 1447', '2025-06-27T00:00:00+01:00', 'day'),  # hijri no marker
-    ('10 صفر 1447 هـ', '2025-08-05T00:00:00+01:00', 'day'),  # hijri tabular
-    ('10 ربيع الأول 1447 هـ', '2025-09-03T00:00:00+01:00', 'day'),  # hijri tabular
-    ('1 ربيع الأول 1447', '2025-08-25T00:00:00+01:00', 'day'),  # hijri no marker
-    ('10 ربيع الآخر 1447 هـ', '2025-10-03T00:00:00+01:00', 'day'),  # hijri tabular
-    ('10 جمادى الأولى 1447 هـ', '2025-11-01T00:00:00+01:00', 'day'),  # hijri tabular
+    # Hijri rows follow the published Umm al-Qura month starts for 1447 AH (1 Muharram =
+    # 26 June 2025, Safar 26 July, Rabi I 24 August, Rabi II 23 September, Jumada I
+    # 23 October, Jumada II 22 November, Rajab 21 December, Sha'ban 20 January 2026,
+    # Ramadan 18 February, Shawwal 20 March, Dhu al-Qa'da 18 April, Dhu al-Hijja 18 May).
+    ('10 محرم 1447 هـ', '2025-07-05T00:00:00+01:00', 'day'),  # hijri (tabular said 6 July)
+    ('1 محرم 1447', '2025-06-26T00:00:00+01:00', 'day'),  # hijri no marker (tabular said 27 June)
+    ('10 صفر 1447 هـ', '2025-08-04T00:00:00+01:00', 'day'),  # hijri
+    ('10 ربيع الأول 1447 هـ', '2025-09-02T00:00:00+01:00', 'day'),  # hijri
+    ('1 ربيع الأول 1447', '2025-08-24T00:00:00+01:00', 'day'),  # hijri no marker
+    ('10 ربيع الآخر 1447 هـ', '2025-10-02T00:00:00+01:00', 'day'),  # hijri
+    ('10 جمادى الأولى 1447 هـ', '2025-11-01T00:00:00+01:00', 'day'),  # hijri
     ('1 جمادى الأولى 1447', '2025-10-23T00:00:00+01:00', 'day'),  # hijri no marker
-    ('10 جمادى الآخرة 1447 هـ', '2025-12-01T00:00:00+01:00', 'day'),  # hijri tabular
-    ('10 رجب 1447 هـ', '2025-12-30T00:00:00+01:00', 'day'),  # hijri tabular
+    ('10 جمادى الآخرة 1447 هـ', '2025-12-01T00:00:00+01:00', 'day'),  # hijri
+    ('10 رجب 1447 هـ', '2025-12-30T00:00:00+01:00', 'day'),  # hijri
     ('1 رجب 1447', '2025-12-21T00:00:00+01:00', 'day'),  # hijri no marker
-    ('10 شعبان 1447 هـ', '2026-01-29T00:00:00+01:00', 'day'),  # hijri tabular
-    ('10 رمضان 1447 هـ', '2026-02-27T00:00:00+00:00', 'day'),  # hijri tabular
+    ('10 شعبان 1447 هـ', '2026-01-29T00:00:00+01:00', 'day'),  # hijri
+    ('10 رمضان 1447 هـ', '2026-02-27T00:00:00+00:00', 'day'),  # hijri
     ('1 رمضان 1447', '2026-02-18T00:00:00+00:00', 'day'),  # hijri no marker
-    ('10 شوال 1447 هـ', '2026-03-29T00:00:00+01:00', 'day'),  # hijri tabular
-    ('10 ذو القعدة 1447 هـ', '2026-04-27T00:00:00+01:00', 'day'),  # hijri tabular
+    ('10 شوال 1447 هـ', '2026-03-29T00:00:00+01:00', 'day'),  # hijri
+    ('10 ذو القعدة 1447 هـ', '2026-04-27T00:00:00+01:00', 'day'),  # hijri
     ('1 ذو القعدة 1447', '2026-04-18T00:00:00+01:00', 'day'),  # hijri no marker
-    ('10 ذو الحجة 1447 هـ', '2026-05-27T00:00:00+01:00', 'day'),  # hijri tabular
-    ('21 محرم 1447 هـ', '2025-07-17T00:00:00+01:00', 'day'),  # hijri (Umm al-Qura says 16 July: the ±1 caveat)
+    ('10 ذو الحجة 1447 هـ', '2026-05-27T00:00:00+01:00', 'day'),  # hijri (Eid al-Adha 1447)
+    ('21 محرم 1447 هـ', '2025-07-16T00:00:00+01:00', 'day'),  # hijri (tabular said 17 July)
     ('الخميس 5 ذي الحجة 1447ه', '2026-05-22T00:00:00+01:00', 'day'),  # hijri ذي
     ('15 جمادى الثانية 1447 هـ', '2025-12-06T00:00:00+01:00', 'day'),  # hijri variant
+    ('1 رمضان 1446 هـ', '2025-03-01T00:00:00+00:00', 'day'),  # hijri: Ramadan 1446 began 1 March 2025
+    ('1 شوال 1446 هـ', '2025-03-30T00:00:00+00:00', 'day'),  # hijri: Eid al-Fitr 1446
+    ('10 ذو الحجة 1446 هـ', '2025-06-06T00:00:00+01:00', 'day'),  # hijri: Eid al-Adha 1446
+    ('1 رمضان 1445 هـ', '2024-03-11T00:00:00+00:00', 'day'),  # hijri: Ramadan 1445 began 11 March 2024
+    ('30 صفر 1447 هـ', '2025-08-24T00:00:00+01:00', 'day'),  # Safar 1447 has 29 days in Umm al-Qura: a sighted 30th is the next day
+    ('رمضان 10، 1447 هـ', '2026-02-27T00:00:00+00:00', 'day'),  # hijri month first
+    ('10/رمضان/1447 هـ', '2026-02-27T00:00:00+00:00', 'day'),  # hijri with slashes
+    ('الجمعة 10 رمضان 1447 هـ - 14:30', '2026-02-27T00:00:00+00:00', 'day'),  # hijri with a time: still day-precise
+    ('1 محرم 1343 هـ', '1924-08-01T00:00:00+00:00', 'day'),  # first day of the Umm al-Qura tables
+    ('30 ذو الحجة 1500 هـ', '2077-11-16T00:00:00+01:00', 'day'),  # last day of the tables
     ('الأربعاء 21 محرم 1447 هـ الموافق 16 يوليوز 2025', '2025-07-16T00:00:00+01:00', 'day'),  # paired: Gregorian wins
     ('الأربعاء 21 محرم 1447 هـ الموافق 16 يوليوز 2025 - 10:20', '2025-07-16T10:20:00+01:00', 'minute'),  # paired
     ('16 يوليو 2025 م الموافق 20 محرم 1447 هـ', '2025-07-16T00:00:00+01:00', 'day'),  # paired reversed
@@ -359,6 +388,32 @@ TABLE: list[Row] = [
     ('قبل قليل', '2025-07-16T12:47:00+01:00', 'minute'),  # relative
     ('منذ أقل من دقيقة', '2025-07-16T12:47:00+01:00', 'minute'),  # relative
     ('نشر منذ 3 ساعات', '2025-07-16T09:47:00+01:00', 'hour'),  # relative
+    # Years: the reference minus 365 days a year (WordPress counts them so), to the minute.
+    ('منذ سنة', '2024-07-16T12:47:00+01:00', 'year'),  # relative year
+    ('منذ سنة واحدة', '2024-07-16T12:47:00+01:00', 'year'),  # relative year
+    ('منذ عام', '2024-07-16T12:47:00+01:00', 'year'),  # relative year
+    ('قبل عام واحد', '2024-07-16T12:47:00+01:00', 'year'),  # relative year
+    ('منذ سنتين', '2023-07-17T12:47:00+01:00', 'year'),  # relative year dual
+    ('منذ عامين', '2023-07-17T12:47:00+01:00', 'year'),  # relative year dual
+    ('قبل عامين', '2023-07-17T12:47:00+01:00', 'year'),  # relative year dual
+    ('منذ سنتان', '2023-07-17T12:47:00+01:00', 'year'),  # relative year dual, nominative
+    ('منذ 3 سنوات', '2022-07-17T12:47:00+01:00', 'year'),  # relative year plural
+    ('منذ ثلاث سنوات', '2022-07-17T12:47:00+01:00', 'year'),  # relative year, number word
+    ('منذ 5 أعوام', '2020-07-17T12:47:00+01:00', 'year'),  # relative year plural
+    ('منذ 5 سنين', '2020-07-17T12:47:00+01:00', 'year'),  # relative year plural, colloquial
+    ('منذ 11 عاما', '2014-07-19T11:47:00+00:00', 'year'),  # 11+: accusative singular; Ramadan 2014 was UTC+0
+    ('منذ 3 دقائق', '2025-07-16T12:44:00+01:00', 'minute'),  # relative
+    ('قبل دقيقتين', '2025-07-16T12:45:00+01:00', 'minute'),  # relative dual
+    ('قبل ساعة', '2025-07-16T11:47:00+01:00', 'hour'),  # relative
+    ('قبل شهرين', '2025-05-17T12:47:00+01:00', 'month'),  # relative dual
+    ('قبل أسبوعين', '2025-07-02T12:47:00+01:00', 'month'),  # relative dual
+    ('منذ شهران', '2025-05-17T12:47:00+01:00', 'month'),  # relative dual, nominative
+    ('قبل أمس', '2025-07-14T00:00:00+01:00', 'day'),  # relative
+    ('منذ ساعتين و 10 دقائق', '2025-07-16T10:37:00+01:00', 'minute'),  # compound: the finer part sets the precision
+    ('منذ ساعة و20 دقيقة', '2025-07-16T11:27:00+01:00', 'minute'),  # compound, glued و
+    ('منذ يومين و5 ساعات', '2025-07-14T07:47:00+01:00', 'hour'),  # compound
+    ('منذ سنة وثلاثة أشهر', '2024-04-17T12:47:00+01:00', 'month'),  # compound: 365 + 90 days
+    ('منذ ساعة ونصف', '2025-07-16T11:17:00+01:00', 'hour'),  # and a half
     ('', None, None),  # not a date
     ('   ', None, None),  # not a date
     ('hello', None, None),  # not a date
@@ -368,7 +423,25 @@ TABLE: list[Row] = [
     ('16 يوليوز', None, None),  # not a date
     ('منذ أيام', None, None),  # not a date
     ('منذ ساعات', None, None),  # not a date
-    ('منذ سنة', None, None),  # not a date
+    ('منذ سنوات', None, None),  # not a date: vague plural
+    ('منذ أعوام', None, None),  # not a date: vague plural
+    ('منذ سنة 2020', None, None),  # "since the year 2020", not "a year ago"
+    ('منذ عام 2019', None, None),  # "since the year 2019"
+    ('منذ 3 سنتين', None, None),  # a dual with a count contradicts itself
+    ('منذ 3 دقائق وساعتين', None, None),  # a larger second part: not a count
+    ('0 سنة 1300', None, None),  # dateparser would read "0 years" as today: a counted unit keeps it out
+    ('عامين 2025', None, None),  # a dual is relative wording too
+    ('منذ أيام و5 ساعات', None, None),  # vague first part
+    ('منذ 5 ساعات و 3', None, None),  # a number with no unit
+    ('1 محرم 1342 هـ', None, None),  # before the Umm al-Qura tables: kept raw, counted
+    ('1 محرم 1501 هـ', None, None),  # after the Umm al-Qura tables
+    ('31 رمضان 1447 هـ', None, None),  # no such day
+    ('10 رمضان 2025', None, None),  # a Hijri month with a Gregorian year: no reading
+    ('كانون 16، 2025', None, None),  # "كانون" alone names no month
+    ('تشرين 16، 2025', None, None),  # "تشرين" alone names no month
+    ('يوليو 16', None, None),  # no year
+    ('يوليو 16، 2025 17 غشت 2025', None, None),  # two dates
+    ('5 يوليو 16، 2025', None, None),  # a stray number
     ('قال الوزير إن 3 ملفات تنتظر', None, None),  # not a date
     ('كاريكاتير اليوم', None, None),  # not a date
     ('16 تموز/أغسطس 2025', None, None),  # not a date
@@ -470,6 +543,94 @@ RAMADAN_TABLE: list[Row] = [
 ]
 
 
+# --------------------------------------------------------------------------- families x orders
+# Every month of every naming family, written in every common order and separator. The
+# names are listed here again (not imported from the parser), and the expected values
+# come from the calendar and the tz database.
+FAMILIES: dict[str, list[str]] = {
+    "moroccan": "يناير فبراير مارس أبريل ماي يونيو يوليوز غشت شتنبر أكتوبر نونبر دجنبر".split(),
+    "egyptian_gulf": "يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر".split(),
+    "levantine_iraqi": [
+        "كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران",
+        "تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول",
+    ],
+    "algerian_tunisian": "جانفي فيفري مارس أفريل ماي جوان جويلية أوت سبتمبر أكتوبر نوفمبر ديسمبر".split(),
+}
+HIJRI_MONTHS = [
+    "محرم", "صفر", "ربيع الأول", "ربيع الآخر", "جمادى الأولى", "جمادى الآخرة",
+    "رجب", "شعبان", "رمضان", "شوال", "ذو القعدة", "ذو الحجة",
+]
+# Umm al-Qura month starts of 1446 AH, as published (1 Ramadan 1446 = 1 March 2025).
+UMM_AL_QURA_1446 = [
+    date(2024, 7, 7), date(2024, 8, 5), date(2024, 9, 4), date(2024, 10, 4), date(2024, 11, 3), date(2024, 12, 2),
+    date(2025, 1, 1), date(2025, 1, 31), date(2025, 3, 1), date(2025, 3, 30), date(2025, 4, 29), date(2025, 5, 28),
+]
+WEEKDAY_NAMES = ["الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"]
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_CASABLANCA = ZoneInfo("Africa/Casablanca")
+
+
+def _twelve(hour: int, am: str, pm: str) -> str:
+    return f"{hour % 12 or 12}:{{mm}} {am if hour < 12 else pm}"
+
+
+# order name -> (writer, with a time?). Writers get the day, month name, year, weekday
+# and a "HH:MM"-style time; `{mm}` in a 12-hour time is filled in afterwards.
+Writer = Callable[[int, str, int, str, int, int], str]
+ORDERS: dict[str, tuple[Writer, bool]] = {
+    "d m y": (lambda d, m, y, w, h, mi: f"{d} {m} {y}", False),
+    "w d m y - hh:mm": (lambda d, m, y, w, h, mi: f"{w} {d:02d} {m} {y} - {h:02d}:{mi:02d}", True),
+    "d-m-y": (lambda d, m, y, w, h, mi: f"{d}-{m}-{y}", False),
+    "d/m/y": (lambda d, m, y, w, h, mi: f"{d}/{m}/{y}", False),
+    "w، d m، y": (lambda d, m, y, w, h, mi: f"{w}، {d} {m}، {y}", False),
+    "d m y h:mm ص/م": (lambda d, m, y, w, h, mi: f"{d} {m} {y} " + _twelve(h, "ص", "م").format(mm=f"{mi:02d}"), True),
+    "m d, y": (lambda d, m, y, w, h, mi: f"{m} {d}, {y}", False),
+    "m d، y": (lambda d, m, y, w, h, mi: f"{m} {d}، {y}", False),
+    "w، m d، y - h:mm ص/م": (
+        lambda d, m, y, w, h, mi: f"{w}، {m} {d}، {y} - " + _twelve(h, "ص", "م").format(mm=f"{mi:02d}"), True),
+    "m d, y h:mm AM/PM": (lambda d, m, y, w, h, mi: f"{m} {d}, {y} " + _twelve(h, "AM", "PM").format(mm=f"{mi:02d}"), True),
+    "m d، y الساعة hh:mm (Arabic-Indic)": (
+        lambda d, m, y, w, h, mi: f"{m} {d}، {y} الساعة {h:02d}:{mi:02d}".translate(ARABIC_INDIC), True),
+    "w d m y (Arabic-Indic) صباحا/مساء": (
+        lambda d, m, y, w, h, mi: (f"{w} {d} {m} {y} - " + _twelve(h, "صباحا", "مساء").format(mm=f"{mi:02d}")).translate(ARABIC_INDIC), True),
+}
+
+
+def _expected(day: date, hour: int | None, minute: int) -> str:
+    wall = datetime(day.year, day.month, day.day, hour or 0, minute if hour is not None else 0, tzinfo=_CASABLANCA)
+    return wall.astimezone(timezone(wall.utcoffset())).isoformat()  # type: ignore[arg-type]
+
+
+def family_order_rows() -> list[Row]:
+    rows: list[Row] = []
+    for f, (family, names) in enumerate(FAMILIES.items()):
+        for o, (order, (write, timed)) in enumerate(ORDERS.items()):
+            for month, name in enumerate(names, start=1):
+                day = date(2020 + (f + o) % 6, month, (month * 3 + f * 5 + o) % 28 + 1)
+                hour, minute = 8 + (month + o) % 14, (month * 7 + f) % 60  # 08-21: clear of clock changes
+                text = write(day.day, name, day.year, WEEKDAY_NAMES[day.weekday()], hour, minute)
+                rows.append((text, _expected(day, hour if timed else None, minute), "minute" if timed else "day"))
+    # Hijri: every month in the day-first and month-first orders; a time never makes a
+    # Hijri-only date more precise than its day.
+    hijri_orders = {
+        "d m y هـ": lambda d, m, y, w: f"{d} {m} {y} هـ",
+        "w d m y هـ - hh:mm": lambda d, m, y, w: f"{w} {d} {m} {y}هـ - 10:30",
+        "d/m/y": lambda d, m, y, w: f"{d}/{m}/{y}",
+        "m d، y هـ": lambda d, m, y, w: f"{m} {d}، {y} هـ",
+        "d m y هـ (Arabic-Indic)": lambda d, m, y, w: f"{d} {m} {y} هـ".translate(ARABIC_INDIC),
+    }
+    for o, (order, write) in enumerate(hijri_orders.items()):
+        for month, name in enumerate(HIJRI_MONTHS, start=1):
+            hijri_day = (month * 5 + o) % 29 + 1
+            day = UMM_AL_QURA_1446[month - 1] + timedelta(days=hijri_day - 1)
+            text = write(hijri_day, name, 1446, WEEKDAY_NAMES[day.weekday()])
+            rows.append((text, _expected(day, None, 0), "day"))
+    return rows
+
+
+FAMILY_ORDER_TABLE: list[Row] = family_order_rows()
+
+
 def check(text: str, expected: str | None, precision: str | None, reference: datetime, *, fallback: bool) -> str | None:
     """None when `parse_date` gives the expected answer, else a description of the miss."""
     got = parse_date(text, reference=reference, fallback=fallback)
@@ -488,6 +649,16 @@ def test_table_is_large_and_covers_every_precision() -> None:
     assert len(dated) >= 300
     assert {row[2] for row in dated} == set(PRECISIONS)
     assert len({row[0] for row in TABLE}) == len(TABLE), "duplicate rows"
+
+
+def test_family_grid_covers_every_family_order_and_month() -> None:
+    assert len(FAMILY_ORDER_TABLE) == len(FAMILIES) * len(ORDERS) * 12 + 5 * 12
+    assert len({row[0] for row in FAMILY_ORDER_TABLE}) == len(FAMILY_ORDER_TABLE), "duplicate rows"
+
+
+@pytest.mark.parametrize(("text", "expected", "precision"), FAMILY_ORDER_TABLE)
+def test_every_family_in_every_order(text: str, expected: str | None, precision: str | None) -> None:
+    assert check(text, expected, precision, REFERENCE, fallback=False) is None
 
 
 @pytest.mark.parametrize("fallback", [False, True], ids=["fast-path", "with-fallback"])
@@ -552,3 +723,23 @@ def test_values_in_the_repeated_ramadan_hour_compare_as_instants() -> None:
     assert second.value == datetime(2020, 4, 19, 2, 30, tzinfo=timezone.utc)
     assert second.value.isoformat() == "2020-04-19T02:30:00+00:00"
     assert sorted([second.value, first.value]) == [first.value, second.value]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("16 يوليو 2025", None),
+        ("منذ عامين", None),
+        ("31 فبراير 2025", "invalid"),
+        ("16 تموز/أغسطس 2025", "invalid"),
+        ("10 رمضان 2025", "invalid"),
+        ("1 محرم 1342 هـ", "hijri_out_of_range"),
+        ("رمضان 1، 1520 هـ", "hijri_out_of_range"),
+        ("كاريكاتير اليوم", "not_a_date"),
+        ("", "not_a_date"),
+    ],
+)
+def test_parse_date_explained_says_why_there_is_no_date(text: str, reason: str | None) -> None:
+    got, why = parse_date_explained(text, reference=REFERENCE, fallback=True)
+    assert why == reason
+    assert (got is None) == (reason is not None)
