@@ -43,8 +43,11 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "/api/admin"
 TOKEN_ENV = "AKHBAR_ADMIN_TOKEN"
-MIN_TOKEN_LENGTH = 16
+MIN_TOKEN_LENGTH = 32
 """Shorter tokens are refused at start: a guessable token is worse than none."""
+DOCUMENTED_EXAMPLES = frozenset({"change-me-to-a-long-random-string", "a-long-random-string-of-32+-characters",
+                                 "a-long-random-string-of-16+-characters"})
+"""Tokens printed in the README and docs: copied as they are, they are public knowledge."""
 MAX_JOBS_KEPT = 200
 LEASE_TTL = timedelta(minutes=10)
 """A crawl started here holds the scheduler's lease on its source (crawler.ops.leases),
@@ -70,6 +73,9 @@ def validate(cfg: Config) -> None:
 def _check_token(token: Any, where: str) -> str:
     if not isinstance(token, str):
         raise ConfigError(f"{where}: must be a string")
+    if token in DOCUMENTED_EXAMPLES:
+        raise ConfigError(f"{where}: is the documentation's example, known to everyone; make one with "
+                          "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
     if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token) or not token.isprintable():
         raise ConfigError(f"{where}: must be at least {MIN_TOKEN_LENGTH} printable characters without spaces")
     return token

@@ -84,7 +84,8 @@ def list_articles(archive: Archive, params: Mapping[str, Any]) -> Response:
         )
     except QueryError as exc:
         return error(400, str(exc))
-    items = [{k: v for k, v in item.items() if k not in LIST_OMIT} for item in res.items]
+    items = [{k: (public_warc(v) if k == "warc_record" else v) for k, v in item.items() if k not in LIST_OMIT}
+             for item in res.items]
     body: dict[str, Any] = {"items": to_jsonable(items), "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
     if res.has_more:
         body["next_offset"] = res.offset + res.limit
@@ -92,10 +93,10 @@ def list_articles(archive: Archive, params: Mapping[str, Any]) -> Response:
 
 
 def get_article(archive: Archive, article_id: Any) -> Response:
-    try:
-        aid = int(str(article_id))
-    except ValueError:
-        return error(400, f"article id must be an integer, not {article_id!r}")
+    # Plain ASCII digits only: int() reads "1_0" as 10 and "٥" as 5 (another article's URL).
+    if not _INTEGER.fullmatch(str(article_id)):
+        return error(400, f"article id must be an integer, not {str(article_id)[:40]!r}")
+    aid = int(str(article_id))
     if not 0 < aid < 2**63:
         return error(404, f"no article {aid}")
     item = archive.get_article(aid)
@@ -106,8 +107,10 @@ def get_article(archive: Archive, article_id: Any) -> Response:
     from feeds.build import sanitize_html
 
     item["body_html"] = sanitize_html(item.get("body_html")) or None
+    item["warc_record"] = public_warc(item.get("warc_record"))
     item["versions"] = [
-        {"version": v["version"], "title": v["title"], "superseded_at": v["superseded_at"], "warc_record": v["warc_record"]}
+        {"version": v["version"], "title": v["title"], "superseded_at": v["superseded_at"],
+         "warc_record": public_warc(v["warc_record"])}
         for v in archive.versions(aid)
     ]
     return 200, to_jsonable(item)
@@ -123,8 +126,34 @@ def list_runs(archive: Archive, params: Mapping[str, Any]) -> Response:
         offset = _int(params, "offset", 0, 0, MAX_OFFSET)
     except QueryError as exc:
         return error(400, str(exc))
-    runs = archive.runs(limit=limit + 1, offset=offset, source=_param(params, "source"))
-    return 200, {"items": to_jsonable(runs[:limit]), "limit": limit, "offset": offset, "has_more": len(runs) > limit}
+    source = _param(params, "source")
+    if source and "\x00" in source:
+        return error(400, "source must not contain NUL characters")
+    runs = archive.runs(limit=limit + 1, offset=offset, source=source)
+    items = [public_run(r) for r in runs[:limit]]
+    return 200, {"items": to_jsonable(items), "limit": limit, "offset": offset, "has_more": len(runs) > limit}
+
+
+_PRIVATE_RUN_KEYS = ("host", "pid")
+
+
+def public_path(path: Any) -> Any:
+    """A server file path as the public sees it: its file name only."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(path, str) and path else path
+
+
+def public_warc(record: Any) -> Any:
+    if isinstance(record, dict) and "file" in record:
+        return {**record, "file": public_path(record["file"])}
+    return record
+
+
+def public_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run record without where the server keeps its files or which process ran it."""
+    out = {k: v for k, v in run.items() if k not in _PRIVATE_RUN_KEYS}
+    if "warc_file" in out:
+        out["warc_file"] = public_path(out["warc_file"])
+    return out
 
 
 def get_story(archive: Archive, story_id: str) -> Response:

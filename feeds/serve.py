@@ -21,6 +21,7 @@ import json
 import logging
 import mimetypes
 import threading
+import time
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
@@ -370,7 +371,9 @@ class Handler(BaseHTTPRequestHandler):
         if ims and rep.last_modified is not None:
             try:
                 since = parsedate_to_datetime(ims).timestamp()
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError, IndexError):  # malformed: ignored (RFC 9110)
+                return False
+            if since > time.time() + 60:  # a date in the future is not a date the client saw us send
                 return False
             return int(rep.last_modified) <= since
         return False

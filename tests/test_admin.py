@@ -31,7 +31,7 @@ from crawler.snapshot.faults import Fault
 from feeds.serve import FeedServer
 from tests.serving_support import published_app, serving
 
-TOKEN = "s3cret-admin-token-0123456789"
+TOKEN = "s3cret-admin-token-0123456789-abcdefgh"
 JOB_TIMEOUT_S = 180
 
 
@@ -270,7 +270,8 @@ def test_token_configuration_is_validated(tmp_path: Path, monkeypatch: pytest.Mo
     from crawler.admin import configured_token
 
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    for bad, reason in [('token = "short"', "at least 16"), ("token = 12345678901234567890", "string"),
+    for bad, reason in [('token = "short"', "at least 32"), ('token = "s3cret-admin-token-0123456789"', "at least 32"),
+                        ('token = "change-me-to-a-long-random-string"', "documentation's example"), ("token = 12345678901234567890", "string"),
                         ('token = "has spaces in the middle of it"', "without spaces"), ('tokn = "x"', "unknown key")]:
         path = _sources(tmp_path, f"[admin]\n{bad}\n")
         with pytest.raises(ConfigError, match=reason) as err:
@@ -278,9 +279,9 @@ def test_token_configuration_is_validated(tmp_path: Path, monkeypatch: pytest.Mo
         assert str(path) in str(err.value)
     cfg = load_config(_sources(tmp_path, f'[admin]\ntoken = "{TOKEN}"\n'))
     assert configured_token(cfg) == TOKEN
-    monkeypatch.setenv(TOKEN_ENV, "another-token-from-the-env")
-    assert configured_token(cfg) == "another-token-from-the-env"  # the environment wins
-    assert configured_token(load_config(_sources(tmp_path))) == "another-token-from-the-env"
+    monkeypatch.setenv(TOKEN_ENV, "another-token-from-the-environment-0123456")
+    assert configured_token(cfg) == "another-token-from-the-environment-0123456"  # the environment wins
+    assert configured_token(load_config(_sources(tmp_path))) == "another-token-from-the-environment-0123456"
     monkeypatch.delenv(TOKEN_ENV)
     assert configured_token(load_config(_sources(tmp_path))) is None
 

@@ -41,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedServer]:
     archive.start_run("20250716T120000Z-hespress-fuzz", spider="hespress", source="hespress")
     archive.finish_run("20250716T120000Z-hespress-fuzz", status="finished", stats={"item_scraped_count": 3})
     mp = pytest.MonkeyPatch()
-    mp.setenv(TOKEN_ENV, "fuzzing-without-this-token-0123")  # admin on; the fuzzer never has it
+    mp.setenv(TOKEN_ENV, "fuzzing-without-this-token-0123456789abcdef")  # admin on; the fuzzer never has it
     srv = make_server(data, url, "127.0.0.1", 0)
     mp.undo()
     publish(data, archive, base_url=srv.url)

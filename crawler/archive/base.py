@@ -543,7 +543,13 @@ class Archive(ABC):
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
         if offset < 0:
             raise QueryError("offset must not be negative")
-        lo, hi = sort_key_bounds(parse_date_bound(since), parse_date_bound(until, end=True))
+        for name, value in (("source", source), ("topic", topic), ("story", story), ("since", since), ("until", until)):
+            if isinstance(value, str) and "\x00" in value:
+                raise QueryError(f"{name} must not contain NUL characters")
+        try:
+            lo, hi = sort_key_bounds(parse_date_bound(since), parse_date_bound(until, end=True))
+        except (OverflowError, ValueError) as exc:  # a date whose UTC instant is outside years 1-9999
+            raise QueryError(f"date out of range: {exc}") from None
         # (column, value) equality filters; column names come from this fixed list only
         filters: list[tuple[str, Any]] = []
         if source:
