@@ -155,6 +155,8 @@ def render_status_page(status: Mapping[str, Any]) -> str:
             "<main>",
             "<h2>حالة المصادر</h2>",
             f'<p class="summary">{escape(summary)}</p>',
+            # times below are Moroccan local time; `akhbar status` shows UTC and says so
+            '<p class="zone">الأوقات بتوقيت المغرب (Africa/Casablanca)</p>',
             *[_source_html(s, days) for s in sources],
             "</main>",
             "<footer>",

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Sequence
 
 from crawler.archive import migrations as _migrations
-from crawler.archive.canonical import fold_url, own_key_url, site_id_key
+from crawler.archive.canonical import fold_url, key_url, own_key_url, site_id_key
 from crawler.archive.records import (
     BOOL_FIELDS,
     DATETIME_FIELDS,
@@ -267,8 +267,7 @@ class Archive(ABC):
         ever updated by its own source: a key another source's row holds is qualified with
         this source's id instead."""
         rec = _clean_record(article_dict(item))
-        keyed = own_key_url(rec["url"], rec.get("canonical_url"), hosts)
-        url_key = fold_url(keyed)
+        keyed, url_key = self._key_for(rec, hosts)
         skey = site_id_key(rec["source"], rec.get("site_article_id"))
         now = now_utc()
         with self.transaction():
@@ -302,6 +301,20 @@ class Archive(ABC):
                 )
         return result
 
+    def _key_for(self, rec: dict[str, Any], hosts: Iterable[str]) -> tuple[str, str]:
+        """(URL the row is keyed on, its folded key). A canonical on a foreign host is a key
+        only when this source's own row already holds it (an import of a crawl's dump:
+        the importer does not know the address the crawl ran against)."""
+        keyed = own_key_url(rec.get("url"), rec.get("canonical_url"), hosts)
+        url_key = fold_url(keyed)
+        declared = key_url(rec.get("url"), rec.get("canonical_url"))
+        if declared != keyed:
+            ckey = fold_url(declared)
+            row = self.fetchone("SELECT source FROM articles WHERE url_key = ?", (ckey,))
+            if row is not None and row["source"] == rec.get("source"):
+                return declared, ckey
+        return keyed, url_key
+
     def article_id_for(self, item: Any, *, hosts: Iterable[str] = ()) -> int | None:
         """The id `upsert_article(item, hosts=hosts)` stored the item under, or None."""
         rec = article_dict(item)
@@ -311,7 +324,7 @@ class Archive(ABC):
             aid = self.fetchval("SELECT id FROM articles WHERE site_key = ?", (skey,))
             if aid is not None:
                 return int(aid)
-        url_key = fold_url(own_key_url(rec.get("url"), rec.get("canonical_url"), hosts))
+        _, url_key = self._key_for(rec, hosts)
         row = self.fetchone("SELECT id, source FROM articles WHERE url_key = ?", (url_key,))
         if row is not None and row["source"] != source:
             row = self.fetchone("SELECT id, source FROM articles WHERE url_key = ?", (f"{source}!{url_key}",))

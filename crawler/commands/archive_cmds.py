@@ -24,6 +24,7 @@ from typing import IO, Any, Iterator
 
 from crawler.archive import QueryError, archive_url, open_archive
 from crawler.archive.records import META_COLUMNS
+from crawler.commands.existing import existing_archive
 from crawler.exporters import to_jsonable
 from crawler.items import ARTICLE_FIELDS
 
@@ -75,7 +76,22 @@ def _url(args: argparse.Namespace) -> str:
 
 def run_search(args: argparse.Namespace) -> int:
     sort = args.sort or ("relevance" if args.query.strip() else "date")
-    with open_archive(_url(args)) as archive:
+    from crawler.arabic import fold_digits
+    from crawler.taxonomy import TOPIC_IDS
+
+    # dates as typed on an Arabic keyboard (٢٠٢٦-١٢-٠١) are dates too
+    args.since = fold_digits(args.since) if args.since else args.since
+    args.until = fold_digits(args.until) if args.until else args.until
+    if args.topic and args.topic not in TOPIC_IDS:
+        print(f"akhbar search: unknown topic {args.topic!r}; known: {', '.join(sorted(TOPIC_IDS))}", file=sys.stderr)
+        return 2
+    with open_archive(existing_archive(_url(args), "search")) as archive:
+        if args.source:
+            known = sorted({s["id"] for s in archive.sources()} | _configured_sources())
+            if args.source not in known:
+                print(f"akhbar search: unknown source {args.source!r}; known: {', '.join(known)}", file=sys.stderr)
+                return 2
+        _warn_inverted_range(args.since, args.until)
         try:
             res = archive.search(
                 args.query or None, source=args.source, topic=args.topic, story=args.story,
@@ -108,6 +124,27 @@ def run_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configured_sources() -> set[str]:
+    from crawler.config import ConfigError, load_sources
+
+    try:
+        return set(load_sources())
+    except (ConfigError, OSError):
+        return set()
+
+
+def _warn_inverted_range(since: str | None, until: str | None) -> None:
+    from crawler.archive.search import parse_date_bound
+
+    try:
+        lo, hi = parse_date_bound(since), parse_date_bound(until, end=True)
+    except (QueryError, OverflowError, ValueError):
+        return  # the search reports a bad date itself
+    if lo and hi and lo > hi:
+        print(f"akhbar search: warning: --since {since} is after --until {until}: nothing can match",
+              file=sys.stderr)
+
+
 def _cell(v: Any) -> Any:
     if v is None:
         return ""
@@ -138,7 +175,7 @@ def write_export(archive: Any, out: IO[str], fmt: str) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    with open_archive(_url(args)) as archive:
+    with open_archive(existing_archive(_url(args), "export")) as archive:
         if args.output:
             target = Path(args.output)
             tmp = target.with_name(target.name + ".tmp")

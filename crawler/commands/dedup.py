@@ -55,7 +55,9 @@ def _params(args: argparse.Namespace, archive: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from crawler.dedup import stories
 
-    url = args.archive or archive_url()
+    from crawler.commands.existing import existing_archive
+
+    url = existing_archive(args.archive or archive_url(), "dedup")
     with open_archive(url) as archive:
         stories.ensure_schema(archive)
         if args.story:

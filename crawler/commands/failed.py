@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from crawler.exporters import to_jsonable
     from crawler.ops.failed_urls import FailedUrls
 
-    archive = open_archive(args.archive or archive_url())
+    from crawler.commands.existing import existing_archive
+
+    archive = open_archive(existing_archive(args.archive or archive_url(), "failed"))
     try:
         failed = FailedUrls(archive)
         if args.forget:

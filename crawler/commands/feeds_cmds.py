@@ -57,7 +57,9 @@ def run_publish(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise SystemExit("akhbar: --limit must be at least 1")
-    report = publish(Path(args.data), _archive_url(args), limit=args.limit, base_url=_base_url(args), ttl_minutes=args.ttl)
+    from crawler.commands.existing import existing_archive
+
+    report = publish(Path(args.data), existing_archive(_archive_url(args), "publish"), limit=args.limit, base_url=_base_url(args), ttl_minutes=args.ttl)
     print(report.summary())
     return 0
 
@@ -67,7 +69,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from feeds.query import publish
     from feeds.serve import make_server
 
-    url = _archive_url(args)
+    from crawler.commands.existing import existing_archive
+
+    url = existing_archive(_archive_url(args), "serve")
     # Bind first: with --port 0 the feeds' links need the port actually chosen.
     server = make_server(Path(args.data), url, args.host, args.port, ttl_minutes=args.ttl or DEFAULT_TTL_MINUTES)
     if not args.no_publish:

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config()
     from crawler.ops.reaper import reap_dead_runs
 
-    with open_archive(args.archive or archive_url()) as archive:
+    from crawler.commands.existing import existing_archive
+
+    with open_archive(existing_archive(args.archive or archive_url(), "status")) as archive:
         reap_dead_runs(archive)
         status = source_status(archive, cfg)
     if args.format == "json":
