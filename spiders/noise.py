@@ -258,7 +258,7 @@ _SENTENCE_END = re.compile(r"[.!…]['\"»”)\]]*$")
 def _is_running_text(text: str) -> bool:
     """Sentences, not a title, label or date: long, or a full sentence ending in a stop.
     (Headlines are short and end without a stop, or with a question mark.)"""
-    return len(text) >= 150 or (len(text) >= 50 and bool(_SENTENCE_END.search(text)))
+    return len(text) >= 150 or (len(text) >= 20 and bool(_SENTENCE_END.search(text)))
 
 
 def _has_running_text(el: etree._Element) -> bool:
