@@ -156,9 +156,10 @@ class Renderer:
         out = [html for at, html in noise if at < 0]
         for i, para in enumerate(paras):
             out.append(f"<p>{e(para)}</p>\n")
-            if with_boilerplate and i == 1:
+            # a short report still carries both (after its last paragraph)
+            if with_boilerplate and i == min(1, last):
                 out.append(self.read_also(post))
-            if with_boilerplate and i == 3:
+            if with_boilerplate and i == min(3, last):
                 out.append(self.ad_slot())
             out.extend(html for at, html in noise if at == i or (i == last and at > last))
         return "".join(out)
