@@ -36,6 +36,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable
 from urllib.parse import parse_qs, urljoin, urlparse
 
@@ -48,20 +49,24 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- text forms
 
 
+_ACCENTED = re.compile(r"[\u00c0-\u024f]")
+
+
 def norm(text: str | None) -> str:
     """Arabic-normalised, accent-free, lowercased text with edge punctuation stripped."""
     if not text:
         return ""
     out = normalize(text)
-    out = "".join(c for c in unicodedata.normalize("NFKD", out) if not unicodedata.combining(c))
+    if _ACCENTED.search(out):
+        out = "".join(c for c in unicodedata.normalize("NFKD", out) if not unicodedata.combining(c))
     return out.strip(" \t\n:：-–—|»«\"'.،,؛;()[]…!؟?*•·►▶◀>")
 
 
-_WS = re.compile(r"\s+")
 
 
 def text_of(el: etree._Element) -> str:
-    return _WS.sub(" ", (el.text_content() or "").replace("\u00a0", " ")).strip()
+    # str.split() splits at every Unicode space (NBSP included), faster than a regex here
+    return " ".join((el.text_content() or "").split())
 
 
 # Labels opening a related-links box, as normalised by `norm` (whole label only).
@@ -154,7 +159,11 @@ def is_share_href(href: str | None) -> bool:
     """True for a link to a share endpoint (never a link a reader follows to read on)."""
     if not href:
         return False
-    href = href.strip()
+    return _is_share_href(href.strip())
+
+
+@lru_cache(maxsize=4096)
+def _is_share_href(href: str) -> bool:
     low = href.lower()
     if low.startswith(_SHARE_SCHEMES):
         return True
@@ -189,11 +198,17 @@ class _Site:
         self.page_url = page_url
         self.host = _host(page_url) if page_url else ""
         self.path = urlparse(page_url).path if page_url else ""
+        self._seen: dict[str, bool] = {}
 
     def internal(self, href: str | None) -> bool:
         if not href:
             return False
-        href = href.strip()
+        hit = self._seen.get(href)
+        if hit is None:
+            hit = self._seen[href] = self._internal(href.strip())
+        return hit
+
+    def _internal(self, href: str) -> bool:
         if href.startswith("#") or href.lower().startswith(("javascript:", "mailto:", "tel:", "data:")):
             return False
         if is_share_href(href):
@@ -261,24 +276,6 @@ def _is_running_text(text: str) -> bool:
     return len(text) >= 150 or (len(text) >= 20 and bool(_SENTENCE_END.search(text)))
 
 
-def _has_running_text(el: etree._Element) -> bool:
-    """`el` holds a leaf block whose text outside links reads as article sentences."""
-    for block in el.iter():
-        if not isinstance(block.tag, str) or block.tag not in _BLOCKS:
-            continue
-        if any(isinstance(d.tag, str) and d.tag in _BLOCKS for d in block.iterdescendants()):
-            continue
-        text = text_of(block)
-        if not text:
-            continue
-        linked = _link_text_len(block)
-        if linked >= 0.7 * len(text):
-            continue
-        if _is_running_text(text):
-            return True
-    return False
-
-
 def _first_text(el: etree._Element) -> str:
     """The first non-blank text run inside `el`, in document order."""
     for node in el.iter():
@@ -300,6 +297,22 @@ class _Pass:
         self.title = norm(title) if title else ""
         self.removed: Counter[str] = Counter()
         self.captions: set[str] = set()
+        self.running: set[etree._Element] = set()
+        """Elements holding article sentences (`_is_running_text` leaves and their ancestors);
+        the set keeps their proxies alive, so identity holds. Removals only make it
+        conservative."""
+
+    def find_running_text(self) -> None:
+        for block in self.root.iter(*_BLOCKS):
+            if any(True for _ in block.iterdescendants(*_BLOCKS)):
+                continue
+            text = text_of(block)
+            if not text or _link_text_len(block) >= 0.7 * len(text) or not _is_running_text(text):
+                continue
+            node: etree._Element | None = block
+            while node is not None and node not in self.running:
+                self.running.add(node)
+                node = node.getparent()
 
     def drop(self, el: etree._Element, kind: str) -> None:
         logger.debug("noise %s: %s", kind, text_of(el)[:80])
@@ -325,26 +338,29 @@ class _Pass:
         text = text_of(el)
         if len(text) >= LONG_TEXT * 5:
             return None  # a wrapper of the article: look inside
-        n = norm(text)
         links = _links(el)
+        n = norm(text) if len(text) <= LONG_TEXT else ""  # only short texts are matched
         if len(text) <= 40 and AD_LABEL.match(n):
             return "ad"
-        if self._is_share_bar(el, text, links):
+        if links and self._is_share_bar(el, text, links):
             return "share"
-        if self._is_social(el, text, n, links):
+        if links and self._is_social(el, text, n, links):
             return "social"
         if el.tag == "figcaption" and n:
             if (self.title and n == self.title) or n in self.captions:
                 return "caption"
             self.captions.add(n)
-        if _has_running_text(el):
+        if el in self.running:
             return None  # article sentences inside: only parts of it may go, look inside
-        controls = [d.tag for d in el.iter() if isinstance(d.tag, str) and d.tag in ("form", "input", "textarea", "button")]
-        if len(text) <= LONG_TEXT and NEWSLETTER.search(n) and (controls or (len(text) <= SHORT_TEXT and CALL_TO_SUBSCRIBE.search(n))):
-            return "newsletter"
-        if "textarea" in controls or (len(text) <= 40 and COMMENTS.match(n)):
+        if n:
+            controls = {d.tag for d in el.iter("form", "input", "textarea", "button")}
+            if NEWSLETTER.search(n) and (controls or (len(text) <= SHORT_TEXT and CALL_TO_SUBSCRIBE.search(n))):
+                return "newsletter"
+            if "textarea" in controls or (len(text) <= 40 and COMMENTS.match(n)):
+                return "comments"
+        elif any(True for _ in el.iter("textarea")):
             return "comments"
-        if el.tag in _BLOCKS:
+        if links and el.tag in _BLOCKS:
             kind = self._related_or_links(el, text, links)
             if kind:
                 return kind
@@ -405,7 +421,7 @@ class _Pass:
         text = text_of(el)
         links = _links(el)
         internal = [a for a in links if self.site.internal(a.get("href"))]
-        if not internal or _has_running_text(el):
+        if not internal or el in self.running:
             return False
         return _link_text_len(el) >= 0.7 * len(text) or self._is_card(el)
 
@@ -477,6 +493,7 @@ def remove_noise(root: etree._Element, *, page_url: str | None = None, title: st
     work = _Pass(root, _Site(page_url), title)
     work.comments_and_pis()
     work.embeds_to_links()
+    work.find_running_text()
     work.walk(root)
     work.prune_empty()
     if work.removed:
