@@ -21,7 +21,8 @@ What goes (each removal counted under its kind):
 - ``comments``: comment forms and their "أضف تعليقك" headings;
 - ``ad``: ``ins``, non-video iframes, elements with ad-network data attributes,
   ``rel=sponsored`` links, "إعلان" / "إشهار" / "Publicité" labels;
-- ``caption``: a caption repeating the headline or another caption, photo credits;
+- ``caption``: a caption repeating the headline or another caption (in a ``figcaption`` or
+  printed again as a paragraph), photo credits;
 - ``empty``: what is left empty (ad placeholders, emptied wrappers).
 
 What stays: every paragraph with text of its own. A link inside a sentence is content
@@ -286,7 +287,7 @@ def _first_text(el: etree._Element) -> str:
     return ""
 
 
-def _is_media_only(el: etree._Element) -> bool:
+def _has_media(el: etree._Element) -> bool:
     return any(isinstance(d.tag, str) and d.tag in _MEDIA for d in el.iter())
 
 
@@ -342,6 +343,8 @@ class _Pass:
         n = norm(text) if len(text) <= LONG_TEXT else ""  # only short texts are matched
         if len(text) <= 40 and AD_LABEL.match(n):
             return "ad"
+        if len(text) <= 40 and SHARE_LABEL.match(n):
+            return "share"  # "شارك المقال" left alone once its icon links are gone
         if links and self._is_share_bar(el, text, links):
             return "share"
         if links and self._is_social(el, text, n, links):
@@ -350,6 +353,8 @@ class _Pass:
             if (self.title and n == self.title) or n in self.captions:
                 return "caption"
             self.captions.add(n)
+        elif n and n in self.captions and not links and not _has_media(el):
+            return "caption"  # a theme printing the caption again under the photo
         if el in self.running:
             return None  # article sentences inside: only parts of it may go, look inside
         if n:
@@ -470,7 +475,7 @@ class _Pass:
             for el in [e for e in self.root.iter() if isinstance(e.tag, str) and e is not self.root]:
                 if el.getparent() is None or el.tag in _KEEP_EMPTY:
                     continue
-                if _is_media_only(el):
+                if _has_media(el):
                     continue
                 raw = el.text_content() or ""
                 # An inline element holding a space keeps the words around it apart.

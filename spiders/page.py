@@ -16,6 +16,7 @@ Testable without a crawler::
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections import Counter
 from datetime import datetime, timezone
@@ -41,6 +42,8 @@ from spiders.extract import (
     paragraphs,
 )
 from spiders.noise import remove_noise
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -183,7 +186,13 @@ class ArticlePage:
         noise out by structure and text, then the site's boilerplate, then the lead byline."""
         work = copy.deepcopy(element)
         work.tail = None
-        self.noise_removed += remove_noise(work, page_url=self.response.url, title=self._headline())
+        try:
+            self.noise_removed += remove_noise(work, page_url=self.response.url, title=self._headline())
+        except (ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+            # odd markup must not cost the article: its body is kept with the noise
+            logger.warning("%s: noise removal failed, body kept as found: %r", self.response.url, exc)
+            work = copy.deepcopy(element)
+            work.tail = None
         cleaned = clean_body(work, self.boilerplate_css)
         out: Fields = {}
         if self.lead_byline is not None:

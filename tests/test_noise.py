@@ -147,6 +147,10 @@ CASES: list[tuple[str, str, list[str], list[str]]] = [
     ("repeated caption", art('<figure><img src="/u/3.jpg"><figcaption>صورة من الاجتماع</figcaption></figure>'
                              '<figure><img src="/u/4.jpg"><figcaption>صورة من الاجتماع</figcaption></figure>'),
      [P1, P2, "صورة من الاجتماع", "/u/4.jpg"], []),
+    ("caption printed again as a paragraph",
+     art('<figure><img src="/u/5.jpg"><figcaption>الوزير خلال الندوة</figcaption></figure><p>الوزير خلال الندوة</p>'),
+     [P1, P2, "/u/5.jpg"], ["</figcaption><p>", "</figure><p>الوزير"]),
+    ("share label left alone", art("<p>شارك المقال</p>"), [P1, P2], ["شارك المقال"]),
     ("photo credit", art("<p>الصورة: أرشيف هسبريس</p>"), [P1, P2], ["أرشيف هسبريس"]),
     ("credit in parentheses", art("<p><em>(صورة: أرشيف)</em></p>"), [P1, P2], ["أرشيف"]),
     ("French credit", art("<p>Photo : DR</p>"), [P1, P2], ["Photo : DR"]),
