@@ -38,7 +38,6 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
-from typing import Iterable
 from urllib.parse import parse_qs, urljoin, urlparse
 
 from lxml import etree, html as lxml_html
@@ -233,15 +232,15 @@ _BLOCKS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "table", "tbody", "tr", "td",
     "header", "footer", "nav", "form", "center", "details", "summary",
 }
-_HEADINGS = {"h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "span", "p", "div", "header", "summary", "small"}
 _MEDIA = {"img", "picture", "video", "audio", "source", "svg", "object", "embed", "math", "canvas"}
 _KEEP_EMPTY = {"br", "hr", "td", "th", "tr", "col", "colgroup", "wbr"} | _MEDIA
 _ALWAYS_NOISE = {"script": "script", "style": "script", "noscript": "script", "template": "script",
                  "ins": "ad", "form": "form", "textarea": "form", "input": "form", "select": "form",
-                 "button": "form", "label": None}
+                 "button": "form", "label": "form"}
 _AD_ATTRS = ("data-ad-client", "data-ad-slot", "data-ad-unit", "data-adunit", "data-ad", "data-google-query-id",
              "data-ad-format", "data-dfp", "data-ad-zone", "data-zone", "data-revive-zoneid")
-# A paragraph this long is article text whatever its first words or links.
+# Only blocks up to this long are matched against labels and widget texts; five times as
+# long is a wrapper of the article, only looked into.
 LONG_TEXT = 300
 # Short blocks only: a label, a credit or a widget line.
 SHORT_TEXT = 160
@@ -324,8 +323,7 @@ class _Pass:
     def classify(self, el: etree._Element) -> str | None:
         tag = el.tag
         if tag in _ALWAYS_NOISE:
-            kind = _ALWAYS_NOISE[tag]
-            return kind or "form"
+            return _ALWAYS_NOISE[tag]
         if tag in ("iframe", "embed", "object"):
             return "ad"  # video embeds were turned into links before
         if any(a in el.attrib for a in _AD_ATTRS):
@@ -516,7 +514,3 @@ def clean_fragment(fragment: str, *, page_url: str | None = None, title: str | N
     out.extend(etree.tostring(c, encoding="unicode", method="html") for c in root)
     return "".join(out).strip()
 
-
-def kinds(counter: Counter[str]) -> Iterable[str]:
-    """The kinds of noise a removal found, most frequent first (for logs and stats)."""
-    return [k for k, _ in counter.most_common()]
