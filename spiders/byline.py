@@ -6,7 +6,8 @@ patterns, the URL), never a class or id. JSON-LD, ``article:section`` / ``author
 ``article:author`` meta come earlier, from the ``jsonld`` and ``meta`` layers.
 
 - author: ``a[rel~=author]``; a link to an author page (``/author/<slug>``, ``/auteur/``,
-  ...); a byline (``بقلم …``, ``كتب: …``, ``بواسطة …``, ``Par …``, ``By …``); a name printed
+  ...); a byline (``بقلم …``, ``كتب: …``, ``بواسطة …``, ``Par …``, ``By …``); a desk line or
+  dateline opening with the site's name (``هبة بريس - وكالات``, ``هسبريس من الرباط``); a name printed
   beside the displayed date (``<span>بلبريس - متابعة</span> <span>16 يوليو 2025</span>``);
 - section: a JSON-LD ``BreadcrumbList``; a breadcrumb trail (ARIA / schema.org marked, or a
   short run of links from the home page joined by ``›``, ``»``, ``/`` ...): its last link that
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urljoin, urlparse
 
 from lxml import etree
@@ -44,6 +45,7 @@ BYLINE = re.compile(
     r"^(?:بقلم|بواسطه|بواسطة|اعداد|إعداد|تحرير|كتب\s*[:：\-–—]|كتبه\s*[:：\-–—]?|كتبت\s*[:：\-–—]|Par|By|Written by|Posted by)"
     r"\s*[:：\-–—]?\s*(?P<name>\S.*)$"
 )
+_DESK_AFTER_NAME = re.compile(r"\s*(?:[-ـ–—|:：،]|من\s)")
 _SEPARATORS = re.compile(r"[›»>/‹«<←→|]")
 _TIME = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]{1,2}:[0-9\u0660-\u0669\u06f0-\u06f9]{2}")
 _DIGIT = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
@@ -71,10 +73,13 @@ def _is_name(text: str, *, linked: bool = False) -> bool:
 class StructuralFields:
     """Author, section and displayed date by structure; each group computed on its first read."""
 
-    def __init__(self, sel: Selector, url: str, title: str | None = None) -> None:
+    def __init__(self, sel: Selector, url: str, title: str | None = None, site_names: Iterable[str] = ()) -> None:
         self.sel = sel
         self.url = url
         self.title = clean_text(title)
+        names = [*site_names, *sel.css('meta[property="og:site_name"]::attr(content)').getall()]
+        # Longest first: "هسبريس - Hespress" before "هسبريس".
+        self.site_names = sorted({n for n in (clean_text(x) for x in names) if n}, key=len, reverse=True)
         self.root: etree._Element | None = sel.root if isinstance(sel.root, etree._Element) else None
         self._fields: Fields = {}
         self._done: set[str] = set()
@@ -149,7 +154,23 @@ class StructuralFields:
                 name = clean_text(m.group("name").strip(" :：-–—"))
                 if name and _is_name(name):
                     return name
-        return self._beside_date()
+        return self._desk_line() or self._beside_date()
+
+    def _desk_line(self) -> str | None:
+        """A desk line or dateline naming the site first ("هبة بريس - وكالات", "هسبريس من
+        الرباط", "LE12.ma - الرباط"), among the first few short texts after the headline."""
+        if not self.site_names:
+            return None
+        for i, node in enumerate(self._leaves(limit=60)):
+            if i >= 12:
+                break
+            if any(isinstance(c.tag, str) and _text(c) for c in node):
+                continue
+            text = _text(node)
+            for name in self.site_names:
+                if text.startswith(name) and text != name and _DESK_AFTER_NAME.match(text[len(name):]) and _is_name(text):
+                    return text
+        return None
 
     def _leaves(self, limit: int) -> Iterator[etree._Element]:
         """Short text elements after the headline whose children hold no other text block."""

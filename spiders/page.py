@@ -242,7 +242,8 @@ class ArticlePage:
             ("meta", meta),
             ("selectors", selectors),
             # What a theme change leaves: link targets, rel/ARIA, bylines, the URL (on demand).
-            ("structure", StructuralFields(self.sel, self.response.url, selectors.get("title") or meta.get("title"))),
+            ("structure", StructuralFields(self.sel, self.response.url, selectors.get("title") or meta.get("title"),
+                                           self.site_names)),
             (self.hints.get("via") or "api", hints),
             # Read only for the fields earlier layers leave empty, each group on demand:
             # it is the costliest layer.

@@ -15,7 +15,7 @@ URL = "https://www.site.ma/2025/07/budget-vote/"
 def fields(body: str, url: str = URL, head: str = "", title: str | None = "الحكومة تصادق على الميزانية") -> dict[str, str]:
     html = f"<html><head>{head}</head><body><nav><a href='/'>الموقع</a><a href='/category/x/'>قسم القائمة</a></nav>{body}" \
            "<footer><a href='/author/footer-man/'>كاتب التذييل</a> <a rel='category' href='/c/'>تذييل</a></footer></body></html>"
-    return StructuralFields(Selector(text=html), url, title).all()
+    return StructuralFields(Selector(text=html), url, title, site_names=("الموقع",)).all()
 
 
 H1 = "<h1>الحكومة تصادق على الميزانية</h1>"
@@ -30,6 +30,9 @@ H1 = "<h1>الحكومة تصادق على الميزانية</h1>"
     (f"{H1}<p>كتب: محمد الراجي</p>", "محمد الراجي"),
     (f"{H1}<div>Par Yasmine Benali</div>", "Yasmine Benali"),
     (f"{H1}<div><span>بلبريس - متابعة</span> <span>الأربعاء 16 تموز/يوليو 2025</span> <span>14:30</span></div>", "بلبريس - متابعة"),
+    (f"{H1}<div><p>الموقع من الرباط</p><p>أعلنت الحكومة عن الإجراءات.</p></div>", "الموقع من الرباط"),
+    (f"{H1}<div><p>الموقع - وكالات</p><p>أعلنت الحكومة عن الإجراءات.</p></div>", "الموقع - وكالات"),
+    (f"{H1}<div><p>الموقعان يتفقان على البرنامج</p></div>", None),
     # A link to another site's author page, a category next to the date, a footer author: no author.
     (f'{H1}<div><a href="https://other.ma/author/x/">غريب</a></div>', None),
     (f'{H1}<div><a href="/category/politique/">سياسة</a> <span>16 يوليو 2025</span></div>', None),
