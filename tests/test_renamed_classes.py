@@ -115,6 +115,34 @@ def test_renaming_is_stable_within_a_run_and_differs_between_runs() -> None:
     assert len({ClassRenamer().seed for _ in range(5)}) > 1  # a new renaming on every run by default
 
 
+def test_snapshot_serve_rename_classes_command() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "snapshot", "serve", "--port-base", "0", "--rename-classes",
+         "--rename-seed", "9"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        urls, seed_line = {}, ""
+        for line in proc.stdout:
+            if line.startswith("snapshot"):
+                _, site, url = line.split()[:3]
+                urls[site] = url
+            if line.startswith("renamed"):
+                seed_line = line
+            if line.startswith("serving"):
+                break
+        assert list(urls) == SITES and "seed 9" in seed_line
+        html = fetch(urls["le12"] + "/")[0].decode("utf-8")
+        assert f'class="{ClassRenamer(9).name("flash-news")}"' in html and "flash-news" not in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+    bad = subprocess.run([sys.executable, "-m", "crawler.cli", "snapshot", "serve", "--rename-seed", "9"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert bad.returncode != 0 and "--rename-seed needs --rename-classes" in bad.stderr
+
+
 @pytest.mark.parametrize("site", SITES)
 def test_page_objects_without_hints(site: str, renamed: SnapshotServer) -> None:
     """What each page object reads from the renamed markup alone (no API or feed hints)."""

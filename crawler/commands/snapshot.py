@@ -51,10 +51,10 @@ def serve_command(args: argparse.Namespace) -> int:
         raise SystemExit("akhbar snapshot serve: --rename-seed needs --rename-classes")
     with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults,
                         rename_classes=args.rename_classes, rename_seed=args.rename_seed) as snap:
-        if snap.renamer is not None:
-            print(f"snapshot  class and id attributes renamed (seed {snap.renamer.seed})", flush=True)
         for site, url in snap.base_urls.items():
             print(f"snapshot  {site:<10} {url}  ({len(snap.articles(site))} articles)", flush=True)
+        if snap.renamer is not None:
+            print(f"renamed   every class and id (seed {snap.renamer.seed})", flush=True)
         print("serving; Ctrl-C to stop", flush=True)
         try:
             while True:
