@@ -2,8 +2,10 @@
 
 A site's page object is a subclass that only declares its selectors (class attributes);
 the layering is shared: JSON-LD → OpenGraph / ``article:*`` meta → the site's selectors →
-hints from discovery (REST API / RSS values passed along) → a generic extractor. Each
-field takes the first layer that has it, except where noted in `to_article`.
+author, section and printed date by structure (`spiders.byline`, no class names) → hints
+from discovery (REST API / RSS values passed along) → a generic extractor. Each field takes
+the first layer that has it, except where noted in `to_article`. Whichever layer gives the
+body, its noise is removed by what it is (`spiders.noise`) before the byline is looked for.
 
 Testable without a crawler::
 
@@ -13,7 +15,10 @@ Testable without a crawler::
 
 from __future__ import annotations
 
+import copy
+import logging
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Mapping
 
@@ -22,6 +27,7 @@ from parsel import SelectorList
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.items import Article
+from spiders.byline import StructuralFields
 from spiders.extract import (
     BLOCK_TAGS,
     Fields,
@@ -35,6 +41,9 @@ from spiders.extract import (
     inner_html,
     paragraphs,
 )
+from spiders.noise import remove_noise
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -98,6 +107,8 @@ class ArticlePage:
         self.field_layers: dict[str, str] = {}
         """Field name → layer that gave it (``jsonld``, ``meta``, ``selectors``, ``api``/``feed``
         hints, ``generic``), filled by `to_article`."""
+        self.noise_removed: Counter[str] = Counter()
+        """Noise removed from the body by `spiders.noise`, by kind (``related``, ``share``, ``ad``...)."""
 
     @classmethod
     def from_bytes(
@@ -165,8 +176,24 @@ class ArticlePage:
             out.update(self._body(nodes[0].root))
         return {k: v for k, v in out.items() if v}
 
+    def _headline(self) -> str | None:
+        """The headline as printed (first ``h1``, else ``og:title``): a caption repeating it is noise."""
+        h1 = " ".join(self.sel.xpath("(//h1)[1]//text()").getall())
+        return clean_text(h1) or self._strip_site_name(first(self.sel.css('meta[property="og:title"]::attr(content)').getall()))
+
     def _body(self, element: etree._Element) -> Fields:
-        cleaned = clean_body(element, self.boilerplate_css)
+        """Body fields of a content element, from whichever layer found it (selectors or generic):
+        noise out by structure and text, then the site's boilerplate, then the lead byline."""
+        work = copy.deepcopy(element)
+        work.tail = None
+        try:
+            self.noise_removed += remove_noise(work, page_url=self.response.url, title=self._headline())
+        except (ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+            # odd markup must not cost the article: its body is kept with the noise
+            logger.warning("%s: noise removal failed, body kept as found: %r", self.response.url, exc)
+            work = copy.deepcopy(element)
+            work.tail = None
+        cleaned = clean_body(work, self.boilerplate_css)
         out: Fields = {}
         if self.lead_byline is not None:
             for block in cleaned.iter():
@@ -214,6 +241,9 @@ class ArticlePage:
             ("jsonld", jsonld),
             ("meta", meta),
             ("selectors", selectors),
+            # What a theme change leaves: link targets, rel/ARIA, bylines, the URL (on demand).
+            ("structure", StructuralFields(self.sel, self.response.url, selectors.get("title") or meta.get("title"),
+                                           self.site_names)),
             (self.hints.get("via") or "api", hints),
             # Read only for the fields earlier layers leave empty, each group on demand:
             # it is the costliest layer.
@@ -236,21 +266,23 @@ class ArticlePage:
                     return value
             return None
 
-        hint_layer = layers[3][0]
+        hint_layer = self.hints.get("via") or "api"
         title = pick("title")
         # The body comes from the page markup first: JSON-LD articleBody is plain text only.
         body_text = pick("body_text", ["selectors", "generic", "jsonld", hint_layer])
         body_src = used.get("body_text")
         body_html = by_name.get(body_src or "", {}).get("body_html") if body_src else None
-        displayed = pick("date_displayed_raw", ["selectors", "generic"])
+        displayed = pick("date_displayed_raw", ["selectors", "generic", "structure"])
         published = pick("date_published_raw", ["jsonld", "meta"]) or pick(
             "date_published_raw", ["selectors"], key="date_machine"
         ) or pick("date_published_raw", [hint_layer, "generic"]) or displayed
-        section = pick("section_raw", ["jsonld", "meta", "selectors", hint_layer, "generic"])
-        byline = by_name["selectors"].get("byline")
+        section = pick("section_raw", ["jsonld", "meta", "selectors", "structure", hint_layer, "generic"])
+        # The lead byline comes with the body, from whichever markup layer found it.
+        body_layer = body_src if body_src in ("selectors", "generic") else "selectors"
+        byline = by_name[body_layer].get("byline")
         if byline and self.lead_byline_field == "author":
             author = byline
-            used["author"] = "selectors"
+            used["author"] = body_layer
         else:
             author = pick("author")
         image = absolute(url, pick("image_url"))
@@ -304,6 +336,12 @@ class _PageGeneric(GenericFields):
     def __init__(self, page: ArticlePage) -> None:
         super().__init__(page.sel)
         self.page = page
+
+    def _body(self) -> Fields:
+        # The page's own body pipeline (noise, boilerplate, lead byline) over the block the
+        # generic extractor picked, as for the site's selectors.
+        content = self.content()
+        return self.page._body(content) if content is not None else {}
 
     def _title(self) -> Fields:
         out = super()._title()

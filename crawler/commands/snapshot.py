@@ -2,6 +2,8 @@
 
 The five sites answer on consecutive ports from ``--port-base`` (hespress, hibapress,
 le12, rue20, belpresse); ``--with-wpdemo`` adds the generic WordPress site after them.
+``--rename-classes`` serves every page with its ``class`` and ``id`` attributes renamed, as
+after a theme change (``--rename-seed N`` repeats one renaming).
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ def register(sub: Any) -> None:
     serve.add_argument("--faults", nargs="?", const=True, default=False, metavar="FILE",
                        help="inject the deterministic demo faults (503/429/500, a page without title), "
                             "or the fault plan in FILE (JSON/TOML, see docs/faults.md)")
+    serve.add_argument("--rename-classes", action="store_true",
+                       help="rename every class and id attribute of the HTML pages (a theme change); "
+                            "the names differ on every run unless --rename-seed is given")
+    serve.add_argument("--rename-seed", type=int, default=None, metavar="N",
+                       help="seed of --rename-classes: the same seed gives the same names")
     serve.set_defaults(func=serve_command)
 
 
@@ -40,9 +47,14 @@ def serve_command(args: argparse.Namespace) -> int:
             raise SystemExit(f"akhbar snapshot serve: {exc}") from None
     sites = [*FIVE_SITES, *(["wpdemo"] if args.with_wpdemo else [])]
     ports = {s: args.port_base + i for i, s in enumerate(sites)} if args.port_base else None
-    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults) as snap:
+    if args.rename_seed is not None and not args.rename_classes:
+        raise SystemExit("akhbar snapshot serve: --rename-seed needs --rename-classes")
+    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults,
+                        rename_classes=args.rename_classes, rename_seed=args.rename_seed) as snap:
         for site, url in snap.base_urls.items():
             print(f"snapshot  {site:<10} {url}  ({len(snap.articles(site))} articles)", flush=True)
+        if snap.renamer is not None:
+            print(f"renamed   every class and id (seed {snap.renamer.seed})", flush=True)
         print("serving; Ctrl-C to stop", flush=True)
         try:
             while True:

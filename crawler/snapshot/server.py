@@ -4,6 +4,8 @@ One stdlib ``ThreadingHTTPServer`` per site, each in a daemon thread. Pages are
 rendered on first request and cached; the sample is loaded once per process. With
 ``faults=True`` a few deterministic failures are injected (see docs/snapshot.md); with
 ``faults=[Fault(...), ...]`` a declarative plan (crawler/snapshot/faults.py, docs/faults.md).
+With ``rename_classes=True`` every ``class`` and ``id`` of the HTML pages is renamed, as a
+theme change would (crawler/snapshot/rename.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from crawler.snapshot import faults as faultlib
 from crawler.snapshot import wordpress
 from crawler.snapshot.catalog import Post, SiteCatalog, build_catalog, default_now, ground_truth
 from crawler.snapshot.faults import Fault, FaultPlan, Injection
+from crawler.snapshot.rename import ClassRenamer
 from crawler.snapshot.renderers import Renderer, renderer_for
 from crawler.snapshot.sites import FIVE_SITES, SITES, Section
 
@@ -41,8 +44,10 @@ Response = tuple[int, dict[str, str], bytes]
 class SiteApp:
     """Routing and rendering for one site; thread-safe (immutable catalog, locked fault counters)."""
 
-    def __init__(self, cat: SiteCatalog, faults: bool, plan: FaultPlan | None = None) -> None:
+    def __init__(self, cat: SiteCatalog, faults: bool, plan: FaultPlan | None = None,
+                 renamer: ClassRenamer | None = None) -> None:
         self.cat = cat
+        self.renamer = renamer
         self.plan = plan
         self.r: Renderer = renderer_for(cat)
         self.faults = faults
@@ -69,6 +74,8 @@ class SiteApp:
     # --- plumbing ---------------------------------------------------------------
     def _html(self, text: str, status: int = 200) -> Response:
         charset = self.r.charset
+        if self.renamer is not None:
+            text = self.renamer.html(text)
         body = text.encode(charset, errors="xmlcharrefreplace")
         return status, {
             "Content-Type": f"text/html; charset={charset.upper() if charset == 'utf-8' else charset}",
@@ -264,6 +271,8 @@ class SnapshotServer:
         ports: dict[str, int] | None = None,
         now: datetime | None = None,
         faults: bool | Iterable[Fault] = False,
+        rename_classes: bool = False,
+        rename_seed: int | None = None,
     ) -> None:
         self.sites = list(sites) if sites is not None else list(FIVE_SITES)
         unknown = [s for s in self.sites if s not in SITES]
@@ -277,6 +286,8 @@ class SnapshotServer:
         # True: the fixed demo faults (docs/snapshot.md); a list: a declarative plan
         self.faults = faults is True
         self.plan = FaultPlan([] if isinstance(faults, bool) else faults)
+        # One renamer for all sites of this server: a seed (random unless given) per run.
+        self.renamer = ClassRenamer(rename_seed) if rename_classes else None
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
         self._apps: dict[str, SiteApp] = {}
@@ -301,7 +312,7 @@ class SnapshotServer:
             raise
         for site, url in self.base_urls.items():
             cat = build_catalog(site, url, self.now, self.faults)
-            app = self._apps[site] = SiteApp(cat, self.faults, self.plan)
+            app = self._apps[site] = SiteApp(cat, self.faults, self.plan, self.renamer)
             srv = self._servers[site]
             srv.RequestHandlerClass = type(f"{site}Handler", (_Handler,), {"app": app})
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, name=f"snapshot-{site}", daemon=True)

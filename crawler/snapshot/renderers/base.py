@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from html import escape
+from urllib.parse import quote
 from typing import Any
 
 from crawler.snapshot.catalog import Post, SiteCatalog
@@ -139,16 +140,59 @@ class Renderer:
         links = "".join(f'<li><a href="{e(self.url(self.cat.section_path(s)))}">{e(s.name)}</a></li>' for s in self.spec.sections)
         return f'<nav class="main-menu"><a class="logo" href="{e(self.url("/"))}">{e(self.spec.name)}</a><ul>{links}</ul></nav>\n'
 
+    def in_body_noise(self, post: Post) -> list[tuple[int, str]]:
+        """The site's own noise inside the article body, as (after paragraph i, HTML):
+        -1 is before the first paragraph, an index past the last goes after the last.
+        Themes put related-links boxes, share bars, ad slots and newsletter boxes in the
+        content container itself; extractors must drop them by what they are."""
+        return []
+
     def body_paragraphs(self, post: Post, with_boilerplate: bool = True) -> str:
-        """The content's <p>s, with the related block after the 2nd and an ad after the 4th."""
-        out = []
-        for i, para in enumerate(post.lead_paragraphs()):
+        """The content's <p>s, with the related block after the 2nd and an ad after the 4th,
+        plus the site's `in_body_noise`."""
+        paras = post.lead_paragraphs()
+        noise = self.in_body_noise(post) if with_boilerplate else []
+        last = len(paras) - 1
+        out = [html for at, html in noise if at < 0]
+        for i, para in enumerate(paras):
             out.append(f"<p>{e(para)}</p>\n")
-            if with_boilerplate and i == 1:
+            # a short report still carries both (after its last paragraph)
+            if with_boilerplate and i == min(1, last):
                 out.append(self.read_also(post))
-            if with_boilerplate and i == 3:
+            if with_boilerplate and i == min(3, last):
                 out.append(self.ad_slot())
+            out.extend(html for at, html in noise if at == i or (i == last and at > last))
         return "".join(out)
+
+    def others(self, post: Post, n: int = 3, skip: int = 0) -> list[Post]:
+        """`n` other posts of the site (any section), for "most read" boxes and inline links."""
+        pool = [p for p in self.cat.posts if p.id != post.id]
+        start = (post.id + skip) % len(pool) if pool else 0
+        return (pool[start:] + pool[:start])[:n]
+
+    def share_links(self, post: Post) -> str:
+        """Share anchors as social networks' own buttons point them (their share endpoints)."""
+        u = quote(self.url(post.path), safe="")
+        t = quote(post.title, safe="")
+        return (
+            f'<a class="share-btn facebook" href="https://www.facebook.com/sharer/sharer.php?u={u}">'
+            '<span class="share-icon fa-facebook"></span><span class="social-text">فيسبوك</span></a>'
+            f'<a class="share-btn twitter" href="https://twitter.com/intent/tweet?text={t}&amp;url={u}">'
+            '<span class="social-text">X</span></a>'
+            f'<a class="share-btn whatsapp" href="https://api.whatsapp.com/send?text={t}%20{u}">'
+            '<span class="social-text">واتساب</span></a>'
+            f'<a class="share-btn telegram" href="https://telegram.me/share/url?url={u}&amp;text={t}">'
+            '<span class="social-text">تيليغرام</span></a>'
+        )
+
+    def newsletter_box(self) -> str:
+        return (
+            '<div class="newsletter-box"><h4 class="newsletter-title">النشرة الإخبارية</h4>'
+            "<p>اشترك في نشرتنا البريدية لتصلك أهم الأخبار كل صباح</p>"
+            f'<form class="newsletter-form" action="{e(self.url("/newsletter/"))}" method="post">'
+            '<input type="email" name="email" placeholder="بريدك الإلكتروني">'
+            '<button type="submit">اشترك</button></form></div>\n'
+        )
 
     def content_html(self, post: Post) -> str:
         """What WordPress stores as the post content (REST ``content.rendered``, RSS)."""

@@ -31,6 +31,17 @@ class BelpresseRenderer(Renderer):
             "</div></div>\n"
         )
 
+    def in_body_noise(self, post: Post) -> list[tuple[int, str]]:
+        most = "".join(f'<li><a href="{e(self.url(p.path))}">{e(p.title)}</a></li>' for p in self.others(post, 3, skip=2))
+        return [
+            (0, '<div class="bp-ad-300"></div>\n'),
+            (2, '<div class="bp-adbox"><small>إشهار</small><div class="bp-adbox-in" data-zone="77"></div></div>\n'),
+            (99, f'<div class="bp-most"><b>الأكثر قراءة</b><ol>{most}</ol></div>\n'),
+            (99, f'<div class="bp-comments"><h3>أضف تعليقك</h3><form action="{e(self.url("/wp-comments-post.php"))}" method="post">'
+                 '<textarea name="comment"></textarea><input type="text" name="author" placeholder="الاسم">'
+                 '<button type="submit">إرسال التعليق</button></form></div>\n'),
+        ]
+
     def card(self, post: Post) -> str:
         return (
             f'<div class="bp-item"><a class="bp-link" href="{e(self.url(post.path))}">'

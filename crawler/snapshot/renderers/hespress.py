@@ -34,6 +34,22 @@ class HespressRenderer(Renderer):
             "</article></div></main>\n"
         )
 
+    def in_body_noise(self, post: Post) -> list[tuple[int, str]]:
+        inline = self.others(post, 1)
+        cards = "".join(
+            f'<div class="card"><a class="stretched-link" href="{e(self.url(p.path))}"></a>'
+            f'<h3 class="card-title">{e(p.title)}</h3></div>'
+            for p in self.related(post)
+        )
+        return [
+            (-1, f'<div class="share-post">{self.share_links(post)}</div>\n'),
+            *[(0, f'<p><strong>اقرأ أيضا:</strong> <a href="{e(self.url(p.path))}">{e(p.title)}</a></p>\n') for p in inline],
+            (2, f'<figure class="wp-block-image"><img src="{e(self.url(f"/wp-content/uploads/{post.id}-inline.jpg"))}" alt="">'
+                f'<figcaption>{e(post.title)}</figcaption></figure>\n<p class="credit">الصورة: أرشيف هسبريس</p>\n'),
+            (99, f'<div class="related-posts"><h3 class="section-title">مقالات ذات صلة</h3>{cards}</div>\n'),
+            (99, self.newsletter_box()),
+        ]
+
     def card(self, post: Post) -> str:
         return (
             '<div class="col-12 col-sm-6 col-lg-4"><div class="card overlay">'

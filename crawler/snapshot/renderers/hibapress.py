@@ -56,6 +56,17 @@ class HibapressRenderer(Renderer):
             "</article></div></div>\n"
         )
 
+    def in_body_noise(self, post: Post) -> list[tuple[int, str]]:
+        links = "".join(f'<p><a href="{e(self.url(p.path))}">{e(p.title)}</a></p>\n' for p in self.others(post, 2))
+        return [
+            (-1, '<div class="stream-item stream-item-above-post-content"><span class="stream-title">إعلان</span>'
+                 '<div class="stream-item-size"><ins class="adsbygoogle" data-ad-client="ca-pub-0000" data-ad-slot="4411"></ins>'
+                 '<script>(adsbygoogle = window.adsbygoogle || []).push({});</script></div></div>\n'),
+            (2, f"<p><strong>إقرأ المزيد :</strong></p>\n{links}"),
+            (99, f'<div class="share-buttons share-buttons-bottom"><span class="share-title">شارك</span>{self.share_links(post)}</div>\n'),
+            (99, '<div class="stream-item stream-item-below-post-content"><div class="stream-item-size"></div></div>\n'),
+        ]
+
     def card(self, post: Post) -> str:
         return (
             '<li class="post-item tie-standard">'

@@ -29,6 +29,19 @@ class Le12Renderer(Renderer):
             "</article></div>\n"
         )
 
+    def in_body_noise(self, post: Post) -> list[tuple[int, str]]:
+        inline = self.others(post, 1, skip=5)
+        most = "".join(f'<li><a href="{e(self.url(p.path))}">{e(p.title)}</a></li>' for p in self.others(post, 4, skip=9))
+        return [
+            *[(0, f'<p><strong>إقرأ أيضا: <a href="{e(self.url(p.path))}">{e(p.title)}</a></strong></p>\n') for p in inline],
+            (2, f'<figure class="wp-caption"><img src="{e(self.url(f"/wp-content/uploads/{post.id}-photo.jpg"))}" alt="{e(post.title)}">'
+                f'<figcaption class="wp-caption-text">{e(post.title)}</figcaption></figure>\n<p><em>(صورة: أرشيف)</em></p>\n'),
+            (3, '<div class="le12-ad"><iframe src="https://ads.le12.ma/serve?zone=inarticle" width="300" height="250"></iframe></div>\n'),
+            (99, f'<div class="most-read"><h4 class="widget-title">الأكثر قراءة</h4><ol>{most}</ol></div>\n'),
+            (99, '<p class="follow-us">تابعوا LE12 على <a href="https://www.facebook.com/le12.ma">فيسبوك</a> و'
+                 '<a href="https://twitter.com/le12ma">X</a> و<a href="https://t.me/le12ma">تيليغرام</a></p>\n'),
+        ]
+
     def card(self, post: Post) -> str:
         return (
             '<article class="post">'

@@ -32,6 +32,26 @@ class Rue20Renderer(Renderer):
             "</article></main></div>\n"
         )
 
+    def in_body_noise(self, post: Post) -> list[tuple[int, str]]:
+        u = e(self.url(post.path))
+        share = "".join(
+            f'<li class="share-{net}"><a rel="nofollow noopener noreferrer" class="share-{net} sd-button" href="{u}?share={net}" target="_blank"><span>{label}</span></a></li>'
+            for net, label in (("facebook", "فيسبوك"), ("twitter", "X"), ("whatsapp", "واتساب"))
+        )
+        items = "".join(
+            f'<div class="jp-relatedposts-post"><h4 class="jp-relatedposts-post-title"><a href="{e(self.url(p.path))}">{e(p.title)}</a></h4>'
+            f'<p class="jp-relatedposts-post-date">{e(self.displayed_date(p))}</p>'
+            f'<p class="jp-relatedposts-post-context">في &quot;{e(p.section.name)}&quot;</p></div>'
+            for p in self.related(post)
+        )
+        return [
+            (99, f'<div class="sharedaddy sd-sharing-enabled"><div class="robots-nocontent sd-block sd-social">'
+                 f'<h3 class="sd-title">شارك هذا:</h3><div class="sd-content"><ul>{share}<li class="share-end"></li></ul></div></div></div>\n'),
+            (99, f'<div id="jp-relatedposts" class="jp-relatedposts"><h3 class="jp-relatedposts-headline"><em>مواضيع ذات صلة</em></h3>'
+                 f'<div class="jp-relatedposts-items">{items}</div></div>\n'),
+            (99, self.newsletter_box()),
+        ]
+
     def card(self, post: Post) -> str:
         return (
             f'<article class="post-{post.id} post type-post">'
