@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from crawler.archive import open_archive
+from crawler.archive.runs import LAYER_FIELDS
 from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
 from crawler.ops.alerts import post_webhook, send
 from crawler.ops.monitors import (COVERAGE_FIELDS, Thresholds, health_of, monitors_of, record_health, run_monitors,
@@ -32,7 +33,7 @@ from tests.conftest import ROOT
 from tests.serving_support import LoopbackService, reply
 
 ALL_MONITORS = {"no_articles", "site_answered", "min_articles", "error_rate", "finish_reason",
-                *(f"coverage/{f}" for f in COVERAGE_FIELDS)}
+                *(f"coverage/{f}" for f in COVERAGE_FIELDS), *(f"selectors_stale/{f}" for f in LAYER_FIELDS)}
 BASE_URLS = {"hespress": "https://www.hespress.com", "hibapress": "https://ar.hibapress.com", "le12": "https://le12.ma",
              "rue20": "https://rue20.com", "belpresse": "https://www.belpresse.com"}
 
