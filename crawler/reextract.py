@@ -8,8 +8,7 @@ would. `reextract` runs it in one Scrapy process and returns the stats. The comm
 counts and exit status are in `crawler.commands.reextract`; docs/archive.md.
 
 Stats: ``reextract/selected``, ``reextract/reread``, ``reextract/missing_warc``,
-``reextract/extract_error``, ``reextract/problems`` (one line per article not
-re-extracted), plus the pipelines' own (``archive/updated``, ``archive/unchanged``...)
+``reextract/extract_error``, ``reextract/dropped``, plus the pipelines' own (``archive/updated``, ``archive/unchanged``...)
 and the layer counts (``akhbar/layer/...``).
 """
 
@@ -31,7 +30,8 @@ STAT = "reextract/"
 def reextract(data_dir: Path, url: str, *, sources: list[str] | None = None, since: datetime | None = None,
               settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Re-extract the selected archived articles through the item pipelines in one Scrapy
-    run without requests; returns its stats (``reextract/reread``, ``archive/updated``...)."""
+    run without requests; returns its stats (``reextract/reread``, ``archive/updated``...)
+    and ``reextract/problems``, one line per article not re-extracted."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -52,7 +52,11 @@ def reextract(data_dir: Path, url: str, *, sources: list[str] | None = None, sin
     crawler = process.create_crawler(ReextractSpider)
     process.crawl(crawler, sources=sources, since=since)
     process.start()
-    return dict(crawler.stats.get_stats()) if crawler.stats else {}
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    spider = getattr(crawler, "spider", None)
+    # the report's lines, not kept with the run's stats (there may be thousands)
+    stats[f"{STAT}problems"] = list(getattr(spider, "problems", []))
+    return stats
 
 
 class ReextractSpider(scrapy.Spider):
@@ -67,14 +71,32 @@ class ReextractSpider(scrapy.Spider):
         self.only_sources = list(sources or [])
         self.since = since
         self._pages: dict[str, Any] = {}
+        self.problems: list[str] = []
+        """One line per article not re-extracted: ``article <id> <url>: <reason>``."""
+        self._ids: dict[str, int] = {}
+        """URL -> article id of the items in flight, for the report of a dropped one."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "ReextractSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.item_dropped, signal=scrapy.signals.item_dropped)
+        crawler.signals.connect(spider.item_scraped, signal=scrapy.signals.item_scraped)
+        return spider
+
+    def item_dropped(self, item: Any, exception: BaseException, **_: Any) -> None:
+        url = getattr(item, "url", None)
+        # counted as failed from Scrapy's item_dropped_count; this names the article
+        self._problem("dropped", {"id": self._ids.pop(url or "", None), "url": url},
+                      f"dropped by the pipelines: {exception}")
+
+    def item_scraped(self, item: Any, **_: Any) -> None:
+        self._ids.pop(getattr(item, "url", None) or "", None)
 
     def _problem(self, key: str, row: dict[str, Any], reason: str) -> None:
         stats = self.crawler.stats
         stats.inc_value(f"{STAT}{key}")
         line = f"article {row.get('id')} {row.get('url')}: {reason}"
-        problems = list(stats.get_value(f"{STAT}problems") or [])
-        problems.append(line)
-        stats.set_value(f"{STAT}problems", problems)
+        self.problems.append(line)
         (self.logger.warning if key == "missing_warc" else self.logger.error)("%s", line)
 
     def _article_ids(self, archive: Any) -> list[int]:
@@ -139,6 +161,7 @@ class ReextractSpider(scrapy.Spider):
         article.site_article_id = row.get("site_article_id") or article.site_article_id
         article.warc_record = row["warc_record"]
         article.http_status = row.get("http_status") or article.http_status
+        self._ids[article.url] = int(row["id"])
         return article
 
     def _page_for(self, source: str) -> tuple[Any, str]:

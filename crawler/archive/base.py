@@ -330,7 +330,8 @@ class Archive(ABC):
                 (
                     existing["id"], version, existing["title"], existing["body_text"], existing["body_html"],
                     existing["summary"], existing["content_hash"], existing["date_modified"], existing["fetched_at"],
-                    existing["warc_record"], self.enc_datetime(now),
+                    # decoded already on PostgreSQL (jsonb), text on SQLite: re-encoded either way
+                    self.enc_json(_json_value(existing["warc_record"])), self.enc_datetime(now),
                 ),
             )
             version += 1
