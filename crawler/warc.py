@@ -183,6 +183,8 @@ def read_record(data: Path, warc_record: Any) -> WarcResponse:
 
 def _response(record: Any, path: Path, offset: int, record_id: Any) -> WarcResponse:
     got_id = record.rec_headers.get_header("WARC-Record-ID")
+    if got_id is None:  # the member ends inside the record's own headers
+        raise WarcReadError(f"WARC file {path} is truncated: no complete record at offset {offset}")
     if record_id and got_id != record_id:
         raise WarcReadError(f"WARC file {path} offset {offset} holds record {got_id}, not {record_id}")
     if record.rec_type != "response" or record.http_headers is None:

@@ -11,7 +11,6 @@ import json
 import re
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,13 @@ from crawler.config import ConfigError, load_config
 from crawler.ops.monitors import Thresholds, run_monitors, stale_streak, thresholds_for
 from crawler.snapshot import SnapshotServer
 from feeds.serve import make_server
-from tests.serving_support import LoopbackService, reply, serving
-from tests.test_monitors import Receiver, akhbar, by_name, write_sources
+from tests.serving_support import serving
+from tests.test_monitors import Receiver, RedesignProxy, akhbar, by_name, write_sources
 
 STALE = "selectors_stale/body_text"
 
 
-class ClassRenameProxy(LoopbackService):
+class ClassRenameProxy(RedesignProxy):
     """Serves a snapshot site through loopback as if its theme were renamed: every token of
     every ``class`` attribute of an HTML page gets a prefix, so CSS class selectors miss
     while the text, JSON-LD and meta tags stay as they were."""
@@ -37,31 +36,11 @@ class ClassRenameProxy(LoopbackService):
     CLASS_ATTR = re.compile(r'class="([^"]*)"')
 
     def __init__(self, upstream: str, prefix: str = "v2-") -> None:
-        self.upstream = upstream.rstrip("/")
-        outer = self
+        super().__init__(upstream)
+        self.prefix = prefix
 
-        def rename(m: re.Match[str]) -> str:
-            return 'class="' + " ".join(prefix + token for token in m.group(1).split()) + '"'
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                try:
-                    with urllib.request.urlopen(outer.upstream + self.path, timeout=30) as r:
-                        status, ctype, body = r.status, r.headers.get("Content-Type", ""), r.read()
-                except urllib.error.HTTPError as exc:
-                    status, ctype, body = exc.code, exc.headers.get("Content-Type", ""), exc.read()
-                if ctype.startswith(("text/", "application/")):
-                    text = body.decode("utf-8").replace(outer.upstream, outer.url)
-                    if "html" in ctype:
-                        text = outer.CLASS_ATTR.sub(rename, text)
-                    body = text.encode("utf-8")
-                reply(self, status, body, ctype)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__(Handler)
-        self.url = self.base_url
+    def redesign(self, html: str) -> str:
+        return self.CLASS_ATTR.sub(lambda m: 'class="' + " ".join(self.prefix + t for t in m.group(1).split()) + '"', html)
 
 
 def latest_run(url: str, source: str) -> dict[str, Any]:
@@ -74,7 +53,8 @@ def latest_run(url: str, source: str) -> dict[str, Any]:
 
 def crawl_le12(data: Path, base_url: str, extra: str = "") -> tuple[dict[str, Any], str]:
     """One crawl of le12 at `base_url` into `data`; its run row and stderr."""
-    sources = write_sources(data.parent / f"sources-{data.name}-{abs(hash(base_url))}.toml", {"le12": base_url}, extra)
+    port = base_url.rsplit(":", 1)[-1]
+    sources = write_sources(data.parent / f"sources-{port}.toml", {"le12": base_url}, extra)
     run = akhbar(data, "--sources", str(sources), "crawl", "le12")
     assert run.returncode == 0, run.stderr[-3000:]
     return latest_run(f"sqlite:///{data / 'archive.sqlite3'}", "le12"), run.stderr

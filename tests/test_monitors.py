@@ -134,8 +134,7 @@ class RedesignProxy(LoopbackService):
                 if ctype.startswith(("text/", "application/")):
                     text = body.decode("utf-8").replace(outer.upstream, outer.url)
                     if "html" in ctype:
-                        for pattern in outer.STRIP:
-                            text = pattern.sub("", text)
+                        text = outer.redesign(text)
                     body = text.encode("utf-8")
                 reply(self, status, body, ctype)
 
@@ -144,6 +143,12 @@ class RedesignProxy(LoopbackService):
 
         super().__init__(Handler)
         self.url = self.base_url
+
+    def redesign(self, html: str) -> str:
+        """An HTML page as the new theme serves it."""
+        for pattern in self.STRIP:
+            html = pattern.sub("", html)
+        return html
 
 
 # --- crawls -------------------------------------------------------------------------------

@@ -197,9 +197,10 @@ def test_missing_and_truncated_warc_files_are_reported_per_article_and_the_rest_
     assert len(lines) == len(lost) + 2
     assert any(f"article {gone['id']} {gone['url']}: WARC file missing: " in line for line in lines)
     first_lost = by_offset[cut_at]
-    assert any(f"article {first_lost['id']} " in line and "truncated" in line or "unreadable" in line for line in lines)
+    cut = next(line for line in lines if f"article {first_lost['id']} " in line)
+    assert f"WARC file {warc} is truncated" in cut, cut
     for aid in lost:
-        assert any(f"article {aid} " in line for line in lines), aid
+        assert any(f"article {aid} " in line and "is truncated" in line for line in lines), aid
     assert any(f"article {empty['id']} {empty['url']}: dropped by the pipelines: no_title" in line for line in lines)
     assert "published " in run.stdout  # what was re-extracted reaches the feeds even so
 
@@ -215,7 +216,8 @@ def test_read_record_reads_back_what_the_crawl_wrote_with_its_hints(tmp_path: Pa
     data = tmp_path / "data"
     crawl_with_buggy_extractor(tmp_path, data)
     url = f"sqlite:///{data / 'archive.sqlite3'}"
-    some = sorted(articles(url).values(), key=lambda a: a["id"])[:5]
+    everything = articles(url)
+    some = sorted(everything.values(), key=lambda a: a["id"])[:5]
     for a in some:
         kept = read_record(data, a["warc_record"])
         assert kept.url == a["url"] and kept.status == 200 and b"</html>" in kept.body
@@ -232,3 +234,10 @@ def test_read_record_reads_back_what_the_crawl_wrote_with_its_hints(tmp_path: Pa
         read_record(data, {**a["warc_record"], "file": "warc/none.warc.gz"})
     with pytest.raises(WarcReadError, match="no WARC record reference"):
         read_record(data, None)
+    # a file cut inside a record's body (its gzip member ends early)
+    first, second = sorted(everything.values(), key=lambda a: a["warc_record"]["offset"])[:2]
+    start, nxt = first["warc_record"]["offset"], second["warc_record"]["offset"]
+    cut = data / "warc" / "cut.warc.gz"
+    cut.write_bytes((data / first["warc_record"]["file"]).read_bytes()[: start + (nxt - start) * 3 // 4])
+    with pytest.raises(WarcReadError, match="truncated|unreadable at offset"):
+        read_record(data, {**first["warc_record"], "file": "warc/cut.warc.gz"})
