@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,17 @@ def test_reextract_brings_an_extractor_fix_to_the_archive_and_the_feeds(archive_
     assert again.returncode == 0, again.stderr[-3000:]
     assert summary(again.stdout) == {"reread": len(before), "changed": 0, "unchanged": len(before), "missing": 0, "failed": 0}
     assert "published " not in again.stdout
+
+    # the selection: fetched since a later day, or another source's articles: none
+    fetched = max(a["fetched_at"] for a in after.values())
+    later = akhbar(data, "reextract", "--no-publish", "--since", (fetched + timedelta(days=1)).date().isoformat(),
+                   archive_url=archive_url)
+    assert later.returncode == 0 and summary(later.stdout)["reread"] == 0, later.stderr[-2000:]
+    since = akhbar(data, "reextract", "--no-publish", "--since", fetched.date().isoformat(), "--source", "hespress",
+                   "--source", "le12", archive_url=archive_url)
+    assert since.returncode == 0 and summary(since.stdout)["reread"] == len(before), since.stderr[-2000:]
+    bad = akhbar(data, "reextract", "--since", "last tuesday", archive_url=archive_url)
+    assert bad.returncode != 0 and "--since: bad date 'last tuesday'" in bad.stderr
 
 
 def _set_warc(url: str, aid: int, record: dict[str, Any]) -> None:
