@@ -21,6 +21,15 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import scrapy
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse
+from scrapy.spiderloader import get_spider_loader
+
+from crawler.archive.runs import record_layers
+from crawler.archive.shared import crawler_archive, release_crawler_archive
+from crawler.config import load_sources
+from crawler.middlewares import CharsetMiddleware
+from crawler.warc import WarcReadError, WarcResponse, read_record
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +84,7 @@ class ReextractSpider(scrapy.Spider):
         """One line per article not re-extracted: ``article <id> <url>: <reason>``."""
         self._ids: dict[str, int] = {}
         """URL -> article id of the items in flight, for the report of a dropped one."""
+        self._charset: CharsetMiddleware | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "ReextractSpider":
@@ -112,8 +122,10 @@ class ReextractSpider(scrapy.Spider):
         return [int(r["id"]) for r in archive.fetch(sql, params)]
 
     async def start(self) -> AsyncIterator[Any]:  # type: ignore[override]
-        from crawler.archive.shared import crawler_archive, release_crawler_archive
-
+        try:  # the crawl's own decoding fix (a declared charset contradicting the bytes)
+            self._charset = CharsetMiddleware.from_crawler(self.crawler)
+        except NotConfigured:  # off for the crawls too
+            self._charset = None
         archive = crawler_archive(self.crawler)
         try:
             ids = self._article_ids(archive)
@@ -131,8 +143,6 @@ class ReextractSpider(scrapy.Spider):
 
     def reextract_one(self, row: dict[str, Any]) -> Any:
         """The re-extracted `Article` for one archived row, or None (counted, reported)."""
-        from crawler.warc import WarcReadError, read_record
-
         data = Path(self.settings.get("AKHBAR_DATA") or "data")
         if not row.get("warc_record"):
             self._problem("missing_warc", row, "no WARC record kept for it")
@@ -152,8 +162,6 @@ class ReextractSpider(scrapy.Spider):
             self._problem("extract_error", row, f"extraction failed: {exc!r}")
             self.logger.debug("extraction failed", exc_info=True)
             return None
-        from crawler.archive.runs import record_layers
-
         record_layers(self.crawler.stats, page.field_layers, article)
         # Same identity (the archive keys on these), same fetch: content changes, the article does not.
         article.url = row["url"]
@@ -166,10 +174,6 @@ class ReextractSpider(scrapy.Spider):
 
     def _page_for(self, source: str) -> tuple[Any, str]:
         if source not in self._pages:
-            from scrapy.spiderloader import get_spider_loader
-
-            from crawler.config import load_sources
-
             src = load_sources(self.settings.get("AKHBAR_SOURCES")).get(source)
             if src is None:
                 raise ValueError(f"source {source!r} is not in the sources file")
@@ -177,15 +181,8 @@ class ReextractSpider(scrapy.Spider):
             self._pages[source] = (spider_cls.page_class, src.language)
         return self._pages[source]
 
-    def _response(self, kept: Any, row: dict[str, Any]) -> Any:
-        from scrapy.http import HtmlResponse
-
+    def _response(self, kept: WarcResponse, row: dict[str, Any]) -> HtmlResponse:
         response = HtmlResponse(url=kept.url or row["url"], status=kept.status, headers=kept.headers, body=kept.body)
-        # the crawl's own decoding fix (declared charset contradicting the bytes)
-        from crawler.middlewares import CharsetMiddleware
-
-        try:
-            fix = CharsetMiddleware.from_crawler(self.crawler)
-        except Exception:  # NotConfigured: the crawl did not fix charsets either
+        if self._charset is None:
             return response
-        return fix.process_response(None, response)  # type: ignore[arg-type]
+        return self._charset.process_response(None, response)  # type: ignore[arg-type,return-value]
