@@ -177,6 +177,11 @@ def test_missing_and_truncated_warc_files_are_reported_per_article_and_the_rest_
     warc = data / by_offset[0]["warc_record"]["file"]
     assert all(a["warc_record"]["file"] == by_offset[0]["warc_record"]["file"] for a in by_offset)
 
+    # 0. an article whose kept response is windows-1256 labelled UTF-8 (docs/faults.md): the
+    # crawl's charset fix applies on re-extraction too
+    legacy = by_offset[2]
+    page = read_record(data, legacy["warc_record"]).body.decode("utf-8").encode("cp1256", "xmlcharrefreplace")
+    assert b"charset" in page.lower()
     # 1. the WARC file cut in the middle of a record: that one and every later one are lost
     cut_at = len(by_offset) * 2 // 3
     with warc.open("r+b") as fh:
@@ -195,8 +200,16 @@ def test_missing_and_truncated_warc_files_are_reported_per_article_and_the_rest_
                                            ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
         rec = writer.create_warc_record(empty["url"], "response", payload=BytesIO(body), http_headers=http)
         writer.write_record(rec)
+        fh.flush()
+        legacy_offset = fh.tell()
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                           ("Content-Length", str(len(page)))], protocol="HTTP/1.1")
+        legacy_rec = writer.create_warc_record(legacy["url"], "response", payload=BytesIO(page), http_headers=http)
+        writer.write_record(legacy_rec)
     _set_warc(url, empty["id"], {"file": "warc/other.warc.gz", "offset": 0,
                                  "record_id": rec.rec_headers.get_header("WARC-Record-ID")})
+    _set_warc(url, legacy["id"], {"file": "warc/other.warc.gz", "offset": legacy_offset,
+                                  "record_id": legacy_rec.rec_headers.get_header("WARC-Record-ID")})
 
     run = akhbar(data, "reextract")
     assert run.returncode == 1, run.stderr[-3000:]  # one failed
@@ -222,6 +235,9 @@ def test_missing_and_truncated_warc_files_are_reported_per_article_and_the_rest_
         assert after[aid]["body_text"] == before[aid]["body_text"] and after[aid]["version"] == 1
     fixed = [a for a in after.values() if a["id"] not in lost | {gone["id"], empty["id"]}]
     assert sum(a["version"] == 2 for a in fixed) == counts["changed"]
+    # decoded as windows-1256: the whole body, beginning with the (UTF-8) paragraph the bug kept
+    assert after[legacy["id"]]["body_text"].startswith(before[legacy["id"]]["body_text"])
+    assert after[legacy["id"]]["body_text"].count("\n\n") >= 1 and after[legacy["id"]]["title"] == before[legacy["id"]]["title"]
 
 
 def test_read_record_reads_back_what_the_crawl_wrote_with_its_hints(tmp_path: Path) -> None:
