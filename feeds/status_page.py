@@ -41,6 +41,9 @@ MONITOR_LABELS: dict[str, str] = {
     "error_rate": "نسبة الأخطاء",
     "finish_reason": "اكتمال الجولة",
     "crawl_process": "عملية الزحف",
+    "selectors_stale/title": "محددات العناوين",
+    "selectors_stale/body_text": "محددات النصوص",
+    "selectors_stale/date_published_raw": "محددات التواريخ",
 }
 CHART_W, CHART_H, CHART_PAD = 300, 80, 14
 

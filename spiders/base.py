@@ -46,7 +46,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
-from crawler.archive.runs import run_id_for
+from crawler.archive.runs import record_layers, run_id_for
 from crawler.config import Source, load_sources
 from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
 from crawler.seen import SeenStore, seen_store_for
@@ -486,6 +486,7 @@ class NewsSpider(scrapy.Spider):
             return
         if response.meta.get("warc_record"):
             article.warc_record = response.meta["warc_record"]
+        record_layers(self.crawler.stats, page.field_layers, article)  # per-run layer counts (docs/monitoring.md)
         self._inc("akhbar/articles_extracted")
         yield article
 

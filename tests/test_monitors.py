@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from crawler.archive import open_archive
+from crawler.archive.runs import LAYER_FIELDS
 from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
 from crawler.ops.alerts import post_webhook, send
 from crawler.ops.monitors import (COVERAGE_FIELDS, Thresholds, health_of, monitors_of, record_health, run_monitors,
@@ -32,7 +33,7 @@ from tests.conftest import ROOT
 from tests.serving_support import LoopbackService, reply
 
 ALL_MONITORS = {"no_articles", "site_answered", "min_articles", "error_rate", "finish_reason",
-                *(f"coverage/{f}" for f in COVERAGE_FIELDS)}
+                *(f"coverage/{f}" for f in COVERAGE_FIELDS), *(f"selectors_stale/{f}" for f in LAYER_FIELDS)}
 BASE_URLS = {"hespress": "https://www.hespress.com", "hibapress": "https://ar.hibapress.com", "le12": "https://le12.ma",
              "rue20": "https://rue20.com", "belpresse": "https://www.belpresse.com"}
 
@@ -133,8 +134,7 @@ class RedesignProxy(LoopbackService):
                 if ctype.startswith(("text/", "application/")):
                     text = body.decode("utf-8").replace(outer.upstream, outer.url)
                     if "html" in ctype:
-                        for pattern in outer.STRIP:
-                            text = pattern.sub("", text)
+                        text = outer.redesign(text)
                     body = text.encode("utf-8")
                 reply(self, status, body, ctype)
 
@@ -143,6 +143,12 @@ class RedesignProxy(LoopbackService):
 
         super().__init__(Handler)
         self.url = self.base_url
+
+    def redesign(self, html: str) -> str:
+        """An HTML page as the new theme serves it."""
+        for pattern in self.STRIP:
+            html = pattern.sub("", html)
+        return html
 
 
 # --- crawls -------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from crawler.archive.records import (
     sort_key_for,
     utc,
 )
+from crawler.archive.runs import layer_counts
 from crawler.archive.search import QueryError, SearchQuery, parse_date_bound, parse_query
 from crawler.items import ARTICLE_FIELDS
 
@@ -373,7 +374,8 @@ class Archive(ABC):
                 (
                     existing["id"], version, existing["title"], existing["body_text"], existing["body_html"],
                     existing["summary"], existing["content_hash"], existing["date_modified"], existing["fetched_at"],
-                    existing["warc_record"], self.enc_datetime(now),
+                    # decoded already on PostgreSQL (jsonb), text on SQLite: re-encoded either way
+                    self.enc_json(_json_value(existing["warc_record"])), self.enc_datetime(now),
                 ),
             )
             version += 1
@@ -499,12 +501,12 @@ class Archive(ABC):
             rec["duration_s"] = round((now - started).total_seconds(), 3) if started else None
         self.execute(
             "UPDATE crawl_runs SET finished_at = ?, status = ?, stats = ?, warc_file = COALESCE(?, warc_file), "
-            "articles_new = ?, articles_updated = ?, articles_failed = ?, pages = ?, http_errors = ?, duration_s = ? "
-            "WHERE id = ?",
+            "articles_new = ?, articles_updated = ?, articles_failed = ?, pages = ?, http_errors = ?, duration_s = ?, "
+            "layers = ? WHERE id = ?",
             (
                 self.enc_datetime(now), run_status(status, stats), self.enc_json(to_jsonable(stats)), warc_file,
                 rec["articles_new"], rec["articles_updated"], rec["articles_failed"], rec["pages"],
-                self.enc_json(rec["http_errors"]), rec["duration_s"], run_id,
+                self.enc_json(rec["http_errors"]), rec["duration_s"], self.enc_json(rec["layers"]), run_id,
             ),
         )
 
@@ -523,6 +525,7 @@ class Archive(ABC):
                 "errors": _json_value(r["errors"]) or [],
                 "http_errors": _json_value(r.get("http_errors")) or {},
                 "monitors": _json_value(r.get("monitors")) or [],
+                "layers": _json_value(r.get("layers")) or {},
             }
             for r in rows
         ]
@@ -623,6 +626,7 @@ def run_record(stats: dict[str, Any]) -> dict[str, Any]:
         "pages": int(stats.get("response_received_count", 0)),
         "http_errors": dict(sorted(http_errors.items())),
         "duration_s": round(float(elapsed), 3) if isinstance(elapsed, (int, float)) else None,
+        "layers": layer_counts(stats),
     }
 
 

@@ -408,3 +408,18 @@ register(
         ],
     )
 )
+
+
+# --- 330: extraction layers per run (operations: monitors) --------------------------------
+# {field: {layer: articles}} for title, body and date (crawler.archive.runs.layer_counts),
+# written by Archive.finish_run: the selectors-stale monitor reads a source's recent runs
+# from here to say since which run its own selectors stopped giving most fields.
+
+register(
+    Migration(
+        330,
+        "crawl runs: which extraction layer gave title, body and date",
+        sqlite=["ALTER TABLE crawl_runs ADD COLUMN layers TEXT"],
+        postgres=["ALTER TABLE crawl_runs ADD COLUMN layers JSONB"],
+    )
+)

@@ -83,8 +83,9 @@ def _int(value: Any) -> int | None:
 
 def run_summary(row: Mapping[str, Any]) -> dict[str, Any]:
     """A ``crawl_runs`` row as the status shows it: times, status, health, counts and
-    the failed monitors. Counts come from the scheduler's columns when the archive
-    has them, else from the run's stats."""
+    the failed monitors, and which extraction layer gave titles, bodies and dates.
+    Counts come from the scheduler's columns when the archive has them, else from the
+    run's stats."""
     stats = _json(row.get("stats")) or {}
     monitors = _json(row.get("monitors")) or []
     http_errors = _json(row.get("http_errors"))
@@ -110,7 +111,14 @@ def run_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "http_errors": http_errors if isinstance(http_errors, dict) else None,
         "duration_s": round(float(duration), 3) if isinstance(duration, (int, float)) else None,
         "failed_monitors": [m for m in monitors if isinstance(m, dict) and not m.get("ok")],
+        "layers": _layers(row.get("layers")),
     }
+
+
+def _layers(value: Any) -> dict[str, dict[str, int]] | None:
+    """The run's ``{field: {layer: articles}}`` (None for runs recorded before layers were)."""
+    value = _json(value)
+    return value if isinstance(value, dict) else None
 
 
 def articles_per_day(archive: Any, today: date, days: int = WINDOW_DAYS) -> dict[str, list[int]]:
@@ -234,7 +242,10 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         "health": {"type": ["string", "null"], "enum": ["ok", "degraded", "failing", None]},
         "articles_scraped": _NULLABLE_INT, "articles_new": _NULLABLE_INT, "articles_updated": _NULLABLE_INT,
         "pages": _NULLABLE_INT, "http_errors": {"type": ["object", "null"]}, "duration_s": {"type": ["number", "null"]},
-        "failed_monitors": {"type": "array", "items": {"$ref": "#/components/schemas/MonitorResult"}}}},
+        "failed_monitors": {"type": "array", "items": {"$ref": "#/components/schemas/MonitorResult"}},
+        "layers": {"type": ["object", "null"], "description": "field -> extraction layer -> articles, for title, "
+                   "body_text and date_published_raw", "additionalProperties": {
+                       "type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}}},
     "SourceStatus": {"type": "object",
                      "required": ["id", "name", "health", "running", "last_run", "next_run", "articles_per_day", "articles_30d"],
                      "properties": {

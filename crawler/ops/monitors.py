@@ -13,7 +13,12 @@ Scrapyd, a cluster worker). While the crawl runs it counts field coverage as ite
   a section, at or above its threshold (a layout change shows as a coverage drop);
 - ``error_rate``: failed requests / requests at or below ``max_error_rate``;
 - ``finish_reason``: the crawl finished (or was shut down to be resumed) rather than
-  being cut short by a limit or an error.
+  being cut short by a limit or an error;
+- ``selectors_stale/<field>``: the site's own layers (its selectors, JSON-LD, meta, the
+  discovery hints) still give most titles, bodies and dates; over the source's recent
+  runs (``crawl_runs.layers``), a streak of runs in which more than ``max_generic_share``
+  of a field came from the generic layer is a redesign: "selectors stale: 85 % of bodies
+  from the generic layer since run X", X being the first run of the streak.
 
 A run shut down before its end (``shutdown``: SIGTERM, Ctrl-C; the next run resumes it)
 is not judged on article counts, nor on answers when it sent no request.
@@ -50,6 +55,11 @@ COVERAGE_FIELDS: tuple[str, ...] = ("title", "body_text", "date_published", "sec
 DEFAULT_MIN_ARTICLES = 1
 DEFAULT_MAX_ERROR_RATE = 0.25
 DEFAULT_COVERAGE: dict[str, float] = {"title": 0.95, "body_text": 0.95, "date_published": 0.8, "section_raw": 0.5}
+DEFAULT_SELECTORS_STALE: dict[str, float] = {"max_generic_share": 0.5, "runs": 1, "min_articles": 5}
+"""A field is stale when more than ``max_generic_share`` of it came from the generic layer
+in each of at least ``runs`` consecutive runs (the newest included) holding together at
+least ``min_articles`` articles with that field."""
+STALE_NOUNS: dict[str, str] = {"title": "titles", "body_text": "bodies", "date_published_raw": "dates"}
 FAILING_MONITORS = frozenset({"no_articles", "site_answered"})
 """A failure of one of these means the site gave nothing: the run is failing, not degraded."""
 HEALTH_VALUES = ("ok", "degraded", "failing")
@@ -65,6 +75,7 @@ class Thresholds:
     min_articles: int = DEFAULT_MIN_ARTICLES
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE
     coverage: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COVERAGE))
+    selectors_stale: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SELECTORS_STALE))
 
 
 def _check_table(where: str, table: Mapping[str, Any]) -> None:
@@ -83,8 +94,24 @@ def _check_table(where: str, table: Mapping[str, Any]) -> None:
                     raise ConfigError(f"{where} coverage.{name}: unknown field; known: {', '.join(COVERAGE_FIELDS)}")
                 if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
                     raise ConfigError(f"{where} coverage.{name}: must be a share between 0 and 1, not {share!r}")
+        elif key == "selectors_stale":
+            _check_stale_table(where, value)
         else:
-            raise ConfigError(f"{where} {key}: unknown key; known: min_articles, max_error_rate, coverage")
+            raise ConfigError(f"{where} {key}: unknown key; known: min_articles, max_error_rate, coverage, selectors_stale")
+
+
+def _check_stale_table(where: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} selectors_stale: must be a table (max_generic_share, runs, min_articles)")
+    for name, v in value.items():
+        if name == "max_generic_share":
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                raise ConfigError(f"{where} selectors_stale.max_generic_share: must be a share between 0 and 1, not {v!r}")
+        elif name in ("runs", "min_articles"):
+            if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "runs" else 0):
+                raise ConfigError(f"{where} selectors_stale.{name}: must be a whole number >= {1 if name == 'runs' else 0}, not {v!r}")
+        else:
+            raise ConfigError(f"{where} selectors_stale.{name}: unknown key; known: {', '.join(DEFAULT_SELECTORS_STALE)}")
 
 
 def validate(cfg: Config) -> None:
@@ -104,18 +131,19 @@ def validate(cfg: Config) -> None:
 
 def thresholds_for(table: Mapping[str, Any], source: str | None) -> Thresholds:
     """Defaults, overridden by ``[monitors]``, overridden by ``[monitors.sources.<id>]``."""
-    merged: dict[str, Any] = {"coverage": dict(DEFAULT_COVERAGE)}
+    merged: dict[str, Any] = {"coverage": dict(DEFAULT_COVERAGE), "selectors_stale": dict(DEFAULT_SELECTORS_STALE)}
     layers = [table, (table.get("sources") or {}).get(source or "", {})]
     for layer in layers:
         for key, value in layer.items():
-            if key == "coverage":
-                merged["coverage"].update(value)
+            if key in ("coverage", "selectors_stale"):
+                merged[key].update(value)
             elif key != "sources":
                 merged[key] = value
     return Thresholds(
         min_articles=int(merged.get("min_articles", DEFAULT_MIN_ARTICLES)),
         max_error_rate=float(merged.get("max_error_rate", DEFAULT_MAX_ERROR_RATE)),
         coverage={k: float(v) for k, v in merged["coverage"].items()},
+        selectors_stale={k: float(v) for k, v in merged["selectors_stale"].items()},
     )
 
 
@@ -185,6 +213,71 @@ def health_of(checks: list[Check] | list[dict[str, Any]]) -> str:
     if not failed:
         return "ok"
     return "failing" if failed & FAILING_MONITORS else "degraded"
+
+
+@dataclass(frozen=True)
+class StaleStreak:
+    """The newest run of a source and the runs before it in which more than the allowed
+    share of one field came from the generic layer."""
+
+    runs: list[str]
+    """Run ids, newest first; the last one is the run the streak began with."""
+    generic: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.generic / self.total if self.total else 0.0
+
+    @property
+    def since(self) -> str | None:
+        return self.runs[-1] if self.runs else None
+
+
+def stale_streak(history: list[tuple[str, Mapping[str, Mapping[str, int]]]], name: str,
+                 max_generic_share: float) -> StaleStreak:
+    """The streak of runs, from the newest back, whose `name` came from the generic layer
+    for more than `max_generic_share` of the articles that had it. `history` is
+    ``[(run_id, {field: {layer: articles}}), ...]`` newest first; a run that extracted no
+    article with the field (an incremental run with nothing new) neither extends nor
+    ends the streak."""
+    from crawler.archive.runs import GENERIC_LAYER
+
+    runs: list[str] = []
+    generic = total = 0
+    for run_id, counts in history:
+        by_layer = {k: int(v) for k, v in (counts.get(name) or {}).items() if k != "none"}
+        n = sum(by_layer.values())
+        if not n:
+            continue
+        g = by_layer.get(GENERIC_LAYER, 0)
+        if g / n <= max_generic_share:
+            break
+        runs.append(run_id)
+        generic += g
+        total += n
+    return StaleStreak(runs, generic, total)
+
+
+def layer_history(archive: Any, source: str | None, run_id: str, stats: Mapping[str, Any],
+                  limit: int = 50) -> list[tuple[str, dict[str, dict[str, int]]]]:
+    """This run's layer counts (from its stats), then the source's earlier runs' (from
+    ``crawl_runs.layers``), newest first."""
+    from crawler.archive.runs import layer_counts
+
+    history: list[tuple[str, dict[str, dict[str, int]]]] = [(run_id, layer_counts(stats))]
+    if archive is None or not source:
+        return history
+    rows = archive.fetch(
+        "SELECT id, layers FROM crawl_runs WHERE source = ? AND id <> ? AND layers IS NOT NULL "
+        "ORDER BY started_at DESC, id DESC LIMIT ?", (source, run_id, int(limit)))
+    for row in rows:
+        value = row.get("layers")
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, dict):
+            history.append((row["id"], value))
+    return history
 
 
 # --- Spidermon monitors ---------------------------------------------------------------
@@ -327,6 +420,55 @@ class CoverageMonitor(AkhbarMonitor):
         self._coverage("section_raw")
 
 
+@monitors.name("selectors_stale")
+class SelectorsStaleMonitor(AkhbarMonitor):
+    """The site's own layers still give most titles, bodies and dates (see `stale_streak`)."""
+
+    def _stale(self, name: str) -> None:
+        t = self.thresholds.selectors_stale
+        max_share, min_runs, min_articles = t["max_generic_share"], int(t["runs"]), int(t["min_articles"])
+        history = self.data.meta.get("layer_history") or [(self.data.meta["run"].get("run_id"), {})]
+        streak = stale_streak(history, name, max_share)
+        noun = STALE_NOUNS[name]
+        check = f"selectors_stale/{name}"
+        if streak.runs and len(streak.runs) >= min_runs and streak.total >= min_articles:
+            pct = round(streak.share * 100)
+            runs = f"{len(streak.runs)} run{'s' if len(streak.runs) > 1 else ''}"
+            self.check(check, False, round(streak.share, 4), max_share,
+                       f"selectors stale: {pct} % of {noun} from the generic layer since run {streak.since} "
+                       f"({streak.generic} of {streak.total} in {runs}; at most {max_share:.0%} expected)")
+            return
+        from crawler.archive.runs import GENERIC_LAYER
+
+        now = {k: int(v) for k, v in (history[0][1].get(name) or {}).items() if k != "none"}
+        n = sum(now.values())
+        if not n:
+            self.check(check, True, None, max_share, f"no {noun} extracted this run")
+            return
+        share = round(now.get(GENERIC_LAYER, 0) / n, 4)
+        self.check(check, True, share, max_share,
+                   f"{now.get(GENERIC_LAYER, 0)} of {n} {noun} from the generic layer this run "
+                   f"({share:.0%}; stale above {max_share:.0%})")
+
+    @monitors.name("title")
+    @monitors.order(7)
+    def test_title(self) -> None:
+        """Titles mostly from the site's own layers."""
+        self._stale("title")
+
+    @monitors.name("body_text")
+    @monitors.order(7)
+    def test_body_text(self) -> None:
+        """Bodies mostly from the site's own layers."""
+        self._stale("body_text")
+
+    @monitors.name("date_published_raw")
+    @monitors.order(7)
+    def test_date(self) -> None:
+        """Publication dates mostly from the site's own layers."""
+        self._stale("date_published_raw")
+
+
 class RecordRunAction(Action):
     """Write the run's health and monitor results on its ``crawl_runs`` row."""
 
@@ -358,12 +500,14 @@ class _ReportAction(Action):
         }
 
 
-_ORDER = {"no_articles": 1, "site_answered": 2, "min_articles": 3, "coverage": 4, "error_rate": 5, "finish_reason": 6}
+_ORDER = {"no_articles": 1, "site_answered": 2, "min_articles": 3, "coverage": 4, "error_rate": 5, "finish_reason": 6,
+          "selectors_stale": 7}
 
 
 def _check_order(c: Check) -> tuple[int, int]:
     group, _, sub = c.name.partition("/")
-    return _ORDER.get(group, 99), COVERAGE_FIELDS.index(sub) if sub in COVERAGE_FIELDS else 0
+    fields = COVERAGE_FIELDS if group == "coverage" else tuple(STALE_NOUNS)
+    return _ORDER.get(group, 99), fields.index(sub) if sub in fields else 0
 
 
 class _LoggingResult(SpiderMonitorResult):
@@ -380,18 +524,23 @@ class _Runner(SpiderMonitorRunner):
 
 
 class RunMonitorSuite(MonitorSuite):
-    monitors = [ArticlesMonitor, SiteMonitor, CoverageMonitor]
+    monitors = [ArticlesMonitor, SiteMonitor, CoverageMonitor, SelectorsStaleMonitor]
     monitors_finished_actions = [_ReportAction, RecordRunAction]
     monitors_failed_actions = [AlertAction]
 
 
 def run_monitors(stats: Mapping[str, Any], *, spider: Any, thresholds: Thresholds, run: dict[str, Any],
                  reason: str | None = None, alerts: Mapping[str, Any] | None = None,
-                 record: Any = None) -> dict[str, Any]:
+                 record: Any = None, history: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
     """Run the suite over a crawl's stats; returns the report ``{source, run_id, ...,
-    health, monitors}`` (also recorded and alerted by the suite's actions)."""
+    health, monitors}`` (also recorded and alerted by the suite's actions). `history` is
+    the source's layer counts, this run first (`layer_history`); without it only this
+    run's stats are judged."""
+    from crawler.archive.runs import layer_counts
+
     meta: dict[str, Any] = {"thresholds": thresholds, "checks": [], "run": run, "reason": reason,
-                            "alerts": dict(alerts or {}), "record": record}
+                            "alerts": dict(alerts or {}), "record": record,
+                            "layer_history": history or [(run.get("run_id"), layer_counts(stats))]}
     runner = _Runner(spider=spider)
     result = runner.run(RunMonitorSuite(), stats=dict(stats), spider=spider, meta=meta)
     for step_result in (result.monitors_finished_action_results, result.monitors_failed_action_results):
@@ -490,9 +639,22 @@ class MonitorsExtension:
         report = run_monitors(
             stats, spider=spider, thresholds=thresholds_for(self.monitors_table, source_id), run=run,
             reason=reason, alerts=self.alerts_table, record=self._record if self.record_enabled else None,
+            history=self._history(source_id, run["run_id"], stats),
         )
         logger.info("monitors: run %s of %s is %s", run["run_id"], source_id or spider.name, report["health"])
         return report
+
+    def _history(self, source: str | None, run_id: str, stats: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        if not self.record_enabled or self._archive is None:
+            return layer_history(None, source, run_id, stats)
+        from crawler.archive.shared import using_crawler_archive
+
+        try:
+            with using_crawler_archive(self.crawler) as archive:
+                return layer_history(archive, source, run_id, stats)
+        except Exception:  # without the earlier runs, this run is judged alone
+            logger.warning("monitors: earlier runs of %s unreadable; judging layers on this run only", source, exc_info=True)
+            return layer_history(None, source, run_id, stats)
 
     def _record(self, report: dict[str, Any]) -> None:
         from crawler.archive.shared import using_crawler_archive
