@@ -538,7 +538,7 @@ class GenericFields:
         root = self.sel.root if isinstance(self.sel.root, etree._Element) else None
         if root is not None:
             response = getattr(self.sel, "response", None)
-            out = trafilatura_body(root, getattr(response, "url", None))
+            out = trafilatura_body(root, getattr(response, "url", None), getattr(response, "text", None))
             if out:
                 return out
         content = self.content()
