@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -28,6 +28,7 @@ from spiders.extract import (
     inner_html,
     is_boilerplate_text,
 )
+from spiders.extract import _is_boilerplate_attr as is_boilerplate_block  # class/id/role tokens
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
 # On the dev set the fast pass alone decides 80 of 91 pages with no loss of F1.
 SHORT_BODY_CHARS = 1000
 # A precise pass that keeps less than this much text has probably picked a notice or a
-# caption block instead of the article: a balanced pass is tried too, the longer kept.
+# caption block instead of the article: a balanced pass is tried too, and kept when it finds
+# at least this much.
 THIN_BODY_CHARS = 500
 _WORD = re.compile(r"\w+")
 
@@ -97,7 +99,102 @@ def _html(body: etree._Element) -> str:
     return inner_html(inner if inner is not None else html)
 
 
-def _extract(page: etree._Element | str, url: str | None, headlines: set[str], **options: Any) -> Fields:
+# A sibling block continues the article when it holds at least this much paragraph text
+# with at most this share of it in links (a card of related links is mostly links).
+CONTINUATION_MIN_CHARS = 200
+CONTINUATION_MAX_LINK_SHARE = 0.3
+_SKIP_ANCESTORS = {"nav", "aside", "footer", "header", "form"}
+_ARTICLE_BOUNDS = {"article", "main", "body", "html"}
+_AUTHOR_TOKENS = {"author", "bio", "byline", "profile"}
+_ATTR_TOKENS = re.compile(r"[\s_\-]+")
+
+
+def _paragraph_text(p: etree._Element) -> tuple[str, int]:
+    text = clean_text(" ".join(p.itertext())) or ""
+    links = sum(len(clean_text(" ".join(a.itertext())) or "") for a in p.iter("a"))
+    return text, links
+
+
+def _ancestors_within(el: etree._Element, top: etree._Element) -> Iterator[etree._Element]:
+    for a in el.iterancestors():
+        yield a
+        if a is top:
+            return
+
+
+def _not_article(el: etree._Element) -> bool:
+    """Navigation, asides, and blocks marked as boilerplate or as the author's box."""
+    if el.tag in _SKIP_ANCESTORS or is_boilerplate_block(el):
+        return True
+    attrs = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return bool(set(_ATTR_TOKENS.split(attrs)) & _AUTHOR_TOKENS)
+
+
+def _continuation_paragraphs(sib: etree._Element) -> list[str]:
+    """The paragraphs of `sib` when it reads as more of the article, else []."""
+    if next(sib.iter("h1"), None) is not None:  # a next article (infinite scroll), not more of this one
+        return []
+    paras = []
+    links = 0
+    for p in sib.iter("p"):
+        if any(_not_article(a) for a in _ancestors_within(p, sib)):
+            continue
+        text, n = _paragraph_text(p)
+        if text:
+            paras.append(text)
+            links += n
+    total = sum(map(len, paras))
+    if total < CONTINUATION_MIN_CHARS or links > CONTINUATION_MAX_LINK_SHARE * total:
+        return []
+    return paras
+
+
+def add_continuations(body: etree._Element, root: etree._Element) -> int:
+    """Append to trafilatura's `body` the paragraphs of blocks that continue the article.
+
+    Some sites cut the article into sibling blocks of one class (a chunk per screen, ads
+    between: wired.com's ``div.grid`` × 3 each wrapping a ``div.body__container``);
+    trafilatura keeps the first and drops the rest. The kept paragraphs are found in the
+    page (`root`); a sibling of their block, or of one of its two nearest wrappers below
+    the article, with the same tag and class, holding enough paragraph text that is not
+    mostly links and no ``h1`` of its own, is a continuation. Returns how many paragraphs
+    were added."""
+    kept = {_key(" ".join(el.itertext())) for el in body.iter("p")}
+    kept.discard("")
+    if not kept:
+        return 0
+    blocks: list[etree._Element] = []
+    for p in root.iter("p"):
+        parent = p.getparent()
+        if parent is not None and parent not in blocks and _key(" ".join(p.itertext())) in kept:
+            blocks.append(parent)
+    added = 0
+    seen: set[etree._Element] = set()
+    for block in blocks:
+        level: etree._Element | None = block
+        for _ in range(3):
+            if level is None or level.tag in _ARTICLE_BOUNDS:
+                break
+            container = level.getparent()
+            if container is None:
+                break
+            if level.get("class"):
+                for sib in container.iterchildren(level.tag):
+                    if sib is level or sib in seen or sib.get("class") != level.get("class"):
+                        continue
+                    seen.add(sib)
+                    for text in _continuation_paragraphs(sib):
+                        key = _key(text)
+                        if key not in kept:
+                            kept.add(key)
+                            etree.SubElement(body, "p").text = text
+                            added += 1
+            level = container
+    return added
+
+
+def _extract(page: etree._Element | str, url: str | None, headlines: set[str], root: etree._Element | None = None,
+             **options: Any) -> Fields:
     from trafilatura import bare_extraction
 
     try:
@@ -107,6 +204,8 @@ def _extract(page: etree._Element | str, url: str | None, headlines: set[str], *
         return {}
     if doc is None or doc.body is None:
         return {}
+    if root is not None:
+        add_continuations(doc.body, root)
     paras = _tree_paragraphs(doc.body, headlines)
     if not paras:
         return {}
@@ -134,11 +233,13 @@ def trafilatura_body(root: etree._Element, url: str | None = None, text: str | N
     else:
         page = copy.deepcopy(root)
         etree.strip_tags(page, etree.Comment, etree.ProcessingInstruction)
-    out = _extract(page, url, headlines, fast=True)
+    out = _extract(page, url, headlines, root, fast=True)
     if len(out.get("body_text", "")) < SHORT_BODY_CHARS:
-        out = _extract(page, url, headlines) or out
+        out = _extract(page, url, headlines, root) or out
     if len(out.get("body_text", "")) < THIN_BODY_CHARS:
-        balanced = _extract(page, url, headlines, favor_precision=False)
-        if len(balanced.get("body_text", "")) > len(out.get("body_text", "")):
+        balanced = _extract(page, url, headlines, root, favor_precision=False)
+        # only a body of real length: on a page with one short paragraph the balanced pass
+        # falls back to the whole page's text, menus included
+        if len(balanced.get("body_text", "")) >= THIN_BODY_CHARS:
             out = balanced
     return out
