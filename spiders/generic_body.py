@@ -1,15 +1,15 @@
-"""The generic layer's article body: trafilatura's main-content extraction over the page's
-already-parsed tree, Akhbar's own boilerplate rules on top, and the old paragraph-density
-pick as the fallback.
+"""The generic layer's article body: trafilatura's main-content extraction, Akhbar's rules
+around it, and the old paragraph-density pick as the fallback (docs/extraction.md).
 
 Why a library: on 91 real article pages from many sites (the scrapinghub article-extraction
 benchmark's development half, ``bench/extract.py --dev``) the in-house readability-style
-pick scored body F1 0.72 where trafilatura scores 0.96; trafilatura's rules (text and link
-density per block, paragraph structure, boilerplate by tag/attribute, a readability and
-jusText comparison when its own pass looks thin) are years of tuning over many languages,
-Arabic included. It runs on the tree parsel already built for the other layers — no second
-parse — with comments and metadata off and ``favor_precision`` on, which is both more
-accurate on the set (0.966) and faster than trafilatura's own ``extract()`` on bytes.
+pick scored body F1 0.72 where trafilatura's ``extract()`` scores 0.961; trafilatura's
+rules (text and link density per block, paragraph structure, boilerplate by tag/attribute,
+a readability and jusText comparison when its own pass looks thin) are years of tuning over
+many languages, Arabic included. Around it, each rule measured on that set: the fast pass
+first and the full comparison only for short bodies, a balanced retry for thin ones, the
+headline not repeated, split article blocks joined, Akhbar's Arabic boilerplate lines out.
+Result: F1 0.980 in 0.88x the time of trafilatura's own ``extract()`` on the same pages.
 """
 
 from __future__ import annotations
