@@ -162,7 +162,8 @@ def dev_part(directory: Path, rounds: int) -> None:
     a, t = scores["akhbar"], scores["trafilatura"]
     result("extract", "generic body F1 (dev set)", round(a.f1, 3), "F1", labels["trafilatura"], round(t.f1, 3),
            round(a.f1 / t.f1, 3) if t.f1 else None, ">= 0.96", a.f1 >= 0.96,
-           precision=round(a.precision, 3), recall=round(a.recall, 3), pages=len(pages))
+           precision=round(a.precision, 3), recall=round(a.recall, 3), pages=len(pages),
+           baseline_precision=round(t.precision, 3), baseline_recall=round(t.recall, 3))
     result("extract", "generic body time (dev set)", round(ms["akhbar"], 1), "ms/page", labels["trafilatura"],
            round(ms["trafilatura"], 1), round(ms["akhbar"] / ms["trafilatura"], 2), "<= trafilatura",
            ms["akhbar"] <= ms["trafilatura"])

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from w3lib.encoding import html_body_declared_encoding
 
 from crawler.snapshot import SnapshotServer
+from tests.serving_support import loopback_server, reply, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -142,3 +144,33 @@ def test_json_and_table_formats(fmt: str, tmp_path: Path) -> None:
     else:
         assert f"== {HESPRESS}" in out and f"== {missing}" in out
         assert "الاتحاد الدستوري" in out and "[meta]" in out and "error:" in out
+
+
+def test_encoding_precedence_bom_then_header_then_meta(tmp_path: Path) -> None:
+    # UTF-8 bytes whose <meta> claims windows-1256: only a BOM or an HTTP header may say better
+    utf8 = HESPRESS.read_bytes().replace(b'<meta charset="UTF-8">', b'<meta charset="windows-1256">')
+    assert b"windows-1256" in utf8
+    bom = tmp_path / "bom.html"
+    bom.write_bytes(b"\xef\xbb\xbf" + utf8)
+    plain, = lines(akhbar(str(HESPRESS)))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+            reply(self, 200, utf8, "text/html; charset=utf-8")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(loopback_server(Handler)) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/article"
+        run = akhbar(str(bom), url)
+    assert run.returncode == 0, run.stderr.decode()
+    from_bom, from_header = lines(run)
+    assert from_bom["encoding"] == from_header["encoding"] == "utf-8"
+    assert from_bom["title"] == from_header["title"] == plain["title"]
+    assert from_bom["body_text"] == plain["body_text"]
+    # and the <meta> alone decides when nothing says better (the page is then mis-decoded)
+    meta_only = tmp_path / "meta.html"
+    meta_only.write_bytes(utf8)
+    [wrong] = lines(akhbar(str(meta_only)))
+    assert wrong["encoding"] == "cp1256" and wrong["title"] != plain["title"]
