@@ -8,8 +8,9 @@ rules (text and link density per block, paragraph structure, boilerplate by tag/
 a readability and jusText comparison when its own pass looks thin) are years of tuning over
 many languages, Arabic included. Around it, each rule measured on that set: the fast pass
 first and the full comparison only for short bodies, a balanced retry for thin ones, the
-headline not repeated, split article blocks joined, Akhbar's Arabic boilerplate lines out.
-Result: F1 0.980 in 0.88x the time of trafilatura's own ``extract()`` on the same pages.
+headline and standfirst not repeated, split article blocks joined, Akhbar's Arabic
+boilerplate lines out. Result: F1 0.982 in about 0.9x the time of trafilatura's own
+``extract()`` on the same pages.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from lxml import etree
@@ -63,18 +65,38 @@ def _key(text: str | None) -> str:
     return " ".join(_WORD.findall((text or "").lower()))
 
 
-def headline_keys(root: etree._Element) -> set[str]:
-    """The page's headline as printed (``h1``), announced (``og:title``) and in ``<title>``."""
+@dataclass(frozen=True)
+class LeadKeys:
+    """What a body must not open with, as `_key` strings."""
+
+    headlines: frozenset[str]
+    """The headline as printed (``h1``), announced (``og:title``) and in ``<title>``."""
+    summaries: frozenset[str]
+    """The page's description (``og:description``, ``description``): as a *heading* above the
+    text it is the standfirst, outside the article (as a paragraph it is usually the lead,
+    inside it, and kept)."""
+
+
+def lead_keys(root: etree._Element) -> LeadKeys:
     found = [" ".join(h.itertext()) for h in root.iter("h1")]
     found += root.xpath("//meta[@property='og:title' or @name='twitter:title']/@content")
     found += [t.text or "" for t in root.iter("title")]
-    return {k for k in map(_key, found) if k}
+    summaries = root.xpath("//meta[@property='og:description' or @name='description'"
+                           " or @name='twitter:description']/@content")
+    return LeadKeys(frozenset(k for k in map(_key, found) if k), frozenset(k for k in map(_key, summaries) if k))
 
 
-def _tree_paragraphs(body: etree._Element, headlines: set[str] = frozenset()) -> list[str]:
+def _is_standfirst(el: etree._Element, key: str, lead: LeadKeys) -> bool:
+    # descriptions are often cut short ("… All..."), so a prefix either way matches
+    return bool(key) and el.tag == "head" and any(s.startswith(key) or key.startswith(s) for s in lead.summaries)
+
+
+def _tree_paragraphs(body: etree._Element, lead: LeadKeys | None = None) -> list[str]:
     """One paragraph per leaf block of trafilatura's output tree. Removed from the tree too,
-    so the HTML matches the text: boilerplate lines ("read also", "download our app") and
-    leading blocks that repeat the headline (the body does not restate its title)."""
+    so the HTML matches the text: boilerplate lines ("read also", "download our app"), and
+    leading blocks that repeat the headline or are the standfirst (the body does not restate
+    its title or its summary)."""
+    lead = lead or LeadKeys(frozenset(), frozenset())
     out: list[str] = []
     for el in list(body.iter("p", "head", "item", "quote", "row", "code")):
         # a quote or item wrapping paragraphs is read through its children
@@ -83,7 +105,9 @@ def _tree_paragraphs(body: etree._Element, headlines: set[str] = frozenset()) ->
         text = clean_text(" ".join(el.itertext()))
         if not text:
             continue
-        if (len(text) <= BOILERPLATE_MAX_LEN and is_boilerplate_text(text)) or (not out and _key(text) in headlines):
+        key = _key(text)
+        if (len(text) <= BOILERPLATE_MAX_LEN and is_boilerplate_text(text)) or (
+                not out and (key in lead.headlines or _is_standfirst(el, key, lead))):
             if el.getparent() is not None:
                 el.getparent().remove(el)
             continue
@@ -193,7 +217,7 @@ def add_continuations(body: etree._Element, root: etree._Element) -> int:
     return added
 
 
-def _extract(page: etree._Element | str, url: str | None, headlines: set[str], root: etree._Element | None = None,
+def _extract(page: etree._Element | str, url: str | None, lead: LeadKeys, root: etree._Element | None = None,
              **options: Any) -> Fields:
     from trafilatura import bare_extraction
 
@@ -206,7 +230,7 @@ def _extract(page: etree._Element | str, url: str | None, headlines: set[str], r
         return {}
     if root is not None:
         add_continuations(doc.body, root)
-    paras = _tree_paragraphs(doc.body, headlines)
+    paras = _tree_paragraphs(doc.body, lead)
     if not paras:
         return {}
     return {"body_html": _html(doc.body), "body_text": "\n\n".join(paras)}
@@ -226,18 +250,18 @@ def trafilatura_body(root: etree._Element, url: str | None = None, text: str | N
     except ImportError:  # an install without it still has the fallback
         logger.debug("trafilatura not installed; generic body from the density pick only")
         return {}
-    headlines = headline_keys(root)
+    lead = lead_keys(root)
     page: etree._Element | str
     if text is not None:
         page = text
     else:
         page = copy.deepcopy(root)
         etree.strip_tags(page, etree.Comment, etree.ProcessingInstruction)
-    out = _extract(page, url, headlines, root, fast=True)
+    out = _extract(page, url, lead, root, fast=True)
     if len(out.get("body_text", "")) < SHORT_BODY_CHARS:
-        out = _extract(page, url, headlines, root) or out
+        out = _extract(page, url, lead, root) or out
     if len(out.get("body_text", "")) < THIN_BODY_CHARS:
-        balanced = _extract(page, url, headlines, root, favor_precision=False)
+        balanced = _extract(page, url, lead, root, favor_precision=False)
         # only a body of real length: on a page with one short paragraph the balanced pass
         # falls back to the whole page's text, menus included
         if len(balanced.get("body_text", "")) >= THIN_BODY_CHARS:

@@ -98,3 +98,16 @@ def test_generic_layer_falls_back_to_the_density_pick_when_trafilatura_finds_not
     html = page('<div class="entry"><p>خبر قصير.</p></div>', title="عنوان")
     fields = GenericFields(HtmlResponse(url="https://news.example.ma/a/2", body=html).selector)
     assert fields.get("body_text") == "خبر قصير."
+
+
+def test_standfirst_heading_leaves_the_body_but_a_lead_paragraph_stays() -> None:
+    dek = "الوزارة تدعو إلى مواصلة الحذر رغم تحسن المؤشرات الوبائية في معظم الجهات"
+    paras = "".join(f"<p>{s}</p>" for s in SENTENCES)
+    html = page(f'<div class="entry"><h1>{TITLE}</h1><h2 class="sub-head">{dek}</h2>{paras}</div>')
+    html = html.replace(b"</head>", f'<meta property="og:description" content="{dek}"></head>'.encode())
+    out = body_of(html)
+    assert out["body_text"].split("\n\n") == SENTENCES and dek not in out["body_html"]
+    # the same description as the article's first paragraph is the lead: kept
+    html = page(f'<h1>{TITLE}</h1><div class="entry">{paras}</div>')
+    html = html.replace(b"</head>", f'<meta property="og:description" content="{SENTENCES[0]}"></head>'.encode())
+    assert body_of(html)["body_text"].split("\n\n") == SENTENCES
