@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.status",
     "crawler.commands.failed",
     "crawler.commands.reextract",
+    "crawler.commands.extract",
 )
 
 

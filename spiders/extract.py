@@ -531,6 +531,16 @@ class GenericFields:
         return out
 
     def _body(self) -> Fields:
+        # trafilatura first (spiders/generic_body.py says why); the density pick when it
+        # finds nothing, so the content block is only searched for on those pages.
+        from spiders.generic_body import trafilatura_body
+
+        root = self.sel.root if isinstance(self.sel.root, etree._Element) else None
+        if root is not None:
+            response = getattr(self.sel, "response", None)
+            out = trafilatura_body(root, getattr(response, "url", None), getattr(response, "text", None))
+            if out:
+                return out
         content = self.content()
         return body_fields(content) if content is not None else {}
 

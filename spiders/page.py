@@ -301,10 +301,7 @@ class ArticlePage:
             extra[self.lead_byline_field] = byline
         contributed = [used[f] for f in ("title", "body_text") if f in used]
         warc = self.response.meta.get("warc_record") if _has_meta(self.response) else None
-        # Which layer gave each field, for `akhbar extract` and the run's layer counts (a site
-        # whose own selectors stop giving bodies has been redesigned).
-        self.field_layers = dict(used)
-        return Article(
+        article = Article(
             url=url,
             source=source_id,
             canonical_url=canonical,
@@ -327,6 +324,13 @@ class ArticlePage:
             warc_record=warc,
             extra=extra,
         )
+        if published and "date_published_raw" not in used and "date_displayed_raw" in used:
+            used["date_published_raw"] = used["date_displayed_raw"]  # the displayed date stood in
+        # Which layer gave each field, for `akhbar extract` and the run's layer counts (a site
+        # whose own selectors stop giving bodies has been redesigned); read after the
+        # constructor, whose picks (summary, modified date) count too.
+        self.field_layers = dict(used)
+        return article
 
 
 class _PageGeneric(GenericFields):
