@@ -530,17 +530,22 @@ class GenericFields:
         out["extra_title_tag"] = first(sel.css("title::text").getall())
         return out
 
-    def _body(self) -> Fields:
-        # trafilatura first (spiders/generic_body.py says why); the density pick when it
-        # finds nothing, so the content block is only searched for on those pages.
+    def trafilatura(self) -> Fields:
+        """trafilatura's body of the page (spiders/generic_body.py says why), or {}."""
         from spiders.generic_body import trafilatura_body
 
         root = self.sel.root if isinstance(self.sel.root, etree._Element) else None
-        if root is not None:
-            response = getattr(self.sel, "response", None)
-            out = trafilatura_body(root, getattr(response, "url", None), getattr(response, "text", None))
-            if out:
-                return out
+        if root is None:
+            return {}
+        response = getattr(self.sel, "response", None)
+        return trafilatura_body(root, getattr(response, "url", None), getattr(response, "text", None)) or {}
+
+    def _body(self) -> Fields:
+        # trafilatura first; the density pick when it finds nothing, so the content block
+        # is only searched for on those pages.
+        out = self.trafilatura()
+        if out:
+            return out
         content = self.content()
         return body_fields(content) if content is not None else {}
 

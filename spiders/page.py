@@ -22,6 +22,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Mapping
 
+import lxml.html
 from lxml import etree
 from parsel import SelectorList
 from scrapy.http import HtmlResponse, TextResponse
@@ -342,8 +343,18 @@ class _PageGeneric(GenericFields):
         self.page = page
 
     def _body(self) -> Fields:
-        # The page's own body pipeline (noise, boilerplate, lead byline) over the block the
-        # generic extractor picked, as for the site's selectors.
+        # The page's own body pipeline (noise, boilerplate, lead byline) over what the
+        # generic extractor found (trafilatura's body, else the density pick), as for the
+        # site's selectors.
+        found = self.trafilatura()
+        if found.get("body_html"):
+            try:
+                fragment = lxml.html.fragment_fromstring(found["body_html"], create_parent="div")
+            except (etree.ParserError, ValueError):
+                return found
+            return self.page._body(fragment) or found
+        if found:
+            return found
         content = self.content()
         return self.page._body(content) if content is not None else {}
 
