@@ -1,7 +1,8 @@
 """`akhbar snapshot serve [--port-base 8001] [--host H]`: serve the offline snapshot.
 
 The five sites answer on consecutive ports from ``--port-base`` (hespress, hibapress,
-le12, rue20, belpresse); ``--with-wpdemo`` adds the generic WordPress site after them.
+le12, rue20, belpresse); ``--with-wpdemo`` adds the generic WordPress site after them;
+``--permalinks STRUCTURE`` serves every article under another URL shape.
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ def register(sub: Any) -> None:
     serve.add_argument("--faults", nargs="?", const=True, default=False, metavar="FILE",
                        help="inject the deterministic demo faults (503/429/500, a page without title), "
                             "or the fault plan in FILE (JSON/TOML, see docs/faults.md)")
+    serve.add_argument("--permalinks", default=None, metavar="STRUCTURE",
+                       help="serve the articles under other URLs: a name (category, query, day, month, id, "
+                            "section-id, slug-id, postname; 'site' = each site's own, the default) or a WordPress "
+                            "structure such as '/%%category%%/%%postname%%/' (docs/snapshot.md)")
     serve.set_defaults(func=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from crawler.snapshot import SnapshotServer
 
+    from crawler.snapshot import permalinks
     from crawler.snapshot.faults import load_faults
 
     faults = args.faults
@@ -38,9 +44,13 @@ def serve_command(args: argparse.Namespace) -> int:
             faults = load_faults(faults)
         except (OSError, ValueError) as exc:
             raise SystemExit(f"akhbar snapshot serve: {exc}") from None
+    try:
+        permalinks.resolve(args.permalinks)
+    except ValueError as exc:
+        raise SystemExit(f"akhbar snapshot serve: {exc}") from None
     sites = [*FIVE_SITES, *(["wpdemo"] if args.with_wpdemo else [])]
     ports = {s: args.port_base + i for i, s in enumerate(sites)} if args.port_base else None
-    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults) as snap:
+    with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults, permalinks=args.permalinks) as snap:
         for site, url in snap.base_urls.items():
             print(f"snapshot  {site:<10} {url}  ({len(snap.articles(site))} articles)", flush=True)
         print("serving; Ctrl-C to stop", flush=True)
