@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 REASONS: dict[str, str] = {
-    "not_web": "not a web address",
+    "not_web": "not web addresses",
     "offsite": "on another site",
-    "over_budget": "of unknown URL shape, left unchecked (probe budget spent)",
-    "not_article": "not an article by their content",
-    "probe_failed": "of unknown URL shape and could not be fetched",
-    "given_up": "of unknown URL shape, on a path already given up",
+    "over_budget": "of unknown URL shape left unchecked (probe budget spent)",
+    "not_article": "not articles by their content",
+    "probe_failed": "of unknown URL shape that could not be fetched",
+    "given_up": "of unknown URL shape on a path already given up",
 }
 """Why an entry was not kept: stats key suffix -> how the log words it (plural)."""
 
