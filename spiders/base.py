@@ -6,7 +6,7 @@ A site spider names its page object and its discovery order; this base does the 
   ``X-WP-TotalPages``), ``rss`` (``/feed/``), ``sitemap`` (``/sitemap.xml``, index or
   urlset), ``sections`` (the site's section listings, following ``rel=next``). They are
   tried in order; the next one starts only when the current one fails (4xx/5xx after
-  retries) or finds no article at all.
+  retries) or keeps no article at all.
 * **what counts as an article** — entries of the REST API, RSS/Atom feeds and post/news
   sitemaps are articles whatever the shape of their URL, as long as they are on the site
   (its host, or a host its discovery pages were redirected to) and stay there after
@@ -288,12 +288,21 @@ class NewsSpider(scrapy.Spider):
 
     def parse_probe(self, response: Response, hints: dict[str, Any] | None = None) -> Iterator[Any]:
         path = response.meta.get("akhbar_discovery")
+        if not self.on_site(response.url):  # redirected away: whatever it is, not the site's
+            self.logger.info("%s: probe %s redirected to another site (%s)", self.source_id,
+                             (response.meta.get("redirect_urls") or [response.url])[0], response.url)
+            self._inc("akhbar/discovery_probe/offsite_redirect")
+            self.tally.judged(path, False, "offsite")
+            yield from self._probe_done(response, False)
+            return
         extracted = self._extract(response, hints, record_failure=False)
         evidence = article_evidence(*extracted) if extracted is not None else None
         if evidence is None:
             self.logger.debug("%s: %s is not an article by its content", self.source_id, response.url)
             self._inc("akhbar/discovery_probe/not_article")
             self.tally.judged(path, False)
+            if (hints or {}).get("via") == "failed":  # judged at last: no longer waiting in failed_urls
+                self.failed.succeeded([(response.meta.get("redirect_urls") or [response.url])[0]])
             yield from self._probe_done(response, False)
             return
         self._inc("akhbar/discovery_probe/article")

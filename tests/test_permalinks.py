@@ -324,3 +324,36 @@ def test_a_path_that_keeps_nothing_says_what_it_found_and_why(tmp_path: Path) ->
     assert f"discovery {sitemap.replace(' (', ': ')[:-1]}" in errors
     assert [i["url"].rsplit("/", 2)[-2] for i in _read(out)] == ["a"]
     assert "'akhbar/discovery_probe/not_article': 2" in proc.stderr
+
+
+def test_a_probe_that_fails_for_good_is_judged_again_by_the_next_run(tmp_path: Path) -> None:
+    """Nothing lost: a link of unknown shape answering 503 past its retries is kept in
+    failed_urls as a probe; the next run fetches it first, judges it by its content and
+    archives it."""
+    from urllib.parse import unquote
+
+    from crawler.snapshot.faults import Fault
+
+    with SnapshotServer(sites=["hibapress"], permalinks="category") as snap:
+        victim = snap.articles("hibapress")[3]
+        snap.set_faults([Fault("status", site="hibapress", match=unquote(victim["path"]), times=2,
+                               params={"status": 503})])
+        runs = [("hibapress", "sections", snap.base_urls["hibapress"])]
+        settings = {**FAST, "RETRY_TIMES": "1"}
+        stats_file = tmp_path / "stats.json"
+        _run(CRAWL_PATHS, {"runs": runs, "settings": settings, "stats": str(stats_file)}, tmp_path)
+        first = json.loads(stats_file.read_text())["hibapress"]
+        assert first["akhbar/discovery_probe/failed"] == 1
+        assert first["akhbar/discovery/sections/rejected/probe_failed"] == 1
+        truth = _publishable(snap, "hibapress")
+        assert _archived(tmp_path)["hibapress"] == truth - {victim["url"]}
+        with open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
+            rows = archive.fetch("SELECT url, reason FROM failed_urls")
+        assert [(r["url"], r["reason"]) for r in rows] == [(victim["url"], "probe: http 503")]
+        _run(CRAWL_PATHS, {"runs": runs, "settings": settings, "stats": str(stats_file)}, tmp_path)
+        second = json.loads(stats_file.read_text())["hibapress"]
+        assert second["akhbar/failed_urls/requeued"] == 1
+        assert second["akhbar/discovery/failed/probed"] == 1
+        assert _archived(tmp_path)["hibapress"] == truth
+        with open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
+            assert archive.fetch("SELECT url FROM failed_urls") == []
