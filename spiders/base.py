@@ -53,6 +53,7 @@ from urllib.parse import urlencode, urljoin, urlparse
 
 import scrapy
 from parsel import Selector
+from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
@@ -184,6 +185,7 @@ class NewsSpider(scrapy.Spider):
         spider.seen = seen_store_for(crawler)
         spider.failed = failed_store_for(crawler)
         spider.probe_budget = crawler.settings.getint("AKHBAR_DISCOVERY_PROBE_BUDGET", DEFAULT_PROBE_BUDGET)
+        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
     # --- helpers ----------------------------------------------------------------------
@@ -325,6 +327,17 @@ class NewsSpider(scrapy.Spider):
             self.failed.record((request.meta.get("redirect_urls") or [request.url])[0], source=self.source_id,
                                reason=f"probe: {reason}", status=status)
         return self._probe_done(request, False)
+
+    def _request_dropped(self, request: Request, spider: scrapy.Spider) -> None:
+        """A probe the scheduler refused (its URL was already requested, say as an article
+        retried from failed_urls): its judgement will never come, so the path must not
+        wait for it."""
+        if spider is not self or not request.meta.get("akhbar_probe"):
+            return
+        self._inc("akhbar/discovery_probe/duplicate")
+        self.tally.judged(request.meta.get("akhbar_discovery"), False, "duplicate")
+        for follow in self._probe_done(request, False):  # a fallback's first requests
+            self.crawler.engine.crawl(follow)
 
     def _probe_done(self, response_or_request: Any, article: bool) -> list[Request]:
         path = response_or_request.meta.get("akhbar_discovery")

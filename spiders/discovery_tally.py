@@ -19,6 +19,7 @@ REASONS: dict[str, str] = {
     "not_article": "not articles by their content",
     "probe_failed": "of unknown URL shape that could not be fetched",
     "given_up": "of unknown URL shape on a path already given up",
+    "duplicate": "already requested otherwise",
 }
 """Why an entry was not kept: stats key suffix -> how the log words it (plural)."""
 

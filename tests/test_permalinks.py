@@ -357,3 +357,33 @@ def test_a_probe_that_fails_for_good_is_judged_again_by_the_next_run(tmp_path: P
         assert _archived(tmp_path)["hibapress"] == truth
         with open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
             assert archive.fetch("SELECT url FROM failed_urls") == []
+
+
+def test_a_probe_refused_as_a_duplicate_does_not_hold_the_path(tmp_path: Path) -> None:
+    """An article that failed for good through the REST API is retried first by the next
+    run; the listing's link to it, of unknown shape, makes a probe the scheduler drops as a
+    duplicate: it is counted, and the path's accounting does not wait for it."""
+    from urllib.parse import unquote
+
+    from crawler.snapshot.faults import Fault
+
+    with SnapshotServer(sites=["hibapress"], permalinks="category") as snap:
+        victim = snap.articles("hibapress")[2]
+        snap.set_faults([Fault("status", site="hibapress", match=unquote(victim["path"]), times=2,
+                               params={"status": 503})])
+        base = snap.base_urls["hibapress"]
+        settings = {**FAST, "RETRY_TIMES": "1"}
+        stats_file = tmp_path / "stats.json"
+        _run(CRAWL_PATHS, {"runs": [("hibapress", "wp-json", base)], "settings": settings,
+                           "stats": str(stats_file)}, tmp_path)
+        with open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
+            assert [r["reason"] for r in archive.fetch("SELECT reason FROM failed_urls")] == ["http 503"]
+        proc = _run(CRAWL_PATHS, {"runs": [("hibapress", "sections", base)], "settings": {**settings, "AKHBAR_RECHECK_HOURS": "0"},
+                                  "stats": str(stats_file)}, tmp_path)
+        s = json.loads(stats_file.read_text())["hibapress"]
+        assert s["akhbar/failed_urls/requeued"] == 1
+        assert s["akhbar/discovery_probe/duplicate"] == 1
+        assert s["akhbar/discovery/sections/rejected/duplicate"] == 1
+        assert s["akhbar/discovery_probe/article"] == len(_publishable(snap, "hibapress")) - 1
+        assert _archived(tmp_path)["hibapress"] == _publishable(snap, "hibapress")
+    assert "found no" not in proc.stderr and "kept no article" not in proc.stderr
