@@ -387,3 +387,28 @@ def test_a_probe_refused_as_a_duplicate_does_not_hold_the_path(tmp_path: Path) -
         assert s["akhbar/discovery_probe/article"] == len(_publishable(snap, "hibapress")) - 1
         assert _archived(tmp_path)["hibapress"] == _publishable(snap, "hibapress")
     assert "found no" not in proc.stderr and "kept no article" not in proc.stderr
+
+
+@pytest.mark.parametrize("structure", ["category", "query"])
+def test_each_sites_other_paths_alone(structure: str, tmp_path: Path) -> None:
+    """Each spider's fallback path forced alone (as tests/test_spiders.py does with the
+    sites' own URLs): the REST API, the feed and the post sitemap are taken as they are,
+    Hespress's listings are probed."""
+    from test_spiders import ALTERNATIVES
+
+    with SnapshotServer(sites=SITES, permalinks=structure) as snap:
+        runs = [(site, path, snap.base_urls[site]) for site, path, _ in ALTERNATIVES]
+        stats_file = tmp_path / "stats.json"
+        _run(CRAWL_PATHS, {"runs": runs, "settings": FAST, "stats": str(stats_file)}, tmp_path)
+        archived = _archived(tmp_path)
+        for site, path, expected in ALTERNATIVES:
+            truth = _publishable(snap, site)
+            if expected is None:
+                assert archived.get(site) == truth, (structure, site, path)
+            else:  # the feed's latest items
+                newest = {a["url"] for a in snap.articles(site)[:expected]}
+                assert archived.get(site) == newest, (structure, site, path)
+    stats = json.loads(stats_file.read_text())
+    assert stats["hespress"]["akhbar/discovery_probe/article"] == len(_publishable(snap, "hespress"))
+    for site in ("hibapress", "le12", "rue20", "belpresse"):
+        assert not stats[site].get("akhbar/discovery_probe/requested"), site
