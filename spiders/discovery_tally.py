@@ -35,7 +35,7 @@ class PathTally:
     rejected: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
-        """``52 entries found, none kept: 40 on another site, 12 not a web address``."""
+        """``52 entries found, none kept: 40 on another site, 12 not web addresses``."""
         parts = [f"{self.entries} {'entry' if self.entries == 1 else 'entries'} found",
                  f"{self.kept} kept" if self.kept else "none kept"]
         if self.probed > self.checked:
