@@ -582,6 +582,7 @@ class NewsSpider(scrapy.Spider):
                     "section_raw": cats[0] if cats else None,
                     "date_published_raw": clean_text(item.xpath("pubDate/text()").get()),
                 }.items() if v}))
+            items += self._atom_entries(sel)
         self._note_redirect(response)
         requests, found = self.article_requests(items, path="rss", base=response.url)
         yield from requests
@@ -592,6 +593,27 @@ class NewsSpider(scrapy.Spider):
             self.logger.info("%s: %s; continuing with %s for older articles", self.source_id,
                              "resuming an unfinished run" if self._deep else "whole feed is new", self._paths[0])
             yield from self._next_path()
+
+    @staticmethod
+    def _atom_entries(sel: Selector) -> list[tuple[str, dict[str, Any]]]:
+        """Atom 1.0 entries (``/feed/atom/``, Blogger, many CMSs): the alternate link, else an
+        ``id`` that is a web address (namespaces already removed)."""
+        entries = []
+        for entry in sel.xpath("//entry"):
+            ids = [i for i in (clean_text(x) for x in entry.xpath("id/text()").getall()) if i and i.startswith("http")]
+            link = first_str(entry.xpath("link[not(@rel) or @rel='alternate']/@href").getall()) or first_str(ids)
+            if not link:
+                continue
+            cats = [c for c in (clean_text(x) for x in entry.xpath("category/@term").getall()) if c]
+            entries.append((link, {k: v for k, v in {
+                "via": "rss",
+                "title": clean_text(" ".join(entry.xpath("title//text()").getall())),
+                "author": clean_text(entry.xpath("author/name/text()").get()),
+                "section_raw": cats[0] if cats else None,
+                "date_published_raw": clean_text(entry.xpath("published/text()").get())
+                or clean_text(entry.xpath("updated/text()").get()),
+            }.items() if v}))
+        return entries
 
     # --- sitemap ------------------------------------------------------------------------
     def _without_doctype(self, response: Response) -> Response:

@@ -412,3 +412,53 @@ def test_each_sites_other_paths_alone(structure: str, tmp_path: Path) -> None:
     assert stats["hespress"]["akhbar/discovery_probe/article"] == len(_publishable(snap, "hespress"))
     for site in ("hibapress", "le12", "rue20", "belpresse"):
         assert not stats[site].get("akhbar/discovery_probe/requested"), site
+
+
+def test_atom_feed_entries_are_articles_whatever_their_shape(tmp_path: Path) -> None:
+    """An Atom feed (WordPress ``/feed/atom/``, other CMSs) is one of the site's own lists:
+    its entries, a ``/?p=ID`` and a ``/news/<slug>`` no pattern knows, are archived, with
+    the entry's author as a hint the page lacks."""
+    body = "".join(f"<p>الفقرة رقم {i} من نص المقال، طويلة بما يكفي لتكون نصا حقيقيا.</p>" for i in range(8))
+    page = ('<html><head><title>{t}</title></head><body class="single"><article><h1 class="entry-title">{t}</h1>'
+            '<div class="entry-content">' + body + "</div></article></body></html>")
+    titles = {"/?p=5": "الخبر الأول", "/news/second-story": "الخبر الثاني"}
+    pages = {p: page.format(t=t) for p, t in titles.items()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path == "/feed/":
+                entries = "".join(
+                    f'<entry><title type="html">{t}</title><link rel="alternate" href="{base}{p}"/>'
+                    f"<id>{base}/?p={i}</id><author><name>كاتب {i}</name></author>"
+                    f'<category term="جهات"/><published>2025-07-16T10:00:00+01:00</published></entry>'
+                    for i, (p, t) in enumerate(titles.items())
+                )
+                atom = f'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>{entries}</feed>'
+                reply(self, 200, atom.encode(), "application/atom+xml; charset=UTF-8")
+            elif self.path in pages:
+                reply(self, 200, pages[self.path].encode(), "text/html; charset=utf-8")
+            else:
+                reply(self, 404, b"not found", "text/plain")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    data = tmp_path / "data"
+    with serving(loopback_server(Handler)) as server:
+        toml = tmp_path / "sources.toml"
+        toml.write_text(f'[sources.atomic]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n'
+                        'spider = "belpresse"\ndiscovery = ["rss"]\n', encoding="utf-8")
+        out = tmp_path / "out.jsonl"
+        sets = [a for k, v in FAST.items() for a in ("-s", f"{k}={v}")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", "atomic", "-O", str(out), *sets],
+            cwd=ROOT, env=_env(data, AKHBAR_SOURCES=str(toml)), capture_output=True, text=True, timeout=120,
+        )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    items = {i["url"].split(":", 2)[2].split("/", 1)[1]: i for i in _read(out)}
+    assert set(items) == {"?p=5", "news/second-story"}
+    assert items["?p=5"]["title"] == "الخبر الأول" and items["?p=5"]["author"] == "كاتب 0"
+    assert items["news/second-story"]["section_raw"] == "جهات"
+    assert items["news/second-story"]["date_published_raw"] == "2025-07-16T10:00:00+01:00"
+    assert "'akhbar/discovery/rss/kept': 2" in proc.stderr
