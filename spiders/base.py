@@ -223,13 +223,17 @@ class NewsSpider(scrapy.Spider):
         requests: list[Request] = []
         n = 0
         unique: set[str] = set()
-        for url, hints in items:
-            url = urljoin(base or self.base_url + "/", url.strip())
+        for raw, hints in items:
+            try:
+                url = urljoin(base or self.base_url + "/", raw.strip())
+                scheme = urlparse(url).scheme
+            except ValueError:  # "http://[bad": hostile or broken, not an address
+                url, scheme = raw, ""
             if url in unique or (not trusted and url in self._probed):  # a card links its article twice
                 continue
             unique.add(url)
             self.tally.entry(path)
-            if urlparse(url).scheme not in ("http", "https"):
+            if scheme not in ("http", "https"):
                 self.tally.reject(path, "not_web")
                 continue
             if not self.on_site(url):

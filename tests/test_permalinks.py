@@ -462,3 +462,32 @@ def test_atom_feed_entries_are_articles_whatever_their_shape(tmp_path: Path) -> 
     assert items["news/second-story"]["section_raw"] == "جهات"
     assert items["news/second-story"]["date_published_raw"] == "2025-07-16T10:00:00+01:00"
     assert "'akhbar/discovery/rss/kept': 2" in proc.stderr
+
+
+def test_entries_sorted_by_trust_and_shape() -> None:
+    """`article_requests` in isolation: trusted entries kept whatever their shape (two
+    ``?p=`` URLs stay two requests), hostile and foreign ones rejected with their reason;
+    listing links of the site's shape are articles, others probed until the budget ends."""
+    from scrapy.utils.test import get_crawler
+
+    from spiders.belpresse import BelpresseSpider
+
+    crawler = get_crawler(BelpresseSpider, {"AKHBAR_DISCOVERY_PROBE_BUDGET": 1})
+    spider = BelpresseSpider.from_crawler(crawler)
+    site = "https://www.belpresse.com"
+    requests, kept = spider.article_requests(
+        [("http://[bad/x", {}), ("javascript:void(0)", {}), (f"{site}/?p=3", {}), (f"{site}/?p=4", {}),
+         (f"{site}/?p=4", {}), ("https://other.ma/2024/05/x/", {})], path="wp-json")
+    assert [r.url for r in requests] == [f"{site}/?p=3", f"{site}/?p=4"] and kept == 2
+    assert spider.tally.path("wp-json").summary() == "5 entries found, 2 kept: 2 not web addresses, 1 on another site"
+    requests, kept = spider.article_requests(
+        [("/siyasa/a/", {"via": "listing"}), ("/2024/05/b/", {"via": "listing"}), ("/siyasa/c/", {"via": "listing"})],
+        trusted=False, path="sections", base=f"{site}/category/siyasa/")
+    assert [(r.url, bool(r.meta.get("akhbar_probe"))) for r in requests] == [
+        (f"{site}/siyasa/a/", True), (f"{site}/2024/05/b/", False)]
+    assert requests[0].callback == spider.parse_probe and requests[0].priority < requests[1].priority
+    assert kept == 1
+    stats = crawler.stats.get_stats()
+    assert stats["akhbar/discovery_probe/requested"] == 1 and stats["akhbar/discovery_probe/over_budget"] == 1
+    assert spider.tally.path("sections").summary() == (
+        "3 entries found, 1 kept, 1 being checked: 1 of unknown URL shape left unchecked (probe budget spent)")
