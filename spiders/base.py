@@ -184,7 +184,11 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.seen = seen_store_for(crawler)
         spider.failed = failed_store_for(crawler)
-        spider.probe_budget = crawler.settings.getint("AKHBAR_DISCOVERY_PROBE_BUDGET", DEFAULT_PROBE_BUDGET)
+        raw = crawler.settings.get("AKHBAR_DISCOVERY_PROBE_BUDGET", DEFAULT_PROBE_BUDGET)
+        try:
+            spider.probe_budget = max(0, int(raw))
+        except (TypeError, ValueError):
+            raise ValueError(f"AKHBAR_DISCOVERY_PROBE_BUDGET must be a whole number of fetches, not {raw!r}") from None
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 

@@ -491,3 +491,12 @@ def test_entries_sorted_by_trust_and_shape() -> None:
     assert stats["akhbar/discovery_probe/requested"] == 1 and stats["akhbar/discovery_probe/over_budget"] == 1
     assert spider.tally.path("sections").summary() == (
         "3 entries found, 1 kept, 1 being checked: 1 of unknown URL shape left unchecked (probe budget spent)")
+
+
+def test_a_budget_that_is_not_a_number_is_a_clear_error() -> None:
+    from scrapy.utils.test import get_crawler
+
+    from spiders.hespress import HespressSpider
+
+    with pytest.raises(ValueError, match="AKHBAR_DISCOVERY_PROBE_BUDGET must be a whole number.*'lots'"):
+        HespressSpider.from_crawler(get_crawler(HespressSpider, {"AKHBAR_DISCOVERY_PROBE_BUDGET": "lots"}))
