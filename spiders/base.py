@@ -732,6 +732,12 @@ class NewsSpider(scrapy.Spider):
         self._inc("akhbar/articles_extracted")
         yield article
 
+    def closed(self, reason: str) -> None:
+        # a path that kept some entries and rejected others said nothing yet: one line each
+        for path, tally in self.tally.paths.items():
+            if tally.rejected:
+                self.logger.info("%s: discovery %s: %s", self.source_id, path, tally.summary())
+
     def article_failed(self, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
         self.logger.warning("%s: article %s failed: %s", self.source_id, failure.request.url,
