@@ -105,6 +105,9 @@ PROGRESS_INTERVAL = 30.0
 # (postgresql://... for many crawler machines). Spiders skip URLs it already holds.
 AKHBAR_ARCHIVE_URL = os.environ.get("AKHBAR_ARCHIVE_URL")
 AKHBAR_SEEN_STORE = "crawler.archive.seen.ArchiveSeenStore"
+# Discovery (spiders/base.py, docs/spiders.md): listing links whose URL is not of the site's
+# known article shape are fetched and kept when their content is an article, this many per run.
+AKHBAR_DISCOVERY_PROBE_BUDGET = os.environ.get("AKHBAR_DISCOVERY_PROBE_BUDGET", "200")
 
 # Topics (pipelines/topics.py, docs/topics.md): classifier probability needed to keep its
 # topic for an article whose section the sources config does not map; below it: `other`.

@@ -6,7 +6,18 @@ A site spider names its page object and its discovery order; this base does the 
   ``X-WP-TotalPages``), ``rss`` (``/feed/``), ``sitemap`` (``/sitemap.xml``, index or
   urlset), ``sections`` (the site's section listings, following ``rel=next``). They are
   tried in order; the next one starts only when the current one fails (4xx/5xx after
-  retries) or finds no article at all.
+  retries) or keeps no article at all.
+* **what counts as an article** — entries of the REST API, RSS/Atom feeds and post/news
+  sitemaps are articles whatever the shape of their URL, as long as they are on the site
+  (its host, or a host its discovery pages were redirected to) and stay there after
+  redirects. The spider's ``article_url`` pattern only ranks links found on HTML listing
+  pages (and in sitemaps not named for posts or news): a link matching it is an article; a
+  link of another shape is *probed* — fetched at a lower priority and kept when the page is
+  an article by its content (``spiders.article_evidence``: JSON-LD ``Article``, ``og:type``
+  article, a real body) — within ``AKHBAR_DISCOVERY_PROBE_BUDGET`` fetches per run
+  (``akhbar/discovery_probe/*``). When the budget runs out, the next discovery path starts
+  as well. A path that finds entries but keeps none says how many it found and why each
+  kind was rejected, in the log and the run record (``spiders.discovery_tally``).
 * **incremental crawling** — every article URL is checked with
   ``self.seen.is_fresh(url, source=...)``; fresh ones are skipped (``akhbar/skipped_fresh``)
   and a listing / API / feed page whose articles are all fresh ends paging. Not after a
@@ -42,14 +53,18 @@ from urllib.parse import urlencode, urljoin, urlparse
 
 import scrapy
 from parsel import Selector
+from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.archive.runs import record_layers, run_id_for
 from crawler.config import Source, load_sources
+from crawler.items import Article
 from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
 from crawler.seen import SeenStore, seen_store_for
+from spiders.article_evidence import article_evidence
+from spiders.discovery_tally import DiscoveryTally
 from spiders.extract import clean_text
 from spiders.page import ArticlePage
 
@@ -59,11 +74,20 @@ logger = logging.getLogger(__name__)
 # one page ahead of the downloads instead of queueing every article of the site at once
 # (a 100,000-article crawl held ~250 MB of pending requests before this).
 ARTICLE_PRIORITY = 10
+# Links of unknown shape are checked after the known articles, before the next listing page.
+PROBE_PRIORITY = 5
+# Unknown-shape listing links fetched per run to judge by their content (a setting).
+DEFAULT_PROBE_BUDGET = 200
+# A child sitemap named for posts or news (Yoast post-sitemap.xml, core wp-sitemap-posts-post-1.xml,
+# sitemap-news.xml): its entries are articles. Page, taxonomy and author sitemaps are not.
+_POST_SITEMAP = re.compile(r"post|news|article", re.I)
+_NOT_POST_SITEMAP = re.compile(r"page|categor|tag|taxonom|author|user|attachment|product", re.I)
 
 DISCOVERY_PATHS = ("wp-json", "rss", "sitemap", "sections")
 # The sitemap protocol allows 50 MB uncompressed; pages get DOWNLOAD_MAXSIZE.
 SITEMAP_MAXSIZE = 50 * 1024 * 1024
 # failed_urls reasons of discovery pages (not articles): re-queued with their callback
+_FAILED_PROBE = "probe: "
 _FAILED_DISCOVERY = re.compile(r"^discovery (?P<path>[\w-]+) page (?P<page>\d+): ")
 # A DTD in the prolog (internal subset included): feeds and sitemaps never need one, and
 # it is where entity bombs and external entities live.
@@ -81,6 +105,12 @@ def strip_doctype(body: bytes) -> tuple[bytes, bool]:
 def _host(url: str) -> str:
     netloc = urlparse(url).netloc.lower()
     return netloc[4:] if netloc.startswith("www.") else netloc
+
+
+def is_post_sitemap(url: str) -> bool:
+    """True for a sitemap whose name says it lists posts or news (not pages or terms)."""
+    name = urlparse(url).path.rsplit("/", 1)[-1]
+    return bool(_POST_SITEMAP.search(name)) and not _NOT_POST_SITEMAP.search(name)
 
 
 def _html_text(fragment: str | None) -> str | None:
@@ -104,7 +134,10 @@ class NewsSpider(scrapy.Spider):
     )
     next_page_css: ClassVar[str] = 'link[rel="next"]::attr(href), a.next::attr(href), a[rel="next"]::attr(href)'
     article_url: ClassVar[re.Pattern[str] | None] = None
-    """Only URLs matching this are articles (sitemaps and listings hold other pages too)."""
+    """The shape of the site's article URLs as far as anyone knows: it ranks links found on
+    listing pages (a match is an article; another shape is probed by its content). None:
+    every listing link is an article. Entries of the REST API, feeds and post sitemaps are
+    articles whatever their shape."""
     custom_settings: ClassVar[dict[str, Any]] = {}
 
     source_id: str
@@ -138,12 +171,25 @@ class NewsSpider(scrapy.Spider):
             raise ValueError(f"{self.source_id}: unknown discovery path(s) {unknown}; known: {DISCOVERY_PATHS}")
         self._round: dict[str, Any] = {}
         self._deep = False
+        # hosts the site answers on: its base URL's, and any its discovery pages redirect to
+        self._site_hosts = {_host(self.base_url)}
+        self.tally = DiscoveryTally(self._inc)
+        self.probe_budget = DEFAULT_PROBE_BUDGET
+        self._probed: set[str] = set()
+        self._abandoned: set[str] = set()
+        self._budget_moved_on = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.seen = seen_store_for(crawler)
         spider.failed = failed_store_for(crawler)
+        raw = crawler.settings.get("AKHBAR_DISCOVERY_PROBE_BUDGET", DEFAULT_PROBE_BUDGET)
+        try:
+            spider.probe_budget = max(0, int(raw))
+        except (TypeError, ValueError):
+            raise ValueError(f"AKHBAR_DISCOVERY_PROBE_BUDGET must be a whole number of fetches, not {raw!r}") from None
+        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
     # --- helpers ----------------------------------------------------------------------
@@ -154,21 +200,56 @@ class NewsSpider(scrapy.Spider):
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(key, n)
 
-    def is_article_url(self, url: str) -> bool:
-        if _host(url) != _host(self.base_url):
-            return False
-        return self.article_url is None or bool(self.article_url.search(url))
+    def on_site(self, url: str) -> bool:
+        return _host(url) in self._site_hosts
 
-    def article_requests(self, items: Iterable[tuple[str, dict[str, Any]]]) -> tuple[list[Request], int]:
-        """Requests for the article URLs that are not fresh, and how many URLs were seen."""
+    def is_article_url(self, url: str) -> bool:
+        """On the site and of the site's article shape (`article_url`): ranks listing links."""
+        return self.on_site(url) and (self.article_url is None or bool(self.article_url.search(url)))
+
+    def _note_redirect(self, response: Response) -> None:
+        """A discovery page of the site redirected elsewhere (http -> https, apex -> www,
+        hibapress.com -> ar.hibapress.com): the site answers there too."""
+        first = (response.meta.get("redirect_urls") or [None])[0]
+        if first and self.on_site(first) and not self.on_site(response.url):
+            self.logger.info("%s: the site also answers on %s (redirected from %s)", self.source_id,
+                             _host(response.url), first)
+            self._site_hosts.add(_host(response.url))
+
+    def article_requests(self, items: Iterable[tuple[str, dict[str, Any]]], *, trusted: bool = True,
+                         path: str | None = None, base: str | None = None) -> tuple[list[Request], int]:
+        """Requests for the articles among `items` that are not fresh (probe requests for
+        links of unknown shape among them), and how many articles were kept.
+
+        `trusted` entries (REST API, feed, post/news sitemap, earlier failures) are articles
+        whatever the shape of their URL, when on the site; the others (listing links) when
+        `is_article_url` says so, else they are probed while the budget lasts."""
         requests: list[Request] = []
         n = 0
-        for url, hints in items:
-            url = urljoin(self.base_url + "/", url.strip())
-            if not self.is_article_url(url):
+        unique: set[str] = set()
+        for raw, hints in items:
+            try:
+                url = urljoin(base or self.base_url + "/", raw.strip())
+                scheme = urlparse(url).scheme
+            except ValueError:  # "http://[bad": hostile or broken, not an address
+                url, scheme = raw, ""
+            if url in unique or (not trusted and url in self._probed):  # a card links its article twice
+                continue
+            unique.add(url)
+            self.tally.entry(path)
+            if scheme not in ("http", "https"):
+                self.tally.reject(path, "not_web")
+                continue
+            if not self.on_site(url):
+                self.tally.reject(path, "offsite")
+                continue
+            fresh = self.seen.is_fresh(url, source=self.source_id)
+            if not trusted and not fresh and not self.is_article_url(url):
+                requests.extend(self._probe(url, hints, path))
                 continue
             n += 1
-            if self.seen.is_fresh(url, source=self.source_id):
+            self.tally.kept(path)
+            if fresh:
                 self._inc("akhbar/skipped_fresh")
                 if hints.get("via") == "failed":  # archived meanwhile (another crawler)
                     self.failed.succeeded([url])
@@ -184,6 +265,93 @@ class NewsSpider(scrapy.Spider):
                 )
             )
         return requests, n
+
+    # --- probes: listing links of unknown shape ----------------------------------------------
+    def _probe(self, url: str, hints: dict[str, Any], path: str | None) -> list[Request]:
+        """A request judging `url` by its content; [] when already judged or over budget
+        (then, once, the next discovery path starts too: this one cannot be followed fully)."""
+        if path in self._abandoned:  # its first pages kept nothing; the next path runs
+            self.tally.reject(path, "given_up")
+            return []
+        if len(self._probed) >= self.probe_budget:
+            self.tally.reject(path, "over_budget")
+            self._inc("akhbar/discovery_probe/over_budget")
+            return self._budget_spent(path)
+        self._probed.add(url)
+        self.tally.probed(path)
+        self._inc("akhbar/discovery_probe/requested")
+        if path == self._round.get("path"):
+            self._round["pending"] += 1  # the path's outcome waits for the judgement
+        return [Request(url, callback=self.parse_probe, errback=self.probe_failed,
+                        meta={"akhbar_article": True, "akhbar_probe": True, "akhbar_discovery": path},
+                        cb_kwargs={"hints": {**hints, "via": hints.get("via") or "listing"}},
+                        priority=PROBE_PRIORITY)]
+
+    def _budget_spent(self, path: str | None) -> list[Request]:
+        if self._budget_moved_on or path != self._round.get("path") or not self._paths:
+            return []
+        self._budget_moved_on = True
+        self.logger.warning("%s: probe budget spent (%d links of unknown shape, AKHBAR_DISCOVERY_PROBE_BUDGET); "
+                            "%s goes on with what it knows and %s starts as well",
+                            self.source_id, self.probe_budget, path, self._paths[0])
+        return self._next_path()
+
+    def parse_probe(self, response: Response, hints: dict[str, Any] | None = None) -> Iterator[Any]:
+        path = response.meta.get("akhbar_discovery")
+        if not self.on_site(response.url):  # redirected away: whatever it is, not the site's
+            self.logger.info("%s: probe %s redirected to another site (%s)", self.source_id,
+                             (response.meta.get("redirect_urls") or [response.url])[0], response.url)
+            self._inc("akhbar/discovery_probe/offsite_redirect")
+            self.tally.judged(path, False, "offsite")
+            yield from self._probe_done(response, False)
+            return
+        extracted = self._extract(response, hints, record_failure=False)
+        evidence = article_evidence(*extracted) if extracted is not None else None
+        if evidence is None:
+            self.logger.debug("%s: %s is not an article by its content", self.source_id, response.url)
+            self._inc("akhbar/discovery_probe/not_article")
+            self.tally.judged(path, False)
+            if (hints or {}).get("via") == "failed":  # judged at last: no longer waiting in failed_urls
+                self.failed.succeeded([(response.meta.get("redirect_urls") or [response.url])[0]])
+            yield from self._probe_done(response, False)
+            return
+        self._inc("akhbar/discovery_probe/article")
+        self._inc(f"akhbar/discovery_probe/evidence/{evidence}")
+        self.tally.judged(path, True)
+        yield from self._emit(response, extracted[1])
+        yield from self._probe_done(response, True)
+
+    def probe_failed(self, failure: Failure) -> list[Request]:
+        request = failure.request
+        path = request.meta.get("akhbar_discovery")
+        response = getattr(failure.value, "response", None)
+        self.logger.warning("%s: probe of %s failed: %s", self.source_id, request.url,
+                            response.status if response is not None else failure.getErrorMessage())
+        self._inc("akhbar/discovery_probe/failed")
+        self.tally.judged(path, False, "probe_failed")
+        reason, status = failure_reason(failure)
+        if reason is not None:
+            # kept as a probe: the retry judges it by its content again
+            self.failed.record((request.meta.get("redirect_urls") or [request.url])[0], source=self.source_id,
+                               reason=f"probe: {reason}", status=status)
+        return self._probe_done(request, False)
+
+    def _request_dropped(self, request: Request, spider: scrapy.Spider) -> None:
+        """A probe the scheduler refused (its URL was already requested, say as an article
+        retried from failed_urls): its judgement will never come, so the path must not
+        wait for it."""
+        if spider is not self or not request.meta.get("akhbar_probe"):
+            return
+        self._inc("akhbar/discovery_probe/duplicate")
+        self.tally.judged(request.meta.get("akhbar_discovery"), False, "duplicate")
+        for follow in self._probe_done(request, False):  # a fallback's first requests
+            self.crawler.engine.crawl(follow)
+
+    def _probe_done(self, response_or_request: Any, article: bool) -> list[Request]:
+        path = response_or_request.meta.get("akhbar_discovery")
+        if path != self._round.get("path"):
+            return []
+        return self._settle(int(article))
 
     # --- discovery control ----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
@@ -210,7 +378,12 @@ class NewsSpider(scrapy.Spider):
         requests = [self._failed_page_request(row["url"], m["path"], int(m["page"])) for row, m in pages
                     if m["path"] in DISCOVERY_PATHS and _host(row["url"]) == _host(self.base_url)]
         articles = [row for row in rows if not _FAILED_DISCOVERY.match(row["reason"] or "")]
-        requests += self.article_requests((row["url"], {"via": "failed"}) for row in articles)[0]
+        # a probe that failed is judged by its content again; other URLs were articles already
+        probes = [row for row in articles if (row["reason"] or "").startswith(_FAILED_PROBE)]
+        requests += self.article_requests(((row["url"], {"via": "failed"}) for row in articles if row not in probes),
+                                          path="failed")[0]
+        requests += self.article_requests(((row["url"], {"via": "failed"}) for row in probes), trusted=False,
+                                          path="failed")[0]
         if requests:
             self.logger.info("%s: retrying %d URLs that failed in earlier runs", self.source_id, len(requests))
             self._inc("akhbar/failed_urls/requeued", len(requests))
@@ -246,6 +419,7 @@ class NewsSpider(scrapy.Spider):
             if requests:
                 self.logger.info("%s: discovering through %s", self.source_id, path)
                 self._round = {"path": path, "pending": len(requests), "found": 0}
+                self._budget_moved_on = False
                 return requests
         self.logger.info("%s: no discovery path left", self.source_id)
         return []
@@ -268,13 +442,26 @@ class NewsSpider(scrapy.Spider):
         meta = response_or_request.meta
         if not meta.get("akhbar_first") or meta.get("akhbar_discovery") != self._round.get("path"):
             return []
+        return self._settle(found)
+
+    def _settle(self, found: int) -> list[Request]:
+        """One awaited outcome of the current path (a first page, a probe) came back with
+        `found` articles; when none is awaited any more and none was found, fall back."""
         self._round["found"] += found
         self._round["pending"] -= 1
-        if self._round["pending"] <= 0 and self._round["found"] == 0:
-            self.logger.warning("%s: %s found no articles; falling back", self.source_id, self._round["path"])
-            self._inc(f"akhbar/discovery_fallback/{self._round['path']}")
-            return self._next_path()
-        return []
+        if self._round["pending"] > 0 or self._round["found"] > 0:
+            return []
+        path = self._round["path"]
+        tally = self.tally.path(path)
+        self._abandoned.add(path)
+        self._inc(f"akhbar/discovery_fallback/{path}")
+        if tally.entries:
+            summary = tally.summary()
+            self.logger.warning("%s: %s kept no article (%s); falling back", self.source_id, path, summary)
+            self.failed.run_error(f"discovery {path} kept no article: {summary}", url=None)
+        else:
+            self.logger.warning("%s: %s found no entries; falling back", self.source_id, path)
+        return self._next_path()
 
     def discovery_failed(self, failure: Failure) -> list[Request]:
         request = failure.request
@@ -331,7 +518,9 @@ class NewsSpider(scrapy.Spider):
             yield from self._api_page_after(response.request)
             return
         self._discovery_page_read(response)
-        requests, found = self.article_requests(self.api_hints(p) for p in posts if isinstance(p, dict) and p.get("link"))
+        self._note_redirect(response)
+        requests, found = self.article_requests(
+            (self.api_hints(p) for p in posts if isinstance(p, dict) and p.get("link")), path="wp-json", base=response.url)
         yield from requests
         yield from self._first_page_done(response, found)
         page = response.meta.get("akhbar_page", 1)
@@ -401,7 +590,9 @@ class NewsSpider(scrapy.Spider):
                     "section_raw": cats[0] if cats else None,
                     "date_published_raw": clean_text(item.xpath("pubDate/text()").get()),
                 }.items() if v}))
-        requests, found = self.article_requests(items)
+            items += self._atom_entries(sel)
+        self._note_redirect(response)
+        requests, found = self.article_requests(items, path="rss", base=response.url)
         yield from requests
         yield from self._first_page_done(response, found)
         # A feed holds only the latest items: when every one of them is new, older articles
@@ -410,6 +601,27 @@ class NewsSpider(scrapy.Spider):
             self.logger.info("%s: %s; continuing with %s for older articles", self.source_id,
                              "resuming an unfinished run" if self._deep else "whole feed is new", self._paths[0])
             yield from self._next_path()
+
+    @staticmethod
+    def _atom_entries(sel: Selector) -> list[tuple[str, dict[str, Any]]]:
+        """Atom 1.0 entries (``/feed/atom/``, Blogger, many CMSs): the alternate link, else an
+        ``id`` that is a web address (namespaces already removed)."""
+        entries = []
+        for entry in sel.xpath("//entry"):
+            ids = [i for i in (clean_text(x) for x in entry.xpath("id/text()").getall()) if i and i.startswith("http")]
+            link = first_str(entry.xpath("link[not(@rel) or @rel='alternate']/@href").getall()) or first_str(ids)
+            if not link:
+                continue
+            cats = [c for c in (clean_text(x) for x in entry.xpath("category/@term").getall()) if c]
+            entries.append((link, {k: v for k, v in {
+                "via": "rss",
+                "title": clean_text(" ".join(entry.xpath("title//text()").getall())),
+                "author": clean_text(entry.xpath("author/name/text()").get()),
+                "section_raw": cats[0] if cats else None,
+                "date_published_raw": clean_text(entry.xpath("published/text()").get())
+                or clean_text(entry.xpath("updated/text()").get()),
+            }.items() if v}))
+        return entries
 
     # --- sitemap ------------------------------------------------------------------------
     def _without_doctype(self, response: Response) -> Response:
@@ -432,11 +644,12 @@ class NewsSpider(scrapy.Spider):
             yield from self._first_page_done(response, 0)
             return
         entries = list(sitemap)
+        self._note_redirect(response)
         if sitemap.type == "sitemapindex":
             # Newest sitemaps first when lastmod is known (Yoast numbers post-sitemapN oldest first).
             dated = sorted(((e.get("lastmod") or "", e["loc"]) for e in entries if e.get("loc")), reverse=True)
             locs = [loc for _, loc in dated] if any(lm for lm, _ in dated) else [e["loc"] for e in entries if e.get("loc")]
-            posts = [u for u in locs if re.search(r"post|news|article", u)] or locs
+            posts = [u for u in locs if is_post_sitemap(u)] or [u for u in locs if _POST_SITEMAP.search(u)] or locs
             posts = posts[: self.source.max_pages]
             if posts and response.meta.get("akhbar_first") and self._round.get("path") == "sitemap":
                 self._round["pending"] += len(posts)
@@ -450,29 +663,51 @@ class NewsSpider(scrapy.Spider):
         urls = sorted(
             ((e.get("lastmod") or "", e["loc"]) for e in entries if e.get("loc")), reverse=True
         )[: self.source.per_page * self.source.max_pages]
-        requests, found = self.article_requests((u, {"via": "sitemap", "date_modified_raw": lm or None}) for lm, u in urls)
+        # A post or news sitemap lists articles; any other (pages, terms, or a bare urlset
+        # of everything) is ranked like a listing page.
+        trusted = is_post_sitemap(response.url) or any("news" in e for e in entries)
+        requests, found = self.article_requests(
+            ((u, {"via": "sitemap", "date_modified_raw": lm or None}) for lm, u in urls),
+            trusted=trusted, path="sitemap", base=response.url)
         yield from requests
         yield from self._first_page_done(response, found)
 
     # --- section listings ------------------------------------------------------------------
     def parse_listing(self, response: Response) -> Iterator[Request]:
         self._discovery_page_read(response)
+        self._note_redirect(response)
         links = response.css(self.listing_link_css).getall()
         hints = {"via": "listing"}
-        requests, found = self.article_requests((link, dict(hints)) for link in links)
+        requests, found = self.article_requests(((link, dict(hints)) for link in links), trusted=False,
+                                                path=response.meta.get("akhbar_discovery") or "sections",
+                                                base=response.url)
         yield from requests
         yield from self._first_page_done(response, found)
+        # links being probed count as found for paging: they are the listing's articles
+        # unless their content says otherwise
+        probes = sum(1 for r in requests if r.meta.get("akhbar_probe"))
         nxt = first_str(response.css(self.next_page_css).getall())
-        if nxt and self._should_page(response, found, requests):
+        if nxt and self._should_page(response, found + probes, requests):
             yield Request(response.urljoin(nxt), callback=self.parse_listing, errback=self.discovery_failed,
                           meta=self._next_meta(response))
 
     # --- articles -------------------------------------------------------------------------
     def parse_article(self, response: Response, hints: dict[str, Any] | None = None) -> Iterator[Any]:
+        extracted = self._extract(response, hints)
+        if extracted is not None:
+            yield from self._emit(response, extracted[1])
+
+    def _extract(self, response: Response, hints: dict[str, Any] | None,
+                 record_failure: bool = True) -> tuple[ArticlePage, Article] | None:
+        """The page object and its article; None when extraction failed (logged, counted,
+        and for a known article kept in failed_urls)."""
         try:
             page = self.page_class(response, hints, default_language=self.source.language)
-            article = page.to_article(self.source_id)
+            return page, page.to_article(self.source_id)
         except Exception as exc:  # one bad page must not end the crawl
+            if not record_failure:  # a probe: a page that cannot be read is no article
+                self.logger.info("%s: probe %s unreadable: %r", self.source_id, response.url, exc)
+                return None
             self.logger.error("%s: extraction failed for %s: %r", self.source_id, response.url, exc, exc_info=True)
             self._inc("akhbar/extract_error")
             if self.crawler.stats is not None:
@@ -483,12 +718,26 @@ class NewsSpider(scrapy.Spider):
             requested = (response.meta.get("redirect_urls") or [response.url])[0]
             self.failed.record(requested, source=self.source_id, reason=f"extraction failed: {exc!r}"[:300],
                                status=response.status)
+            return None
+
+    def _emit(self, response: Response, article: Article) -> Iterator[Article]:
+        if not self.on_site(response.url):
+            # an entry of the site that lands on another one is not the site's article
+            first = (response.meta.get("redirect_urls") or [response.url])[0]
+            self.logger.warning("%s: %s redirected to another site (%s); not kept", self.source_id, first, response.url)
+            self._inc("akhbar/article_offsite_redirect")
             return
         if response.meta.get("warc_record"):
             article.warc_record = response.meta["warc_record"]
         record_layers(self.crawler.stats, page.field_layers, article)  # per-run layer counts (docs/monitoring.md)
         self._inc("akhbar/articles_extracted")
         yield article
+
+    def closed(self, reason: str) -> None:
+        # a path that kept some entries and rejected others said nothing yet: one line each
+        for path, tally in self.tally.paths.items():
+            if tally.rejected:
+                self.logger.info("%s: discovery %s: %s", self.source_id, path, tally.summary())
 
     def article_failed(self, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)

@@ -24,4 +24,6 @@ class BelpresseSpider(NewsSpider):
     name = "belpresse"
     page_class = BelpresseArticlePage
     discovery = None  # from sources.toml
+    # A guess (the French edition shows /<category>/<slug>/): it only ranks listing links and
+    # bare-sitemap entries; API, feed and post sitemap entries are taken whatever their shape.
     article_url = re.compile(r"/\d{4}/\d{2}/[^/]+/?$")

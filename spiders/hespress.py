@@ -37,5 +37,6 @@ class HespressSpider(NewsSpider):
     discovery = ("wp-json", "rss", "sections")
     section_paths = tuple(f"/{slug}/" for slug in SECTION_SLUGS)
     listing_link_css = "div.card a.stretched-link::attr(href), h3.card-title a::attr(href)"
-    # Current URLs end in -<id>.html; the pre-2021 CMS used /<section>/<id>.html.
+    # Current URLs end in -<id>.html; the pre-2021 CMS used /<section>/<id>.html. It only ranks
+    # listing links: other shapes are probed by content, API/feed entries taken as they are.
     article_url = re.compile(r"[-/]\d+\.html$")

@@ -39,4 +39,6 @@ class HibapressSpider(NewsSpider):
     section_paths = tuple(f"/section-{n}.html" for n in SECTION_IDS)
     listing_link_css = "ul#posts-container li div h2 a::attr(href), ul#posts-container h2.post-title a::attr(href)"
     next_page_css = 'link[rel="next"]::attr(href), a.next::attr(href), .pages-nav a.next::attr(href), a[rel="next"]::attr(href)'
+    # 2020-21 shape, current one unknown (shared/sites.md): it ranks listing links, and links of
+    # another shape are probed by their content (docs/spiders.md)
     article_url = re.compile(r"/details-\d+\.html$")

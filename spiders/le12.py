@@ -29,4 +29,5 @@ class Le12Spider(NewsSpider):
     name = "le12"
     page_class = Le12ArticlePage
     discovery = ("wp-json", "rss")
+    # ranks listing links only (docs/spiders.md); API and feed entries are taken whatever their shape
     article_url = re.compile(r"/article/\d+/?$")

@@ -34,4 +34,5 @@ class Rue20Spider(NewsSpider):
     name = "rue20"
     page_class = Rue20ArticlePage
     discovery = ("rss", "sitemap", "wp-json")
+    # ranks listing links only (docs/spiders.md); feed, post sitemap and API entries are taken as they are
     article_url = re.compile(r"/\d+\.html$")

@@ -4,7 +4,8 @@
 ``spider = "wordpress"``). Discovery follows the source's ``discovery`` list; the page
 object reads the default-theme markup (``h1.entry-title``, ``div.entry-content``,
 ``time.entry-date[datetime]``, ``cat-links``/``tags-links``) on top of JSON-LD and meta,
-and the generic extractor covers the rest.
+and the generic extractor covers the rest. It knows no article URL shape: every entry of the
+site's REST API, feed and post sitemap is an article, and so is every listing link.
 """
 
 from __future__ import annotations

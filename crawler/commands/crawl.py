@@ -21,6 +21,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("crawl", help="crawl sites (all configured sites when none is named)")
     p.add_argument("sites", nargs="*", help="source ids from the sources file")
     p.add_argument("--snapshot", action="store_true", help="crawl the bundled offline snapshot on 127.0.0.1")
+    p.add_argument("--permalinks", default=None, metavar="STRUCTURE",
+                   help="with --snapshot: serve its articles under other URLs (see akhbar snapshot serve --help)")
     p.add_argument("-O", "--output", default=None, help="also write items to this JSON Lines file")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
     p.add_argument("--base-url", default=None, help="crawl this address instead of the source's base_url (one site)")
@@ -48,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if args.snapshot:
         from crawler.snapshot import SnapshotServer
 
-        with SnapshotServer(sites=sites) as snap:
+        try:
+            snapshot = SnapshotServer(sites=sites, permalinks=args.permalinks)
+        except ValueError as exc:
+            raise SystemExit(f"akhbar crawl: {exc}") from None
+        with snapshot as snap:
             stats = crawl_sites(sites, Path(args.data), base_urls=snap.base_urls, output=args.output, settings=overrides,
                                 run_ids=run_ids)
     else:

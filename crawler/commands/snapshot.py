@@ -1,7 +1,8 @@
 """`akhbar snapshot serve [--port-base 8001] [--host H]`: serve the offline snapshot.
 
 The five sites answer on consecutive ports from ``--port-base`` (hespress, hibapress,
-le12, rue20, belpresse); ``--with-wpdemo`` adds the generic WordPress site after them.
+le12, rue20, belpresse); ``--with-wpdemo`` adds the generic WordPress site after them;
+``--permalinks STRUCTURE`` serves every article under another URL shape.
 ``--rename-classes`` serves every page with its ``class`` and ``id`` attributes renamed, as
 after a theme change (``--rename-seed N`` repeats one renaming).
 """
@@ -31,12 +32,17 @@ def register(sub: Any) -> None:
                             "the names differ on every run unless --rename-seed is given")
     serve.add_argument("--rename-seed", type=int, default=None, metavar="N",
                        help="seed of --rename-classes: the same seed gives the same names")
+    serve.add_argument("--permalinks", default=None, metavar="STRUCTURE",
+                       help="serve the articles under other URLs: a name (category, query, day, month, id, "
+                            "section-id, slug-id, postname; 'site' = each site's own, the default) or a WordPress "
+                            "structure such as '/%%category%%/%%postname%%/' (docs/snapshot.md)")
     serve.set_defaults(func=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from crawler.snapshot import SnapshotServer
 
+    from crawler.snapshot import permalinks
     from crawler.snapshot.faults import load_faults
 
     faults = args.faults
@@ -45,12 +51,17 @@ def serve_command(args: argparse.Namespace) -> int:
             faults = load_faults(faults)
         except (OSError, ValueError) as exc:
             raise SystemExit(f"akhbar snapshot serve: {exc}") from None
+    try:
+        permalinks.resolve(args.permalinks)
+    except ValueError as exc:
+        raise SystemExit(f"akhbar snapshot serve: {exc}") from None
     sites = [*FIVE_SITES, *(["wpdemo"] if args.with_wpdemo else [])]
     ports = {s: args.port_base + i for i, s in enumerate(sites)} if args.port_base else None
     if args.rename_seed is not None and not args.rename_classes:
         raise SystemExit("akhbar snapshot serve: --rename-seed needs --rename-classes")
     with SnapshotServer(sites=sites, host=args.host, ports=ports, faults=faults,
-                        rename_classes=args.rename_classes, rename_seed=args.rename_seed) as snap:
+                        rename_classes=args.rename_classes, rename_seed=args.rename_seed,
+                        permalinks=args.permalinks) as snap:
         for site, url in snap.base_urls.items():
             print(f"snapshot  {site:<10} {url}  ({len(snap.articles(site))} articles)", flush=True)
         if snap.renamer is not None:

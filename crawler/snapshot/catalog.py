@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
+from crawler.snapshot import permalinks as permalinklib
 from crawler.snapshot.sites import FIVE_SITES, SITES, Section, SiteSpec
 
 logger = logging.getLogger(__name__)
@@ -199,6 +200,8 @@ class SiteCatalog:
     """Newest first."""
     by_path: dict[str, Post] = field(default_factory=dict)
     by_id: dict[int, Post] = field(default_factory=dict)
+    permalinks: str | None = None
+    """The permalink structure posts are served under (None: the site's own URLs)."""
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -237,8 +240,11 @@ def default_now() -> datetime:
     return datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
-def build_catalog(site: str, base_url: str, now: datetime, faults: bool = False) -> SiteCatalog:
+def build_catalog(site: str, base_url: str, now: datetime, faults: bool = False,
+                  permalinks: str | None = None) -> SiteCatalog:
+    """`permalinks`: a name or structure of `crawler.snapshot.permalinks` (None: the site's own)."""
     spec = SITES[site]
+    structure = permalinklib.resolve(permalinks)
     posts: list[Post] = []
     for rec in sample_records():
         if rec["site"] != site:
@@ -258,11 +264,17 @@ def build_catalog(site: str, base_url: str, now: datetime, faults: bool = False)
             modified=modified,
             record=rec,
         )
-        post.path = post_path(site, post.slug, post.id, published)
+        if structure is None:
+            post.path = post_path(site, post.slug, post.id, published)
+        else:
+            post.path = permalinklib.render(structure, slug_path=q(post.slug), post_id=post.id, local=published,
+                                            category_path=q(post.section.slug))
         posts.append(post)
     posts.sort(key=lambda p: (p.published, p.id), reverse=True)
-    cat = SiteCatalog(spec=spec, base_url=base_url.rstrip("/"), now=now, posts=posts)
+    cat = SiteCatalog(spec=spec, base_url=base_url.rstrip("/"), now=now, posts=posts, permalinks=structure)
     for p in posts:
+        if unquote(p.path) in cat.by_path:
+            raise ValueError(f"snapshot: {site}: two posts share the path {p.path} (permalinks {permalinks!r})")
         cat.by_path[unquote(p.path)] = p
         cat.by_id[p.id] = p
     if faults and site == "hespress" and len(posts) > 6:

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.snapshot import faults as faultlib
+from crawler.snapshot import permalinks as permalinklib
 from crawler.snapshot import wordpress
 from crawler.snapshot.catalog import Post, SiteCatalog, build_catalog, default_now, ground_truth
 from crawler.snapshot.faults import Fault, FaultPlan, Injection
@@ -143,6 +144,8 @@ class SiteApp:
                 post = self.cat.by_id.get(int(params["p"]))
                 if post is None:
                     return self.not_found()
+                if post.path == f"/?p={post.id}":  # "Plain" permalinks: this is the article's address
+                    return self._injected_fault(post.path) or self.article(post)
                 return 301, {"Location": self.r.url(post.path)}, b""
             if params.get("action") == "ajax_listing":
                 return self.ajax_listing(params)
@@ -273,6 +276,7 @@ class SnapshotServer:
         faults: bool | Iterable[Fault] = False,
         rename_classes: bool = False,
         rename_seed: int | None = None,
+        permalinks: str | None = None,
     ) -> None:
         self.sites = list(sites) if sites is not None else list(FIVE_SITES)
         unknown = [s for s in self.sites if s not in SITES]
@@ -288,6 +292,9 @@ class SnapshotServer:
         self.plan = FaultPlan([] if isinstance(faults, bool) else faults)
         # One renamer for all sites of this server: a seed (random unless given) per run.
         self.renamer = ClassRenamer(rename_seed) if rename_classes else None
+        # a name or WordPress structure (crawler/snapshot/permalinks.py); checked before any port opens
+        self.permalinks = permalinks
+        permalinklib.resolve(permalinks)
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
         self._apps: dict[str, SiteApp] = {}
@@ -311,7 +318,7 @@ class SnapshotServer:
             self.stop()
             raise
         for site, url in self.base_urls.items():
-            cat = build_catalog(site, url, self.now, self.faults)
+            cat = build_catalog(site, url, self.now, self.faults, self.permalinks)
             app = self._apps[site] = SiteApp(cat, self.faults, self.plan, self.renamer)
             srv = self._servers[site]
             srv.RequestHandlerClass = type(f"{site}Handler", (_Handler,), {"app": app})
