@@ -31,9 +31,12 @@ from crawler.items import ARTICLE_FIELDS, Article
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _CHUNK = 1 << 16
-# what `akhbar export` writes besides the Article fields: the archive's own bookkeeping
+# What `akhbar export` writes besides the Article fields (the archive's own bookkeeping), and
+# the story fields: stories are the target archive's to derive (the dedup pipeline assigns
+# them on import), and a story id taken from another archive would be overwritten by that
+# assignment, so every re-import of the same file would "update" the row again.
 IGNORED_KEYS = frozenset({"id", "url_key", "site_key", "sort_key", "content_hash", "version", "archived_at",
-                          "updated_at", "run_id", "score"})
+                          "updated_at", "run_id", "score", "story_id", "is_canonical"})
 
 TEXT_FIELDS = frozenset({
     "url", "source", "canonical_url", "site_article_id", "title", "body_html", "body_text", "summary", "author",

@@ -318,7 +318,7 @@ class NewsSpider(scrapy.Spider):
         self._inc("akhbar/discovery_probe/article")
         self._inc(f"akhbar/discovery_probe/evidence/{evidence}")
         self.tally.judged(path, True)
-        yield from self._emit(response, extracted[1])
+        yield from self._emit(response, *extracted)
         yield from self._probe_done(response, True)
 
     def probe_failed(self, failure: Failure) -> list[Request]:
@@ -695,7 +695,7 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response, hints: dict[str, Any] | None = None) -> Iterator[Any]:
         extracted = self._extract(response, hints)
         if extracted is not None:
-            yield from self._emit(response, extracted[1])
+            yield from self._emit(response, *extracted)
 
     def _extract(self, response: Response, hints: dict[str, Any] | None,
                  record_failure: bool = True) -> tuple[ArticlePage, Article] | None:
@@ -720,7 +720,7 @@ class NewsSpider(scrapy.Spider):
                                status=response.status)
             return None
 
-    def _emit(self, response: Response, article: Article) -> Iterator[Article]:
+    def _emit(self, response: Response, page: ArticlePage, article: Article) -> Iterator[Article]:
         if not self.on_site(response.url):
             # an entry of the site that lands on another one is not the site's article
             first = (response.meta.get("redirect_urls") or [response.url])[0]
