@@ -182,6 +182,19 @@ def test_featurize_normalises_with_the_shared_normaliser_and_folds_numbers() -> 
     assert all(" " not in g.strip() for g in chars)  # grams never span two words
 
 
+def test_fast_scoring_equals_scoring_the_shared_features() -> None:
+    """`TopicModel.scores` gathers vocabulary rows directly, with a per-word cache; it must
+    give what scoring `featurize`'s output (what training saw) gives."""
+    model = bundled_model()
+    texts = [(title, body) for _, title, body in WRITTEN + UNSEEN]
+    texts += [(r["title"], r["body"]) for r in sample_records()[:40]]
+    texts += [("", ""), ("عنوان فقط ١٢", None), (None, "نص بلا عنوان 2020 و 2021")]
+    for title, body in texts:
+        fast = model.scores(title, body)
+        reference = model.scores_of_features(featurize(title, body))
+        assert fast == pytest.approx(reference, abs=1e-9), title
+
+
 def test_model_file_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot read"):
         TopicModel.load(tmp_path / "missing.json.gz")
