@@ -1,4 +1,4 @@
-"""The bundled topic classifier: load the shipped weights and predict, in pure Python.
+"""The bundled topic classifier: load the shipped weights and predict (Python and numpy).
 
 A linear classifier (scikit-learn's LinearSVC, calibrated by temperature scaling) over two
 TF-IDF blocks of the normalised headline and body (`crawler.arabic.tokens`): word unigrams
@@ -7,8 +7,9 @@ Arabic clitics and inflection (و، ب، ال، ـات، ـها) that make one s
 stem seen in training still counts when it comes with another prefix. Training happens
 offline (`scripts/train_topics.py`, the `train` extra); the result is a gzipped JSON file
 inside the package, so a crawl never downloads anything, never unpickles code and needs no
-scikit-learn. Prediction is a dictionary lookup per distinct feature of the article, one
-small numpy product per block and a softmax over the classes: about a millisecond.
+scikit-learn. Prediction is a dictionary lookup per distinct word and bigram, a cached
+lookup per distinct word for its character grams, one small numpy product per block and
+a softmax over the classes: a millisecond or two per article.
 
 `featurize` is the one feature extractor: the training script hands it to scikit-learn,
 so training and serving cannot drift apart.
