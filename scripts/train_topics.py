@@ -225,7 +225,9 @@ def train(rows: list[dict], classes: list[str], args: argparse.Namespace) -> dic
     sizes = {name: len(vecs[name].feature_names_) for name in BLOCKS}
     # Prune on a first fit: a feature whose weights are all small moves no decision, and
     # the file (and the dictionary built at load) grows with every feature kept.
-    full = LinearSVC(C=args.C).fit(_matrix(rows, vecs, tfidfs), y)
+    # liblinear shuffles with a seed drawn from numpy's global RNG unless given one: fixed, so
+    # a retrain writes the same bytes.
+    full = LinearSVC(C=args.C, random_state=0).fit(_matrix(rows, vecs, tfidfs), y)
     strength = np.abs(full.coef_).max(axis=0)
     limits = {"words": args.max_words, "chars": args.max_chars}
     keep, start = {}, 0
@@ -235,7 +237,7 @@ def train(rows: list[dict], classes: list[str], args: argparse.Namespace) -> dic
         keep[name] = np.sort(order)
         start += sizes[name]
     x = _matrix(rows, vecs, tfidfs, keep)
-    clf = CalibratedClassifierCV(LinearSVC(C=args.C), method="temperature", cv=5, ensemble=False).fit(x, y)
+    clf = CalibratedClassifierCV(LinearSVC(C=args.C, random_state=0), method="temperature", cv=5, ensemble=False).fit(x, y)
     svc = clf.calibrated_classifiers_[0].estimator
     beta = float(clf.calibrated_classifiers_[0].calibrators[0].beta_)
     coef = svc.coef_.T  # features x classes
