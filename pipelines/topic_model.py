@@ -65,9 +65,6 @@ def _terms(text: str) -> list[str]:
     return [NUMBER_TOKEN if t.isdigit() else t for t in tokens(text)]
 
 
-# Cached: a news vocabulary is a few tens of thousands of words that recur article after
-# article, and cutting a word into grams costs more than looking it up.
-@lru_cache(maxsize=200_000)
 def char_grams(word: str) -> tuple[str, ...]:
     """Character n-grams of one word, padded with spaces so that a gram at the start or end
     of the word is told apart from the same letters inside it (the "ال" of a prefix against
@@ -140,8 +137,9 @@ class TopicModel:
             raise ModelError("topic model arrays disagree in length")
         self.meta: dict = data.get("meta", {})
         # A word's known character grams, as rows: looking up each gram of each article
-        # was most of a prediction's time, and words recur article after article.
-        self._char_rows = lru_cache(maxsize=200_000)(self._char_rows_of)
+        # was most of a prediction's time, and words recur article after article. 50,000
+        # words hold a news vocabulary's common part in ~10 MB.
+        self._char_rows = lru_cache(maxsize=50_000)(self._char_rows_of)
 
     def _char_rows_of(self, word: str) -> tuple[int, ...]:
         index = self._blocks["chars"][0]
