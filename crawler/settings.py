@@ -111,7 +111,7 @@ AKHBAR_DISCOVERY_PROBE_BUDGET = os.environ.get("AKHBAR_DISCOVERY_PROBE_BUDGET", 
 
 # Topics (pipelines/topics.py, docs/topics.md): classifier probability needed to keep its
 # topic for an article whose section the sources config does not map; below it: `other`.
-TOPICS_MIN_CONFIDENCE = 0.5
+TOPICS_MIN_CONFIDENCE = 0.4
 
 # Dates (pipelines/dates.py, docs/dates.md): let dateparser try forms the fast parser does
 # not know (English/French month names); how many unparseable strings to keep in the stats.

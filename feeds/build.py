@@ -331,8 +331,12 @@ def build_feed_files(
 ) -> dict[str, bytes]:
     """Every file of the feed set: relative path -> bytes (feeds + ``feeds.opml``).
 
-    A story appearing in several feeds is sanitised once.
+    A story appearing in several feeds is sanitised once. A topic feed with no story is
+    left out, files and OPML entry alike: a reader would subscribe to a feed that may never
+    get an item (a topic that only some site's section gives, such as video). It appears
+    with its first article; `write_files` removes its files should it ever be empty again.
     """
+    feeds = [(spec, stories) for spec, stories in feeds if stories or spec.kind != "topic"]
     prepared: dict[int, PreparedStory] = {}
     files: dict[str, bytes] = {}
     for spec, stories in feeds:

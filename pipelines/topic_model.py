@@ -1,14 +1,18 @@
-"""The bundled topic classifier: load the shipped weights and predict, in pure Python.
+"""The bundled topic classifier: load the shipped weights and predict (Python and numpy).
 
-A multinomial logistic regression over TF-IDF weighted word unigrams and bigrams of
-the normalised headline and body (`crawler.arabic.tokens`). Training happens offline
-(`scripts/train_topics.py`); the result is a gzipped JSON file inside the package, so a
-crawl never downloads anything and never unpickles code. Prediction is a dictionary
-lookup per feature and a 6-way softmax: well under a millisecond for a typical article,
-no numpy needed.
+A linear classifier (scikit-learn's LinearSVC, calibrated by temperature scaling) over two
+TF-IDF blocks of the normalised headline and body (`crawler.arabic.tokens`): word unigrams
+and bigrams, and character 2–4-grams inside each word. The character block sees through
+Arabic clitics and inflection (و، ب، ال، ـات، ـها) that make one stem many words, so a
+stem seen in training still counts when it comes with another prefix. Training happens
+offline (`scripts/train_topics.py`, the `train` extra); the result is a gzipped JSON file
+inside the package, so a crawl never downloads anything, never unpickles code and needs no
+scikit-learn. Prediction is a dictionary lookup per distinct word and bigram, a cached
+lookup per distinct word for its character grams, one small numpy product per block and
+a softmax over the classes: a millisecond or two per article.
 
-`featurize` is the one feature extractor: the training script imports it, so training
-and serving cannot drift apart.
+`featurize` is the one feature extractor: the training script hands it to scikit-learn,
+so training and serving cannot drift apart.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+import numpy as np
+
 from crawler.arabic import tokens
 from crawler.taxonomy import TOPIC_IDS
 
-MODEL_FORMAT = "akhbar-topics/1"
+MODEL_FORMAT = "akhbar-topics/2"
 # importlib.resources, not Path(__file__): Scrapyd runs the project from a zipped egg.
 BUNDLED_MODEL: Traversable = resources.files("pipelines") / "models" / "topics.json.gz"
 
@@ -37,6 +43,10 @@ TITLE_REPEAT = 2
 # Numbers (tolls, scores, dates, amounts) change every day; one shared token keeps the
 # templated bulletins ("المغرب يسجل N اصابه") recognisable without a feature per figure.
 NUMBER_TOKEN = "<n>"
+# Feature blocks, each TF-IDF weighted and L2-normalised on its own so that the many
+# character grams of a text do not drown its words.
+BLOCKS: tuple[str, ...] = ("words", "chars")
+CHAR_NGRAMS: tuple[int, int] = (2, 4)
 
 
 class ModelError(ValueError):
@@ -47,7 +57,7 @@ class ModelError(ValueError):
 class Prediction:
     topic: str
     confidence: float
-    """Softmax probability of `topic`, in [0, 1]."""
+    """Calibrated probability of `topic`, in [0, 1]."""
     probabilities: dict[str, float]
 
 
@@ -55,17 +65,37 @@ def _terms(text: str) -> list[str]:
     return [NUMBER_TOKEN if t.isdigit() else t for t in tokens(text)]
 
 
-def featurize(title: str | None, body: str | None) -> Counter[str]:
-    """Raw counts of unigrams and bigrams (``"a b"``) of headline and body.
+def char_grams(word: str) -> tuple[str, ...]:
+    """Character n-grams of one word, padded with spaces so that a gram at the start or end
+    of the word is told apart from the same letters inside it (the "ال" of a prefix against
+    the one of "مال")."""
+    padded = f" {word} "
+    lo, hi = CHAR_NGRAMS
+    return tuple(padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1))
 
+
+def _bigrams(terms: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+
+
+def word_counts(title: str | None, body: str | None) -> tuple[Counter[str], Counter[str]]:
+    """(unigram counts, bigram counts ``"a b"``), the headline's counted `TITLE_REPEAT` times.
     Bigrams do not span the headline/body boundary: the two are separate texts."""
-    counts: Counter[str] = Counter()
-    for text, repeat in ((title or "", TITLE_REPEAT), (body or "", 1)):
-        words = _terms(text)
-        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
-        for g in grams:
-            counts[g] += repeat
-    return counts
+    # Lists counted once by Counter (C code) rather than a `+=` per gram.
+    head, text = _terms(title or ""), _terms(body or "")
+    return Counter(text + head * TITLE_REPEAT), Counter(_bigrams(text) + _bigrams(head) * TITLE_REPEAT)
+
+
+def featurize(title: str | None, body: str | None) -> dict[str, Counter[str]]:
+    """Raw counts per block: ``words`` (unigrams and bigrams) and ``chars`` (character
+    grams of each word, as often as the word occurs; numbers give none)."""
+    unigrams, bigrams = word_counts(title, body)
+    grams: list[str] = []
+    for word, count in unigrams.items():
+        if word != NUMBER_TOKEN:
+            grams.extend(char_grams(word) * count)
+    words = unigrams + bigrams  # disjoint keys: a bigram holds a space, a word never does
+    return {"words": words, "chars": Counter(grams)}
 
 
 class TopicModel:
@@ -76,22 +106,44 @@ class TopicModel:
             raise ModelError(f"unknown topic model format {data.get('format')!r}, expected {MODEL_FORMAT!r}")
         try:
             self.classes: tuple[str, ...] = tuple(data["classes"])
-            vocab: list[str] = data["vocab"]
-            idf: list[float] = data["idf"]
-            weights: list[float] = data["weights"]  # row-major: len(vocab) x len(classes)
-            self.bias: tuple[float, ...] = tuple(data["bias"])
+            self.bias: tuple[float, ...] = tuple(float(b) for b in data["bias"])
+            # softmax(beta * score): scikit-learn's temperature scaling, fitted on
+            # cross-validated scores of the training part.
+            self.beta = float(data["beta"])
+            # Weights are stored as integers: value = int * scale (a third of the file).
+            scale = float(data["weight_scale"])
+            blocks = data["blocks"]
+            k = len(self.classes)
+            # Per block: term -> row, idf per row, weights (rows x classes).
+            self._blocks: dict[str, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}
+            for name in BLOCKS:
+                block = blocks[name]
+                vocab: list[str] = block["vocab"]
+                idf: list[float] = block["idf"]
+                weights: list[int] = block["weights"]  # row-major: len(vocab) x len(classes)
+                if len(idf) != len(vocab) or len(weights) != len(vocab) * k:
+                    raise ModelError(f"topic model arrays of block {name!r} disagree in length")
+                self._blocks[name] = (
+                    {term: i for i, term in enumerate(vocab)},
+                    np.asarray(idf, dtype=np.float64),
+                    np.asarray(weights, dtype=np.float64).reshape(len(vocab), k) * scale,
+                )
         except (KeyError, TypeError) as exc:
             raise ModelError(f"topic model lacks {exc}") from exc
-        k = len(self.classes)
         unknown = [c for c in self.classes if c not in TOPIC_IDS]
         if unknown:
             raise ModelError(f"topic model predicts unknown topic ids {unknown}")
-        if len(idf) != len(vocab) or len(weights) != len(vocab) * k or len(self.bias) != k:
+        if len(self.bias) != len(self.classes):
             raise ModelError("topic model arrays disagree in length")
         self.meta: dict = data.get("meta", {})
-        self._rows: dict[str, tuple[float, tuple[float, ...]]] = {
-            term: (idf[i], tuple(weights[i * k : (i + 1) * k])) for i, term in enumerate(vocab)
-        }
+        # A word's known character grams, as rows: looking up each gram of each article
+        # was most of a prediction's time, and words recur article after article. 50,000
+        # words hold a news vocabulary's common part in ~10 MB.
+        self._char_rows = lru_cache(maxsize=50_000)(self._char_rows_of)
+
+    def _char_rows_of(self, word: str) -> tuple[int, ...]:
+        index = self._blocks["chars"][0]
+        return tuple(i for i in map(index.get, char_grams(word)) if i is not None)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> TopicModel:
@@ -104,28 +156,54 @@ class TopicModel:
         return cls(data)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        """Number of features, all blocks together."""
+        return sum(len(index) for index, _, _ in self._blocks.values())
+
+    def scores(self, title: str | None, body: str | None) -> list[float]:
+        """Decision scores per class (before calibration). The same features as
+        `featurize`, gathered as vocabulary rows directly (tests hold the two equal)."""
+        unigrams, bigrams = word_counts(title, body)
+        index = self._blocks["words"][0]
+        words: Counter[int] = Counter()
+        for counts in (unigrams, bigrams):
+            for term, n in counts.items():
+                i = index.get(term)
+                if i is not None:
+                    words[i] += n
+        char_rows: list[int] = []
+        for word, n in unigrams.items():
+            if word != NUMBER_TOKEN:
+                char_rows.extend(self._char_rows(word) * n)
+        scores = np.array(self.bias, dtype=np.float64)
+        for name, found in (("words", words), ("chars", Counter(char_rows))):
+            if not found:
+                continue
+            _, idf, weights = self._blocks[name]
+            rows = np.fromiter(found.keys(), dtype=np.intp, count=len(found))
+            tf = np.fromiter(found.values(), dtype=np.float64, count=len(found))
+            x = (1.0 + np.log(tf)) * idf[rows]
+            scores += (x / math.sqrt(float(x @ x))) @ weights[rows]
+        return scores.tolist()
+
+    def scores_of_features(self, features: dict[str, Counter[str]]) -> list[float]:
+        """Decision scores from `featurize`'s output: the plain reference `scores` must
+        agree with (kept for the tests and for reading the model)."""
+        scores = np.array(self.bias, dtype=np.float64)
+        for name, counts in features.items():
+            index, idf, weights = self._blocks[name]
+            known = [(index[t], n) for t, n in counts.items() if t in index]
+            if not known:
+                continue
+            rows = np.array([i for i, _ in known], dtype=np.intp)
+            x = (1.0 + np.log(np.array([n for _, n in known], dtype=np.float64))) * idf[rows]
+            scores += (x / math.sqrt(float(x @ x))) @ weights[rows]
+        return scores.tolist()
 
     def predict(self, title: str | None, body: str | None) -> Prediction:
-        """The most probable topic and its probability. A text with no known feature gets
-        the class prior (near-uniform), so its confidence stays low."""
-        k = len(self.classes)
-        scores = list(self.bias)
-        vec: list[tuple[float, tuple[float, ...]]] = []
-        norm = 0.0
-        for term, count in featurize(title, body).items():
-            row = self._rows.get(term)
-            if row is None:
-                continue
-            x = (1.0 + math.log(count)) * row[0]
-            vec.append((x, row[1]))
-            norm += x * x
-        if norm > 0:
-            inv = 1.0 / math.sqrt(norm)
-            for x, w in vec:
-                xs = x * inv
-                for c in range(k):
-                    scores[c] += xs * w[c]
+        """The most probable topic and its calibrated probability. A text with no known
+        feature gets the softmax of the biases alone (near-uniform), so its confidence
+        stays low."""
+        scores = [self.beta * s for s in self.scores(title, body)]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
@@ -136,5 +214,5 @@ class TopicModel:
 
 @lru_cache(maxsize=4)
 def bundled_model(path: str | None = None) -> TopicModel:
-    """The model shared by every pipeline in the process (loaded once: ~0.3 s)."""
+    """The model shared by every pipeline in the process (loaded once)."""
     return TopicModel.load(path)

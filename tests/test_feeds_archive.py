@@ -71,6 +71,10 @@ def test_one_entry_per_story_with_other_reports(archive: Any, tmp_path: Path) ->
 
     report = publish(tmp_path, archive, base_url="http://feeds.test")
     assert report.stories == 3
+    # a topic with no story is not published: no file, no OPML entry
+    assert not (tmp_path / "public/feeds/topic-video.rss").exists()
+    assert (tmp_path / "public/feeds/topic-sports.rss").exists()
+    assert b"topic-video" not in (tmp_path / "public/feeds.opml").read_bytes()
     d = feedparser.parse((tmp_path / "public/feeds/all.atom").read_bytes())
     assert d.bozo == 0
     assert [e.id for e in d.entries] == [story_guid(s.url) for s in feeds["all"]]
@@ -95,13 +99,15 @@ def test_latest_rows_honours_limit_and_order(archive: Any) -> None:
 def test_akhbar_publish_command(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     a = open_archive(url)
-    fill_archive(a, sample_stories(30))
+    stories = sample_stories(30)
+    fill_archive(a, stories)
     a.close()
     cmd = [sys.executable, "-m", "crawler.cli", "--data", str(tmp_path), "publish", "--limit", "10",
            "--base-url", "https://akhbar.example/"]
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    n = 3 * (1 + 16 + len(SOURCES)) + 2  # + feeds.opml + index.html
+    # + feeds.opml + index.html; only topics with a story get a feed (the samples use 7 of 16)
+    n = 3 * (1 + len({s.topic for s in stories}) + len(SOURCES)) + 2
     assert f"published {n} files" in run.stdout
     d = feedparser.parse((tmp_path / "public/feeds/all.rss").read_bytes())
     assert d.bozo == 0 and len(d.entries) == 10 and d.feed.link == "https://akhbar.example/"

@@ -66,7 +66,10 @@ def test_every_feed_parses_with_right_guids_dates_links() -> None:
     stories = sample_stories(120)
     files = _all_files(stories)
     specs = feed_specs(SOURCES)
-    assert len(files) == len(specs) * 3 + 1
+    # topics without a story get no feed (sample stories use 7 of the 16 topics)
+    empty_topics = {t for t in (s.value for s in specs if s.kind == "topic")} - {s.topic for s in stories}
+    assert len(empty_topics) == 9
+    assert len(files) == (len(specs) - len(empty_topics)) * 3 + 1
     by_url = {s.url: s for s in stories}
     for path, data in files.items():
         if not path.endswith((".rss", ".atom")):
@@ -218,7 +221,23 @@ def test_naive_dates_are_refused() -> None:
 
 
 def test_empty_feed_is_valid() -> None:
-    files = build_feed_files([(FeedSpec("topic-video", "فيديو", "فيديو", "topic", "video"), [])], CTX)
+    # A source feed is published even before its first story (a topic feed is not: below).
+    files = build_feed_files([(FeedSpec("source-x", "x", "x", "source", "x"), [])], CTX)
+    assert set(files) == {"feeds/source-x.rss", "feeds/source-x.atom", "feeds/source-x.json", "feeds.opml"}
     for path, data in files.items():
         if path.endswith((".rss", ".atom")):
             assert parse(path, data).entries == []
+
+
+def test_empty_topic_gets_no_feed_until_it_has_a_story() -> None:
+    video = FeedSpec("topic-video", "فيديو", "فيديو", "topic", "video")
+    sports = FeedSpec("topic-sports", "رياضة", "رياضة", "topic", "sports")
+    story = sample_stories(1)[0]
+    files = build_feed_files([(video, []), (sports, [story])], CTX)
+    assert sorted(files) == ["feeds.opml", "feeds/topic-sports.atom", "feeds/topic-sports.json", "feeds/topic-sports.rss"]
+    outlines = {o.get("xmlUrl") for o in etree.fromstring(files["feeds.opml"]).iter("outline") if o.get("xmlUrl")}
+    assert outlines == {"http://feeds.test/feeds/topic-sports.rss"}
+    files = build_feed_files([(video, [story]), (sports, [story])], CTX)
+    assert parse("v", files["feeds/topic-video.rss"]).entries[0].link == story.url
+    outlines = {o.get("xmlUrl") for o in etree.fromstring(files["feeds.opml"]).iter("outline") if o.get("xmlUrl")}
+    assert "http://feeds.test/feeds/topic-video.rss" in outlines

@@ -23,21 +23,23 @@ from scrapy.utils.test import get_crawler
 from crawler.items import Article
 from crawler.taxonomy import TOPIC_IDS
 from pipelines.topic_model import BUNDLED_MODEL, ModelError, TopicModel, bundled_model, featurize
-from pipelines.topics import TopicsPipeline
+from pipelines.topics import DEFAULT_MIN_CONFIDENCE, TopicsPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"
 CORPUS_TO_TOPIC = {"crime_incidents": "incidents"}
 
 # Pinned quality floors for the bundled model on the sample (never trained on). The model
-# shipped at 0.91 accuracy / 0.90 macro-F1 there; a retrain that loses more than a few
+# shipped at 0.91 accuracy / 0.89 macro-F1 there; a retrain that loses more than a few
 # points, or a featurisation change that breaks serving, fails here.
-ACCURACY_FLOOR = 0.87
-MACRO_F1_FLOOR = 0.85
-# Through the pipeline (section ignored, low-confidence articles filed under `other`):
-# share of sample articles that end under their true topic.
-PIPELINE_CORRECT_FLOOR = 0.78
-PIPELINE_OTHER_CEILING = 0.25
+ACCURACY_FLOOR = 0.88
+MACRO_F1_FLOOR = 0.86
+# Through the pipeline at the default threshold (section ignored, low-confidence articles
+# filed under `other`): share of sample articles that end under their true topic, and the
+# share set aside. The classifier decides: `other` stays rare (0.7% of the sample when
+# shipped, 0.5% on the held-out split; the target there is at most 5%).
+PIPELINE_CORRECT_FLOOR = 0.88
+PIPELINE_OTHER_CEILING = 0.03
 
 # Short texts written for these tests (not from the corpus), one per topic the model knows.
 WRITTEN: list[tuple[str, str, str]] = [
@@ -122,7 +124,7 @@ UNSEEN: list[tuple[str, str, str]] = [
 
 
 def crawler_with(**settings: Any) -> Crawler:
-    return get_crawler(settings_dict={"TOPICS_MIN_CONFIDENCE": 0.5, **settings})
+    return get_crawler(settings_dict={"TOPICS_MIN_CONFIDENCE": DEFAULT_MIN_CONFIDENCE, **settings})
 
 
 def pipeline(**settings: Any) -> tuple[TopicsPipeline, Crawler]:
@@ -163,7 +165,7 @@ def test_written_texts_get_their_topic(topic: str, title: str, body: str) -> Non
 
 def test_text_without_known_words_has_low_confidence() -> None:
     pred = bundled_model().predict("zzqx qqvv", "xxyyzz wwqq")
-    assert pred.confidence < 0.5
+    assert pred.confidence < DEFAULT_MIN_CONFIDENCE
     assert 0.0 <= pred.confidence <= 1.0
 
 
@@ -172,7 +174,25 @@ def test_featurize_normalises_with_the_shared_normaliser_and_folds_numbers() -> 
     a = featurize("إصابة جديدة", "سجّل المغرب ١٢٣ إصابة")
     b = featurize("اصابه جديده", "سجل المغرب 98 اصابه")
     assert a == b
-    assert a["<n>"] == 1 and a["اصابه جديده"] == 2  # headline bigram counts twice
+    words, chars = a["words"], a["chars"]
+    assert words["<n>"] == 1 and words["اصابه جديده"] == 2  # headline bigram counts twice
+    # in-word character grams, padded at the word's ends; none from numbers
+    assert chars[" اص"] == 3 and chars["ابه "] == 3 and chars["مغرب"] == 1
+    assert not any(ch.isdigit() or "<" in g for g in chars for ch in g)
+    assert all(" " not in g.strip() for g in chars)  # grams never span two words
+
+
+def test_fast_scoring_equals_scoring_the_shared_features() -> None:
+    """`TopicModel.scores` gathers vocabulary rows directly, with a per-word cache; it must
+    give what scoring `featurize`'s output (what training saw) gives."""
+    model = bundled_model()
+    texts = [(title, body) for _, title, body in WRITTEN + UNSEEN]
+    texts += [(r["title"], r["body"]) for r in sample_records()[:40]]
+    texts += [("", ""), ("عنوان فقط ١٢", None), (None, "نص بلا عنوان 2020 و 2021")]
+    for title, body in texts:
+        fast = model.scores(title, body)
+        reference = model.scores_of_features(featurize(title, body))
+        assert fast == pytest.approx(reference, abs=1e-9), title
 
 
 def test_model_file_errors_are_clear(tmp_path: Path) -> None:
@@ -185,10 +205,22 @@ def test_model_file_errors_are_clear(tmp_path: Path) -> None:
         TopicModel.load(bad)
     wrong = tmp_path / "wrong.json.gz"
     with gzip.open(wrong, "wt", encoding="utf-8") as fh:
-        json.dump({"format": "akhbar-topics/1", "classes": ["cooking"], "vocab": [], "idf": [],
-                   "weights": [], "bias": [0.0]}, fh)
+        json.dump({"format": "akhbar-topics/2", "classes": ["cooking"], "bias": [0.0], "beta": 1.0,
+                   "weight_scale": 1.0, "blocks": {"words": {"vocab": [], "idf": [], "weights": []},
+                                                   "chars": {"vocab": [], "idf": [], "weights": []}}}, fh)
     with pytest.raises(ModelError, match="unknown topic ids"):
         TopicModel.load(wrong)
+    short = tmp_path / "short.json.gz"
+    with gzip.open(short, "wt", encoding="utf-8") as fh:
+        json.dump({"format": "akhbar-topics/2", "classes": ["sports"], "bias": [0.0], "beta": 1.0,
+                   "weight_scale": 1.0, "blocks": {"words": {"vocab": ["a"], "idf": [1.0], "weights": []},
+                                                   "chars": {"vocab": [], "idf": [], "weights": []}}}, fh)
+    with pytest.raises(ModelError, match="disagree in length"):
+        TopicModel.load(short)
+    with gzip.open(short, "wt", encoding="utf-8") as fh:
+        json.dump({"format": "akhbar-topics/2", "classes": ["sports"], "bias": [0.0], "beta": 1.0}, fh)
+    with pytest.raises(ModelError, match="lacks"):
+        TopicModel.load(short)
 
 
 # --- the quality gate -----------------------------------------------------------------------
@@ -291,7 +323,7 @@ def test_unmapped_section_goes_to_the_classifier() -> None:
     expected = bundled_model().predict(title, body)
     assert art.topic == topic == expected.topic
     assert art.topic_confidence == pytest.approx(expected.confidence, abs=1e-4)
-    assert 0.5 <= art.topic_confidence < 1.0
+    assert DEFAULT_MIN_CONFIDENCE <= art.topic_confidence < 1.0
     assert crawler.stats.get_value("topics/classifier") == 1
 
 
@@ -322,10 +354,10 @@ def test_summary_stands_in_for_a_missing_body() -> None:
 
 
 def test_below_threshold_is_other_with_the_classifier_confidence() -> None:
-    pipe, crawler = pipeline(TOPICS_MIN_CONFIDENCE=0.999)
+    pipe, crawler = pipeline(TOPICS_MIN_CONFIDENCE=1.0)
     _, title, body = WRITTEN[4]
     expected = bundled_model().predict(title, body)
-    assert expected.confidence < 0.999
+    assert expected.confidence < 1.0
     art = Article(url="https://le12.ma/x", source="le12", title=title, body_text=body)
     pipe.process_item(art)
     assert art.topic == "other"
@@ -336,13 +368,32 @@ def test_below_threshold_is_other_with_the_classifier_confidence() -> None:
 
 
 @pytest.mark.parametrize(("subject", "title", "body"), UNSEEN, ids=[t for t, _, _ in UNSEEN])
-def test_subjects_the_model_never_saw_are_filed_under_other(subject: str, title: str, body: str) -> None:
+def test_subjects_the_model_never_saw_come_from_section_maps(subject: str, title: str, body: str) -> None:
+    """The classifier knows six topics and decides among them: a culture or world report
+    without a section lands under one of the six (or, with nothing it knows, `other`),
+    never under a topic it was not trained on. Its own section files it right."""
     pipe, crawler = pipeline()
     art = Article(url="https://le12.ma/x", source="le12", title=title, body_text=body)
     pipe.process_item(art)
-    assert art.topic == "other", (subject, bundled_model().predict(title, body).probabilities)
-    assert 0.0 < art.topic_confidence < 0.5
-    assert crawler.stats.get_value("topics/other") == 1
+    assert art.topic in set(bundled_model().classes) | {"other"}
+    assert art.topic != subject
+    where = SECTION_OF.get(subject)
+    if where is None:  # no configured site has such a section: its feed is never published
+        assert all(subject not in source.sections.values() for source in pipe.sources.values())
+        return
+    source, section = where
+    mapped = Article(url="https://x.ma/x", source=source, section_raw=section, title=title, body_text=body)
+    pipe.process_item(mapped)
+    assert (mapped.topic, mapped.topic_confidence) == (subject, 1.0)
+
+
+# A configured section per topic outside the classifier's six (crawler/sources.toml).
+SECTION_OF: dict[str, tuple[str, str]] = {
+    "culture": ("hespress", "art-et-culture"),
+    "world": ("le12", "دولي"),
+    "religion": ("hibapress", "شؤون دينية"),
+    "technology": ("hespress", "بيئة وعلوم"),
+}
 
 
 def test_no_text_and_no_section_is_other_with_zero_confidence() -> None:
@@ -457,3 +508,45 @@ def test_snapshot_crawl_files_every_article_under_a_topic(tmp_path: Path) -> Non
     assert all(conf < 1.0 for _, conf, _ in unmapped)
     assert all(topic in (expected, "other") for topic, _, expected in unmapped), unmapped
     assert sum(topic == expected for topic, _, expected in unmapped) >= len(unmapped) // 2
+
+
+# --- feeds of topics ------------------------------------------------------------------------
+
+
+def test_topic_feeds_are_published_only_for_topics_with_articles(tmp_path: Path) -> None:
+    """A topic that only a section can give (video here) and topics nothing was filed under:
+    no feed file and no OPML entry until an article is filed there."""
+    from dataclasses import replace
+
+    from crawler.archive import open_archive
+    from feeds.query import publish
+    from feeds.samples import fill_archive, sample_stories
+
+    pipe, _ = pipeline()
+    rows = sample_records()[:12]
+    stories = sample_stories(len(rows) + 1)
+    filed = []
+    for r, s in zip(rows, stories):
+        art = Article(url=s.url, source="le12", title=r["title"], body_text=r["body"])
+        pipe.process_item(art)
+        filed.append(replace(s, topic=art.topic))
+    video = Article(url=stories[-1].url, source="hespress", section_raw="sawt-soura", title="t")
+    pipe.process_item(video)
+    archive = open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    try:
+        fill_archive(archive, filed)
+        publish(tmp_path, archive)
+        topics = {s.topic for s in filed}
+        assert "video" not in topics and len(topics) < len(TOPIC_IDS)
+        published = {p.name[len("topic-"):-len(".rss")] for p in (tmp_path / "public/feeds").glob("topic-*.rss")}
+        assert published == topics
+        opml = (tmp_path / "public/feeds.opml").read_text(encoding="utf-8")
+        assert {t for t in TOPIC_IDS if f"feeds/topic-{t}.rss" in opml} == topics
+        # the first video article brings its feed and OPML entry
+        fill_archive(archive, [replace(stories[-1], topic=video.topic)])
+        report = publish(tmp_path, archive)
+        assert video.topic == "video"
+        assert "feeds/topic-video.rss" in report.written
+        assert "feeds/topic-video.rss" in (tmp_path / "public/feeds.opml").read_text(encoding="utf-8")
+    finally:
+        archive.close()
