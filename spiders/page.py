@@ -342,11 +342,32 @@ class _PageGeneric(GenericFields):
         super().__init__(page.sel)
         self.page = page
 
+    def _trafilatura_without_noise(self) -> Fields:
+        """trafilatura over a copy of the page whose noise blocks (share bars, related-article
+        lists, newsletter forms, ad slots) are already out: trafilatura keeps the text of some
+        of them as paragraphs, where their structure no longer tells what they were."""
+        from spiders.generic_body import trafilatura_body
+
+        root = self.sel.root
+        if not isinstance(root, etree._Element):
+            return self.trafilatura()
+        work = copy.deepcopy(root)
+        etree.strip_tags(work, etree.Comment, etree.ProcessingInstruction)
+        body = work.find("body")
+        try:
+            remove_noise(body if body is not None else work, page_url=self.page.response.url,
+                         title=self.page._headline())
+        except (ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+            logger.warning("%s: noise removal before the generic body failed: %r", self.page.response.url, exc)
+            return self.trafilatura()
+        text = etree.tostring(work, encoding="unicode", method="html")
+        return trafilatura_body(root, self.page.response.url, text)
+
     def _body(self) -> Fields:
         # The page's own body pipeline (noise, boilerplate, lead byline) over what the
         # generic extractor found (trafilatura's body, else the density pick), as for the
         # site's selectors.
-        found = self.trafilatura()
+        found = self._trafilatura_without_noise()
         if found.get("body_html"):
             try:
                 fragment = lxml.html.fragment_fromstring(found["body_html"], create_parent="div")
