@@ -17,8 +17,6 @@ normaliser's tokens unchanged.
 
 from __future__ import annotations
 
-import functools
-
 MIN_STEM = 3
 """Letters that must remain after any strip: Arabic roots have three, and a shorter
 remainder (``الان`` -> ``ان``, ``مكان`` -> ``مك``) meets unrelated words."""
@@ -58,9 +56,7 @@ def _strip_suffix(word: str, suffixes: tuple[str, ...]) -> str:
     return word
 
 
-@functools.lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """The light stem of one normalised token (cached: news vocabulary repeats)."""
+def _stem(word: str) -> str:
     if not word or not _is_arabic(word):
         return word
     w = strip_prefix(word)
@@ -72,9 +68,27 @@ def stem(word: str) -> str:
     return _strip_suffix(w, FINAL_SUFFIXES)
 
 
+class _StemCache(dict[str, str]):
+    """token -> stem, filled on first sight: news vocabulary repeats, and a dict lookup
+    mapped over a body's tokens costs a fraction of a Python call per token."""
+
+    MAX = 500_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.MAX:
+            self.clear()  # bounded memory on a long crawl; refilled from what recurs
+        s = self[word] = _stem(word)
+        return s
+
+
+_CACHE = _StemCache()
+stem = _CACHE.__getitem__
+"""The light stem of one normalised token."""
+
+
 def stems(words: list[str]) -> list[str]:
     """`stem` of each token, in order."""
-    return [stem(w) for w in words]
+    return list(map(_CACHE.__getitem__, words))
 
 
 # First letters of the suffixes `stem` strips: a prefix query typed up to one of them

@@ -25,18 +25,18 @@ from datetime import date, datetime, time, timezone
 from typing import Any, Mapping
 
 from crawler.arabic import tokens
-from crawler.arabic_stem import prefix_stem, stem
+from crawler.arabic_stem import prefix_stem, stem, stems
 
 
 def search_form(text: str) -> str:
     """The text the full-text index holds: `crawler.arabic.tokens` (the shared
     normaliser), each through the light stemmer, joined by spaces."""
-    return " ".join([stem(w) for w in tokens(text)])
+    return " ".join(stems(tokens(text)))
 
 
 def search_words(text: str) -> list[str]:
     """The words of `search_form`; index and query both go through here."""
-    return [stem(w) for w in tokens(text)]
+    return stems(tokens(text))
 
 
 # Proclitics glued to the article: "والصناعة", "بالمغرب", "للحكومة" are the exact forms
