@@ -183,3 +183,35 @@ def test_migration_restems_an_existing_archive(archive_url: str) -> None:
     assert {i["title"] for i in latest.search("حكومات").items} == {t for t, _ in TEXTS[:4]}
     assert {i["title"] for i in latest.search('"الحكومة"').items} == {TEXTS[1][0], TEXTS[2][0]}
     latest.close()
+
+
+def test_phrase_check_agrees_with_the_exact_form_on_the_sample() -> None:
+    """The fast phrase check (character folding + regex on raw text) finds a phrase exactly
+    where the tokenised exact form holds it: 150 phrases of 1-3 words from the sample,
+    against every sample article."""
+    import gzip
+    import json
+    import random
+    from pathlib import Path
+
+    from crawler.arabic import _TRANSLATE
+    from crawler.archive.search import fold_chars, phrase_pattern
+
+    path = Path(__file__).resolve().parent.parent / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        texts = [r["title"] + "\n" + "\n".join(r["paragraphs"]) for r in map(json.loads, f)]
+    texts.append("الحكومـــة  المغربيّة، وللحكومة‌ المغربية؛ حكومة المغربية ١٢ ABC")
+    assert all(fold_chars(t) == t.translate(_TRANSLATE).lower() for t in texts)
+    exact = [f" {exact_form(t)} " for t in texts]
+    folded = [fold_chars(t) for t in texts]
+    rnd = random.Random(5)
+    phrases = [("الحكومه", "المغربيه"), ("12", "abc")]
+    for _ in range(150):
+        words = rnd.choice(exact).split()
+        k = rnd.randint(1, 3)
+        i = rnd.randrange(max(1, len(words) - k))
+        phrases.append(tuple(words[i:i + k]))
+    for words in phrases:
+        pattern = phrase_pattern(words)
+        for e, f in zip(exact, folded):
+            assert (f" {' '.join(words)} " in e) == bool(pattern.search(f)), (words, e[:80])

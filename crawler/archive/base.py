@@ -546,7 +546,7 @@ class Archive(ABC):
         in growing pages so a phrase whose stems mostly match the typed form (the usual
         case) costs one query."""
         want = limit + offset
-        fetch = want + max(8, want // 2)
+        fetch = want + 4
         while True:
             rows = self._search_rows(q, filters, lo, hi, sort, fetch, 0)
             kept = [r for r in rows if q.matches_exact(r)]

@@ -89,7 +89,7 @@ def html_to_text(html: str) -> str:
     return _TAG.sub(" ", html)
 
 
-def _text_fields(rec: Mapping[str, Any]) -> tuple[str, str]:
+def text_fields(rec: Mapping[str, Any]) -> tuple[str, str]:
     """Raw (title, body) the index covers: body falls back to the HTML's text; the
     summary and author are appended to it."""
     body = rec.get("body_text") or (html_to_text(rec["body_html"]) if rec.get("body_html") else "")
@@ -98,10 +98,10 @@ def _text_fields(rec: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
-    """Normalised, stemmed (title, body) for the full-text index (see `_text_fields`)."""
+    """Normalised, stemmed (title, body) for the full-text index (see `text_fields`)."""
     from crawler.archive.search import search_form
 
-    title, body = _text_fields(rec)
+    title, body = text_fields(rec)
     return search_form(title), search_form(body)
 
 
@@ -109,7 +109,7 @@ def exact_text(rec: Mapping[str, Any]) -> tuple[str, str]:
     """Normalised, unstemmed (title, body): what quoted phrases are checked against."""
     from crawler.archive.search import exact_form
 
-    title, body = _text_fields(rec)
+    title, body = text_fields(rec)
     return exact_form(title), exact_form(body)
 
 

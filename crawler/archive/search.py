@@ -19,12 +19,13 @@ types reaches the query language unescaped.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any, Mapping
 
-from crawler.arabic import tokens
+from crawler.arabic import _TRANSLATE, DELETED_CLASS, tokens
 from crawler.arabic_stem import prefix_stem, stem, stems
 
 
@@ -49,6 +50,41 @@ def fold_clitics(text: str) -> str:
     """``وال``/``فال``/``بال``/``كال``/``وبال``/``لل``/``ولل`` + a stem of 3+ letters -> ``ال`` + stem,
     for every space-separated word of `text`."""
     return _CLITICS.sub("ال", text)
+
+
+_DELETED = re.compile(f"[{DELETED_CLASS}]+")
+_REPLACED = [(chr(k), v) for k, v in _TRANSLATE.items() if v is not None]
+
+
+def fold_chars(text: str) -> str:
+    """The characters `crawler.arabic.tokens` sees (its translation table, lower case),
+    without tokenising: a phrase is checked on a candidate's whole body with
+    `phrase_pattern`, and a dict-driven ``str.translate`` costs three times this regex
+    deletion plus a few ``str.replace`` of the letters present."""
+    if not text:
+        return ""
+    t = _DELETED.sub("", text)
+    for a, b in _REPLACED:
+        if a in t:
+            t = t.replace(a, b)
+    return t.lower()
+
+
+_T = "0-9A-Za-z\u0621-\u064A\u0660-\u0669\u06F0-\u06F9"  # crawler.arabic's token characters
+
+
+@functools.lru_cache(maxsize=1024)
+def phrase_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A regex over `fold_chars` text matching where consecutive tokens have `words` as
+    their `exact_form`: each word whole, or for ``ال`` + 3+ letters also any proclitic
+    form that `fold_clitics` turns into it (``والحكومه``, ``للحكومه``, ...)."""
+    parts = []
+    for w in words:
+        if w.startswith("ال") and len(w) - 2 >= 3:
+            parts.append("(?:(?:وب|[وفبك])?ال|و?لل)" + re.escape(w[2:]))
+        else:
+            parts.append(re.escape(w))
+    return re.compile(f"(?<![{_T}])" + f"[^{_T}]+".join(parts) + f"(?![{_T}])")
 
 
 def exact_form(text: str) -> str:
@@ -115,12 +151,17 @@ class SearchQuery:
         exact = self.exact_terms
         if not exact:
             return True
-        from crawler.archive.records import exact_text
+        from crawler.archive.records import text_fields
 
-        title, body = (f" {x} " for x in exact_text(row))
+        title, body = text_fields(row)
+        folded_body: str | None = None
         for t in exact:
-            phrase = f" {' '.join(t.exact or ())} "
-            if phrase not in title and phrase not in body:
+            pattern = phrase_pattern(t.exact or ())
+            if pattern.search(fold_chars(title)):
+                continue
+            if folded_body is None:
+                folded_body = fold_chars(body)
+            if not pattern.search(folded_body):
                 return False
         return True
 
