@@ -549,8 +549,13 @@ class Archive(ABC):
         fetch = want + 4
         while True:
             rows = self._search_rows(q, filters, lo, hi, sort, fetch, 0)
-            kept = [r for r in rows if q.matches_exact(r)]
-            if len(kept) >= want or len(rows) < fetch or fetch >= EXACT_SCAN_MAX:
+            kept: list[dict[str, Any]] = []
+            for r in rows:
+                if q.matches_exact(r):
+                    kept.append(r)
+                    if len(kept) == want:  # the rest need no check
+                        return kept[offset:]
+            if len(rows) < fetch or fetch >= EXACT_SCAN_MAX:
                 return kept[offset:offset + limit]
             fetch = min(EXACT_SCAN_MAX, fetch * 4)
 

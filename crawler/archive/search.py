@@ -6,8 +6,8 @@ index was built with), so ``الصناعة التقليدية`` finds ``الصن
 hamza/alef/ta-marbuta spellings meet, then through the light stemmer
 `crawler.arabic_stem`, so ``حكومة``, ``الحكومة``, ``والحكومة`` and ``حكومات`` find each
 other. A quoted phrase is matched on the stems by the index and then kept only where
-its words occur in exactly the typed form (normalised, unstemmed): ``"الحكومة"`` does
-not find ``حكومات``. All terms must match.
+its words occur in the typed form (normalised, unstemmed; only a proclitic before the
+article folded): ``"الحكومة"`` does not find ``حكومات``. All terms must match.
 
 Nothing a user types is an error because of its punctuation: an unbalanced quote is
 read as a word break, operator words (``OR``, ``AND``, ``NOT``) and ``-``/``+`` are
@@ -87,6 +87,13 @@ def phrase_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(f"(?<![{_T}])" + f"[^{_T}]+".join(parts) + f"(?![{_T}])")
 
 
+def phrase_in(text: str, words: tuple[str, ...]) -> bool:
+    """True when `words` (exact forms) occur as consecutive tokens of `text`'s
+    `exact_form`, without tokenising `text`. (A regex over the unfolded text, with each
+    letter's spellings as a class, measured slower: it cannot start with a literal.)"""
+    return bool(text) and bool(phrase_pattern(words).search(fold_chars(text)))
+
+
 def exact_form(text: str) -> str:
     """What a quoted phrase is checked against: normalised words, unstemmed, with only
     the proclitics before the article folded (``والحكومة`` is ``الحكومة``; ``حكومة``
@@ -154,16 +161,7 @@ class SearchQuery:
         from crawler.archive.records import text_fields
 
         title, body = text_fields(row)
-        folded_body: str | None = None
-        for t in exact:
-            pattern = phrase_pattern(t.exact or ())
-            if pattern.search(fold_chars(title)):
-                continue
-            if folded_body is None:
-                folded_body = fold_chars(body)
-            if not pattern.search(folded_body):
-                return False
-        return True
+        return all(phrase_in(title, t.exact or ()) or phrase_in(body, t.exact or ()) for t in exact)
 
     def tsquery(self) -> str:
         parts = []
