@@ -87,11 +87,43 @@ def phrase_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(f"(?<![{_T}])" + f"[^{_T}]+".join(parts) + f"(?![{_T}])")
 
 
+# Folded letters other spellings fold into (أ إ آ ٱ, ؤ, ئ ى ی, ة, ک): a probe avoids them.
+_FOLD_TARGETS = frozenset(v for v in _TRANSLATE.values() if v and v != " ")
+_PROBE_RUN = re.compile(f"[^{''.join(sorted(_FOLD_TARGETS))}]{{3,}}")
+_WINDOW = 80
+_PROBE_TRIES = 4
+
+
+@functools.lru_cache(maxsize=1024)
+def _probe(words: tuple[str, ...]) -> str:
+    """The longest run of 3+ letters of the phrase that every spelling writes the same
+    way ('' when none): where it is found, the phrase can only be near."""
+    runs = [r for w in words for r in _PROBE_RUN.findall(w)]
+    return max(runs, key=len) if runs else ""
+
+
 def phrase_in(text: str, words: tuple[str, ...]) -> bool:
     """True when `words` (exact forms) occur as consecutive tokens of `text`'s
-    `exact_form`, without tokenising `text`. (A regex over the unfolded text, with each
-    letter's spellings as a class, measured slower: it cannot start with a literal.)"""
-    return bool(text) and bool(phrase_pattern(words).search(fold_chars(text)))
+    `exact_form`, without tokenising `text`: first only a window around the probe's
+    first occurrence is folded (cut at spaces, which end tokens in both forms, so a
+    match there is a match), else the whole text."""
+    if not text:
+        return False
+    pattern = phrase_pattern(words)
+    probe = _probe(words)
+    reach = _WINDOW * len(words)
+    i = text.find(probe) if probe else -1
+    tries = 0
+    while i >= 0 and tries < _PROBE_TRIES:
+        start = max(text.rfind(" ", 0, max(0, i - reach)), 0)
+        end = text.find(" ", i + len(probe) + reach)
+        if pattern.search(fold_chars(text[start:end if end >= 0 else len(text)])):
+            return True
+        if start == 0 and end < 0:
+            return False  # the window was the whole text
+        i = text.find(probe, end) if end >= 0 else -1
+        tries += 1
+    return bool(pattern.search(fold_chars(text)))
 
 
 def exact_form(text: str) -> str:
