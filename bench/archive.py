@@ -18,6 +18,10 @@ words, two-word AND and phrases), top-20:
 - the baseline: a ``LIKE '%word%'`` scan of the normalised text.
 
 Targets (SQLite, 1M): p95 <= 5 ms for every shape; date-sorted within 2x the bare query.
+
+First, in the same run, search quality (`bench.search_quality`): precision@10 and
+recall@100 of the judged query set over the bundled sample, before and after the light
+stemmer (``--quality-only`` stops there).
 """
 
 from __future__ import annotations
@@ -282,7 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", default=None, help="archive URL template with {n} (default: SQLite files in --cache)")
     p.add_argument("--reps", type=int, default=5, help="timed repetitions per query")
     p.add_argument("--inserts", type=int, default=5000, help="articles in the insert-throughput test")
+    p.add_argument("--quality-only", action="store_true", help="only the judged-query precision/recall, no latency")
     args = p.parse_args(argv)
+    from bench import search_quality
+
+    search_quality.run()
+    if args.quality_only:
+        return 0
     if not args.corpus.exists():
         p.error(f"corpus not found: {args.corpus} (point --corpus at a JSON Lines file with title/body)")
     corpus = load_corpus(args.corpus)

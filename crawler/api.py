@@ -89,6 +89,8 @@ def list_articles(archive: Archive, params: Mapping[str, Any]) -> Response:
     body: dict[str, Any] = {"items": to_jsonable(items), "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
     if res.has_more:
         body["next_offset"] = res.offset + res.limit
+    if res.hints:  # how the query was read where it differs from what was typed
+        body["hints"] = res.hints
     return 200, body
 
 
@@ -368,7 +370,8 @@ OPENAPI: dict[str, Any] = {
             "ArticlePage": {"type": "object", "required": ["items", "limit", "offset", "has_more"], "properties": {
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
                 "limit": {"type": "integer"}, "offset": {"type": "integer"}, "has_more": {"type": "boolean"},
-                "next_offset": {"type": "integer"}}},
+                "next_offset": {"type": "integer"},
+                "hints": {"type": "array", "items": {"type": "string"}}}},
             "Source": {"type": "object", "properties": {
                 "id": _STR, "name": _NULLABLE_STR, "name_en": _NULLABLE_STR, "base_url": _NULLABLE_STR,
                 "language": _NULLABLE_STR, "articles": {"type": "integer"},

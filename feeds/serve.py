@@ -228,6 +228,9 @@ class App:
         status, notice = HTTPStatus.OK, None
         try:
             if q:
+                from crawler.archive.search import query_hints
+
+                notice = " · ".join(query_hints(q)) or None
                 stories = self.store.search(q, limit=30)
             else:
                 stories = self.store.latest(topic=topic, source=source, limit=30)

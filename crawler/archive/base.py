@@ -18,7 +18,7 @@ import socket
 import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -68,6 +68,13 @@ class SearchResult:
     has_more: bool
     limit: int
     offset: int
+    hints: list[str] = field(default_factory=list)
+    """How the query was read where it differs from what was typed (see `parse_query`)."""
+
+
+EXACT_SCAN_MAX = 5000
+"""Index matches of a quoted phrase's stems checked for its typed form, at most: past
+that, a phrase whose typed form is rare among its stems' matches shows fewer results."""
 
 
 def now_utc() -> datetime:
@@ -576,12 +583,35 @@ class Archive(ABC):
             filters.append(("story_id", story))
         if canonical_only:
             filters.append(("is_canonical", self.enc_bool(True)))
-        if q is None:
+        if q is None or not q.terms:
             rows = self._list_rows(filters, lo, hi, limit + 1, offset)
+        elif q.exact_terms:
+            rows = self._exact_rows(q, filters, lo, hi, sort, limit + 1, offset)
         else:
             rows = self._search_rows(q, filters, lo, hi, sort, limit + 1, offset)
         items = [decode_row(r) for r in rows[:limit]]
-        return SearchResult(items=items, has_more=len(rows) > limit, limit=limit, offset=offset)
+        return SearchResult(items=items, has_more=len(rows) > limit, limit=limit, offset=offset,
+                            hints=list(q.hints) if q else [])
+
+    def _exact_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+                    sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Quoted phrases: the index matches their stems (a superset: "حكومات" for
+        "الحكومة"); keep the rows holding the typed form, in the index's order. Fetched
+        in growing pages so a phrase whose stems mostly match the typed form (the usual
+        case) costs one query."""
+        want = limit + offset
+        fetch = want + 4
+        while True:
+            rows = self._search_rows(q, filters, lo, hi, sort, fetch, 0)
+            kept: list[dict[str, Any]] = []
+            for r in rows:
+                if q.matches_exact(r):
+                    kept.append(r)
+                    if len(kept) == want:  # the rest need no check
+                        return kept[offset:]
+            if len(rows) < fetch or fetch >= EXACT_SCAN_MAX:
+                return kept[offset:offset + limit]
+            fetch = min(EXACT_SCAN_MAX, fetch * 4)
 
     def _list_rows(self, filters: list[tuple[str, Any]], lo: int | None, hi: int | None, limit: int, offset: int) -> list[dict[str, Any]]:
         where = [f"a.{c} = ?" for c, _ in filters]

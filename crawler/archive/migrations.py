@@ -291,6 +291,55 @@ register(
 )
 
 
+# --- 20: light-stemmed search text ------------------------------------------------------
+# The index holds light stems (crawler.arabic_stem) instead of normalised words, so
+# "حكومة", "الحكومة", "والحكومة" and "حكومات" find each other. An existing archive's
+# article_text is rewritten from its articles, in batches by id (constant memory); on
+# SQLite the FTS5 index is then rebuilt once from the rewritten rows (cheaper than a
+# delete and an insert per row through the update trigger, which is set aside meanwhile);
+# on PostgreSQL the generated tsvector follows each row's update.
+
+_RESTEM_BATCH = 1000
+
+
+def _restem_search_text(archive: "Archive") -> None:
+    from crawler.archive.records import search_text
+
+    last = 0
+    while True:
+        rows = archive.fetch(
+            "SELECT id, title, body_text, body_html, summary, author FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            (last, _RESTEM_BATCH),
+        )
+        if not rows:
+            return
+        for row in rows:
+            title, body = search_text(row)
+            archive.execute("UPDATE article_text SET title = ?, body = ? WHERE article_id = ?", (title, body, row["id"]))
+        last = rows[-1]["id"]
+
+
+register(
+    Migration(
+        20,
+        "search: index light Arabic stems (article, proclitics and common suffixes off)",
+        sqlite=[
+            "DROP TRIGGER article_text_au",
+            _restem_search_text,
+            """CREATE TRIGGER article_text_au AFTER UPDATE ON article_text BEGIN
+                INSERT INTO article_fts (article_fts, rowid, title, body)
+                VALUES ('delete', old.sort_key, old.title, old.body);
+                INSERT INTO article_fts (rowid, title, body) VALUES (new.sort_key, new.title, new.body); END""",
+            "INSERT INTO article_fts (article_fts) VALUES ('rebuild')",
+        ],
+        postgres=[
+            _restem_search_text,
+            "ANALYZE article_text",
+        ],
+    )
+)
+
+
 # --- 301: run health (operations: monitors) ---------------------------------------------
 # Written after each run by crawler.ops.monitors: `health` is ok | degraded | failing,
 # `monitors` the list of {"name", "ok", "value", "threshold", "message"}. The index

@@ -89,15 +89,28 @@ def html_to_text(html: str) -> str:
     return _TAG.sub(" ", html)
 
 
-def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
-    """Normalised (title, body) for the full-text index; body falls back to the HTML's
-    text, then the summary. Author and summary are searchable too, appended to body."""
-    from crawler.archive.search import search_form
-
-    title = search_form(rec.get("title") or "")
+def text_fields(rec: Mapping[str, Any]) -> tuple[str, str]:
+    """Raw (title, body) the index covers: body falls back to the HTML's text; the
+    summary and author are appended to it."""
     body = rec.get("body_text") or (html_to_text(rec["body_html"]) if rec.get("body_html") else "")
     extra = " ".join(x for x in (rec.get("summary"), rec.get("author")) if x)
-    return title, search_form(f"{body} {extra}")
+    return rec.get("title") or "", f"{body} {extra}"
+
+
+def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
+    """Normalised, stemmed (title, body) for the full-text index (see `text_fields`)."""
+    from crawler.archive.search import search_form
+
+    title, body = text_fields(rec)
+    return search_form(title), search_form(body)
+
+
+def exact_text(rec: Mapping[str, Any]) -> tuple[str, str]:
+    """Normalised, unstemmed (title, body): what quoted phrases are checked against."""
+    from crawler.archive.search import exact_form
+
+    title, body = text_fields(rec)
+    return exact_form(title), exact_form(body)
 
 
 def sort_date(rec: Mapping[str, Any], now: datetime) -> datetime:

@@ -101,11 +101,13 @@ def run_search(args: argparse.Namespace) -> int:
             print(f"akhbar search: {exc}", file=sys.stderr)
             return 2
     out = sys.stdout
+    for hint in res.hints:
+        print(f"akhbar search: {hint}", file=sys.stderr)
     if args.format == "json":
         for item in res.items:
             item.pop("body_html", None)
         json.dump({"items": to_jsonable(res.items), "has_more": res.has_more, "offset": res.offset,
-                   "limit": res.limit}, out, ensure_ascii=False, indent=1)
+                   "limit": res.limit, **({"hints": res.hints} if res.hints else {})}, out, ensure_ascii=False, indent=1)
         out.write("\n")
     elif args.format == "csv":
         w = csv.writer(out)
