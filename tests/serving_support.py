@@ -78,3 +78,43 @@ class LoopbackService:
     def __exit__(self, *exc: object) -> None:
         assert self._serving is not None
         self._serving.__exit__(None, None, None)
+
+
+# --- a small site of a test's own, crawled as a configured source ------------------------
+
+class SitesAt:
+    """What the crawl helper (`test_faults.crawl`) reads of a snapshot server: where each
+    site is served; for a test's own loopback sites."""
+
+    def __init__(self, base_urls: dict[str, str]) -> None:
+        self.base_urls = base_urls
+
+
+def article_page(title: str, paragraph: str, *, head: str = "", paragraphs: int = 6) -> bytes:
+    """A minimal Arabic article page: `title` as <title> and <h1>, `paragraph` (with
+    ``{k}`` for its number) repeated in a WordPress-like content block, `head` added to the
+    <head> after a publication date."""
+    return ('<!doctype html><html lang="ar"><head><meta charset="utf-8">'
+            f"<title>{title}</title>{head}"
+            '<meta property="article:published_time" content="2025-07-16T10:00:00+01:00"></head>'
+            f'<body><article><h1>{title}</h1><div class="entry-content">'
+            + "".join(f"<p>{paragraph.format(k=k)}</p>" for k in range(paragraphs))
+            + "</div></article></body></html>").encode()
+
+
+def rss(base: str, links: list[str]) -> bytes:
+    """An RSS 2.0 feed of `base` listing `links` (dated a minute apart)."""
+    items = "".join(f"<item><title>t{i}</title><link>{link}</link>"
+                    f"<pubDate>Wed, 16 Jul 2025 10:{i % 60:02d}:00 +0000</pubDate></item>" for i, link in enumerate(links))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>site</title>'
+            f"<link>{base}/</link>{items}</channel></rss>").encode()
+
+
+def sources_with(tmp_path: Path, source: str, base: str, extra: str = "") -> Path:
+    """The bundled sources file plus ``[sources.<source>]``: the generic WordPress spider
+    reading the RSS feed at `base`."""
+    path = tmp_path / "sources.toml"
+    path.write_text((Path(__file__).resolve().parent.parent / "crawler" / "sources.toml").read_text(encoding="utf-8")
+                    + f'\n[sources.{source}]\nname = "{source}"\nbase_url = "{base}"\nspider = "wordpress"\n'
+                      f'discovery = ["rss"]\n{extra}', encoding="utf-8")
+    return path

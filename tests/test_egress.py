@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
 from crawler.archive import open_archive
 from crawler.egress import EgressPolicy, forbidden_address, literal_address
-from serving_support import loopback_server, reply, serving
+from serving_support import SitesAt, article_page, loopback_server, reply, rss, serving, sources_with
 from test_faults import crawl
 
 
@@ -91,10 +90,7 @@ def site_handler(internal: str, hits: Hits) -> type[BaseHTTPRequestHandler]:
             hits.add(self.path)
             base = f"http://{self.headers['Host']}"
             if self.path.startswith("/feed"):
-                items = "".join(f"<item><title>t{i}</title><link>{base}/2025/07/post-{i}/</link>"
-                                f"<pubDate>Wed, 16 Jul 2025 10:0{i}:00 +0000</pubDate></item>" for i in range(3))
-                reply(self, 200, (f'<?xml version="1.0"?><rss version="2.0"><channel><title>s</title>'
-                                  f"<link>{base}/</link>{items}</channel></rss>").encode(), "application/rss+xml")
+                reply(self, 200, rss(base, [f"{base}/2025/07/post-{i}/" for i in range(3)]), "application/rss+xml")
             elif self.path == "/2025/07/post-0/":
                 self.send_response(302)
                 self.send_header("Location", f"{internal}/admin/secret")
@@ -107,30 +103,12 @@ def site_handler(internal: str, hits: Hits) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
             elif self.path.startswith("/2025/07/post-"):
                 slug = self.path.strip("/").rsplit("/", 1)[1]
-                body = ('<!doctype html><html lang="ar"><head><meta charset="utf-8">'
-                        f'<title>مقال {slug}</title>'
-                        '<meta property="article:published_time" content="2025-07-16T10:00:00+01:00"></head>'
-                        f'<body><article><h1>مقال {slug}</h1><div class="entry-content">'
-                        + "".join(f"<p>فقرة {k} من مقال عادي عن الاقتصاد الوطني والسياسة.</p>" for k in range(6))
-                        + "</div></article></body></html>").encode()
+                body = article_page(f"مقال {slug}", "فقرة {k} من مقال عادي عن الاقتصاد الوطني والسياسة.")
                 reply(self, 200, body, "text/html; charset=utf-8")
             else:
                 reply(self, 404, b"", "text/plain")
 
     return Site
-
-
-class _At:
-    def __init__(self, base_urls: dict[str, str]) -> None:
-        self.base_urls = base_urls
-
-
-def _sources(tmp_path: Path, base: str, extra: str = "") -> Path:
-    path = tmp_path / "sources.toml"
-    path.write_text((ROOT / "crawler" / "sources.toml").read_text(encoding="utf-8")
-                    + f'\n[sources.site]\nname = "site"\nbase_url = "{base}"\nspider = "wordpress"\n'
-                      f'discovery = ["rss"]\n{extra}', encoding="utf-8")
-    return path
 
 
 def test_redirect_to_an_internal_address_is_refused_and_recorded(tmp_path: Path) -> None:
@@ -140,7 +118,7 @@ def test_redirect_to_an_internal_address_is_refused_and_recorded(tmp_path: Path)
         with serving(loopback_server(site_handler(internal_url, site_hits))) as site:
             base = f"http://127.0.0.1:{site.server_address[1]}"
             url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-            run = crawl(_At({"site": base}), ["site"], tmp_path / "data", url, sources=_sources(tmp_path, base))
+            run = crawl(SitesAt({"site": base}), ["site"], tmp_path / "data", url, sources=sources_with(tmp_path, "site", base))
     assert internal_hits.paths == [], "the internal service was reached"
     stats = run["stats"]["site"]
     assert stats.get("akhbar/egress/refused/redirect") == 1
@@ -162,7 +140,7 @@ def test_a_host_name_resolving_to_loopback_needs_allow_private_network(tmp_path:
         base = f"http://localhost:{site.server_address[1]}"
         url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
         extra = "allow_private_network = true\n" if allow else ""
-        run = crawl(_At({"site": base}), ["site"], tmp_path / "data", url, sources=_sources(tmp_path, base, extra))
+        run = crawl(SitesAt({"site": base}), ["site"], tmp_path / "data", url, sources=sources_with(tmp_path, "site", base, extra))
     with open_archive(url) as a:
         archived = a.count_articles()
     if allow:

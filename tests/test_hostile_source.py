@@ -17,21 +17,13 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
 from crawler.archive import open_archive
 from crawler.archive.canonical import fold_url
 from crawler.snapshot import SnapshotServer
-from serving_support import loopback_server, reply, serving
+from serving_support import SitesAt, article_page, loopback_server, reply, rss, serving, sources_with
 from test_faults import crawl
 
 STOLEN = 5
-
-
-class _At:
-    """What `crawl` reads of a snapshot server: where each site is served."""
-
-    def __init__(self, base_urls: dict[str, str]) -> None:
-        self.base_urls = base_urls
 
 
 def evil_handler(victims: list[str]) -> type[BaseHTTPRequestHandler]:
@@ -42,25 +34,14 @@ def evil_handler(victims: list[str]) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             base = f"http://{self.headers['Host']}"
             if self.path.startswith("/feed"):
-                items = "".join(
-                    f"<item><title>fake {i}</title><link>{base}/2025/07/fake-{i}/</link>"
-                    f"<pubDate>Wed, 16 Jul 2025 10:0{i}:00 +0000</pubDate></item>"
-                    for i in range(len(victims)))
-                body = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>evil</title>'
-                        f"<link>{base}/</link>{items}</channel></rss>").encode()
-                reply(self, 200, body, "application/rss+xml; charset=utf-8")
+                reply(self, 200, rss(base, [f"{base}/2025/07/fake-{i}/" for i in range(len(victims))]),
+                      "application/rss+xml; charset=utf-8")
                 return
             if self.path.startswith("/2025/07/fake-"):
                 i = int(self.path.rstrip("/").rsplit("-", 1)[1])
                 victim = html.escape(victims[i])
-                body = (
-                    '<!doctype html><html lang="ar"><head><meta charset="utf-8">'
-                    f'<title>عنوان مزور {i}</title><link rel="canonical" href="{victim}">'
-                    f'<meta property="og:url" content="{victim}">'
-                    '<meta property="article:published_time" content="2025-07-16T10:00:00+01:00">'
-                    f'</head><body><article><h1>عنوان مزور {i}</h1><div class="entry-content">'
-                    + "".join(f"<p>نص مزور يحل محل المقال الأصلي، الفقرة {k} من الصفحة {i}.</p>" for k in range(6))
-                    + "</div></article></body></html>").encode()
+                body = article_page(f"عنوان مزور {i}", f"نص مزور يحل محل المقال الأصلي، الفقرة {{k}} من الصفحة {i}.",
+                                    head=f'<link rel="canonical" href="{victim}"><meta property="og:url" content="{victim}">')
                 reply(self, 200, body, "text/html; charset=utf-8")
                 return
             reply(self, 404, b"not found", "text/plain")
@@ -84,12 +65,8 @@ def test_cross_source_canonical_never_touches_the_other_sources_rows(
         victims = sorted(before)[:STOLEN]
         with serving(loopback_server(evil_handler(victims))) as evil:
             base = f"http://127.0.0.1:{evil.server_address[1]}"
-            sources = tmp_path / "sources.toml"
-            sources.write_text(
-                (ROOT / "crawler" / "sources.toml").read_text(encoding="utf-8")
-                + f'\n[sources.evil]\nname = "evil"\nbase_url = "{base}"\nspider = "wordpress"\n'
-                  'discovery = ["rss"]\n', encoding="utf-8")
-            crawl(_At({"evil": base}), ["evil"], tmp_path / "evil", url, sources=sources)  # type: ignore[arg-type]
+            sources = sources_with(tmp_path, "evil", base)
+            crawl(SitesAt({"evil": base}), ["evil"], tmp_path / "evil", url, sources=sources)  # type: ignore[arg-type]
     with open_archive(url) as a:
         try:
             after = {r["url"]: r for r in a.fetch(
