@@ -90,3 +90,17 @@ def band_keys(sig: np.ndarray, bands: int, rows: int, namespace: int) -> list[in
     acc = (v * _ROW_MULT[:rows]).sum(axis=1, dtype=np.uint64)
     acc = _mix(acc + (np.arange(bands, dtype=np.uint64) + np.uint64(namespace << 16)) * _P2)
     return (acc & _INT63).tolist()
+
+
+def passage_keys(order: np.ndarray, window: int, keep: int, namespace: int) -> list[int]:
+    """Keys of a text's passages: hashes of every run of `window` consecutive shingles
+    (in order of first appearance), the `keep` smallest. Bottom-k is a consistent
+    sample: a passage two texts share is kept by both when its hash is small in both,
+    so texts sharing a paragraph share some keys in expectation, however much else
+    differs. Texts shorter than a window have none (their whole-text bands suffice)."""
+    if len(order) < window:
+        return []
+    grams = np.unique(shingle_hashes(order.astype(np.uint64), window))[:keep]
+    salt = np.uint64(((namespace << 40) * int(_P2)) & 0xFFFF_FFFF_FFFF_FFFF)
+    acc = _mix(grams.astype(np.uint64) + salt)
+    return (acc & _INT63).tolist()

@@ -5,7 +5,7 @@ Tables (migration 100, appended to the archive's list):
 - ``dedup_band (band_key, article_id)``, primary key on both: the LSH index. A band
   key is the report's 16-day publication epoch (high 16 bits) and a 47-bit hash of
   (band number, the band's MinHash rows), so "which reports of this epoch share band
-  b's hash h" is one indexed lookup on ``band_key``; a report's 32 keys go in one
+  b's hash h" is one indexed lookup on ``band_key``; a report's keys (32 MinHash bands, up to 16 passage keys) go in one
   ``IN (...)``. The epoch prefix keeps writes and lookups in the recent part of the
   B-tree: their cost does not grow with the archive.
 - ``dedup_doc (article_id PK, story_id, published, key, shingles, figures)``: what
@@ -71,7 +71,7 @@ _POSTGRES = [
 register(Migration(100, "dedup: LSH band index, fingerprints, stories, related stories",
                    sqlite=_SQLITE, postgres=_POSTGRES))
 
-INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "seed")
+INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "passage_window", "passage_keys", "seed")
 """Parameters the stored index depends on: changing one needs ``akhbar dedup --rebuild``."""
 
 
@@ -172,8 +172,11 @@ class SqlStore:
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]:
         if not band_keys:
             return []
+        # most shared keys first: when a stock phrase makes a passage key common, the
+        # reports sharing several keys with this one are still within the limit
         rows = self.archive.fetch(
-            f"SELECT DISTINCT article_id FROM dedup_band WHERE band_key IN ({_marks(len(band_keys))}) LIMIT ?",
+            f"SELECT article_id FROM dedup_band WHERE band_key IN ({_marks(len(band_keys))}) "
+            "GROUP BY article_id ORDER BY COUNT(*) DESC, article_id DESC LIMIT ?",
             (*band_keys, limit),
         )
         found = [r["article_id"] for r in rows]
