@@ -8,13 +8,13 @@ Fingerprint:
   candidates are verified exactly, not estimated; the first 40 are the *lead*.
 - ``band_keys``: LSH keys of a whole-text MinHash (24 bands × 4 rows: a pair at
   Jaccard 0.6 becomes a candidate with p = 0.96, at 0.75 with p ≈ 1, at 0.1 with
-  p = 0.002) and of a lead MinHash (first 40 shingles, 8 bands × 4 rows), since a
-  truncated copy has a low whole-text Jaccard but the same lead.
-  Beside them, *passage* keys: the `passage_keys` smallest hashes of the report's
-  runs of `passage_window` consecutive shingles (8 content words), a bottom-k sample
-  of its passages. Two reports sharing a paragraph or more share some of them whatever
-  else changed around it (a new lead, another closing, sentences cut or moved), which
-  whole-text bands miss once the Jaccard falls to 0.25–0.6.
+  p = 0.002) and *passage* keys: the `passage_keys` (14) smallest hashes of the
+  report's runs of `passage_window` consecutive shingles (8 content words), a
+  bottom-k sample of its passages. Two reports sharing a paragraph or more share some
+  of them whatever else changed around it (a new lead, another closing, sentences cut
+  or moved, the text truncated), which whole-text bands miss once the Jaccard falls
+  to 0.25–0.6. (A lead MinHash, 8 bands, found truncated copies before; the passage
+  keys find them too with 6 index rows fewer, so `lead_bands` is 0.)
 - ``figures``: numbers with their slot (see `crawler.dedup.text.figures`).
 
 Decision (`Fingerprinter.compare`), on exact Jaccard J, containment C = |A∩B| /
@@ -54,7 +54,9 @@ class DedupParams:
     bands: int = 24
     rows: int = 4
     lead_shingles: int = 40
-    lead_bands: int = 8
+    lead_bands: int = 0
+    """Bands of a MinHash of the lead alone (0: none; the passage keys find truncated
+    copies as well, with fewer index rows)."""
     strong_jaccard: float = 0.75
     """Duplicates on the whole text alone (intro swapped, a paragraph added or cut)."""
     match_jaccard: float = 0.5
@@ -69,7 +71,7 @@ class DedupParams:
     far_jaccard: float = 0.9
     passage_window: int = 6
     """Consecutive shingles (8 content words) hashed into one passage gram."""
-    passage_keys: int = 16
+    passage_keys: int = 14
     """Passage grams kept as LSH keys (the smallest hashes: a consistent sample)."""
     passage_run: int = 6
     """A shared run shorter than this is frame or stock phrase, not a copied passage."""
@@ -163,7 +165,7 @@ class Fingerprinter:
         p = self.params
         full, lead = self._hasher.signatures(fp.order, p.lead_shingles)
         keys = band_keys(full, p.bands, p.rows, namespace=1)
-        if fp.size > p.lead_shingles // 2:
+        if p.lead_bands and fp.size > p.lead_shingles // 2:
             keys += band_keys(lead, p.lead_bands, p.rows, namespace=2)
         if p.passage_keys:
             keys += passage_keys(fp.order, p.passage_window, p.passage_keys, namespace=3)
