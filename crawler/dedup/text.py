@@ -215,12 +215,8 @@ def figures(raw: str) -> frozenset[tuple[int, str]]:
         values.clear()
     for m in _NUMBER.finditer(raw):
         s, e = m.span()
-        left = raw[max(0, s - _CONTEXT):s]
-        cut = max(left.rfind(c) for c in ".!?؟\n")
-        right = raw[e:e + _CONTEXT]
-        end = _SENTENCE_END.search(right)
-        before = _context_word(left[cut + 1:].split()[::-1])
-        after = _context_word((right[: end.start()] if end else right).split())
+        before = _context_word(_SENTENCE_END.split(raw[max(0, s - _CONTEXT):s])[-1].split()[::-1])
+        after = _context_word(_SENTENCE_END.split(raw[e:e + _CONTEXT], 1)[0].split())
         num = m.group(0)
         value = values.get(num)
         if value is None:
