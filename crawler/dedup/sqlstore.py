@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 from crawler.archive.migrations import Migration, register
 from crawler.dedup.engine import Head, IndexedDoc
-from crawler.dedup.fingerprint import Fingerprint, Fingerprinter
+from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,10 @@ register(Migration(100, "dedup: LSH band index, fingerprints, stories, related s
 
 INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "passage_window", "passage_keys", "seed")
 """Parameters the stored index depends on: changing one needs ``akhbar dedup --rebuild``."""
+
+
+_LEGACY = {"passage_keys": 0, "passage_window": DedupParams.passage_window}
+"""Index parameters an archive indexed before they existed has (no passage keys)."""
 
 
 class IndexMismatch(RuntimeError):
@@ -115,7 +119,7 @@ class SqlStore:
             if adopt:
                 self.save_params()
             return
-        stored = json.loads(row["value"])
+        stored = {**_LEGACY, **json.loads(row["value"])}
         changed = [k for k in INDEX_PARAMS if stored.get(k) != current.get(k)]
         if changed:
             raise IndexMismatch(
