@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from crawler.arabic import tokens
@@ -108,6 +109,29 @@ def test_partial_rewrites_are_joined_on_passage_evidence() -> None:
     by_passage = [p for p in rewrites if _compare(p).passage > 0]
     assert by_passage and all(_compare(p).duplicate for p in by_passage)
     assert any(_compare(p).jaccard < 0.6 for p in by_passage)
+
+
+def test_the_decision_is_symmetric() -> None:
+    # stories must not depend on arrival order; an equal-size pair sharing one passage
+    # each way is the edge case of the passage rule
+    from crawler.dedup.fingerprint import Fingerprint
+
+    for p in PAIR_LIST:
+        a, b = DOCS[p["a"]], DOCS[p["b"]]
+        fa = FP.fingerprint(title=a["title"], body=a["body"])
+        fb = FP.fingerprint(title=b["title"], body=b["body"])
+        assert FP.compare(fa, fb, 1.0).duplicate == FP.compare(fb, fa, -1.0).duplicate, p
+    # each with a lead of its own; x: 70 shared shingles in one run, then a closing of its
+    # own; y: 50 of them in one run, the other 20 in runs of 4 between words of its own
+    shared = np.arange(1, 71, dtype=np.uint32)
+    x = Fingerprint(np.concatenate([np.arange(100, 120, dtype=np.uint32), shared,
+                                    np.arange(120, 130, dtype=np.uint32)]), frozenset())
+    parts = [np.arange(300, 320, dtype=np.uint32), shared[:50]]
+    for k in range(5):
+        parts += [shared[50 + 4 * k: 54 + 4 * k], np.array([200 + 2 * k, 201 + 2 * k], dtype=np.uint32)]
+    y = Fingerprint(np.concatenate(parts), frozenset())
+    assert x.size == y.size == 100
+    assert FP.compare(x, y, 1.0).duplicate == FP.compare(y, x, 1.0).duplicate
 
 
 def test_passage_evidence_needs_reports_of_the_same_half_day() -> None:

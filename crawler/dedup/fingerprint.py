@@ -197,9 +197,13 @@ class Fingerprinter:
             if (not near and conflicts == 0 and hours_apart is not None and abs(hours_apart) <= p.passage_hours
                     and cont >= p.passage_small):
                 passage, in_runs = _run_cover(found, p.passage_run)
-                if passage >= p.passage_small and in_runs >= p.passage_min_shingles:
-                    other, _ = _run_cover(np.isin(big_fp.order, small_fp.shingles, assume_unique=True), p.passage_run)
-                    near = other >= p.passage_large
+                if passage >= p.passage_small or na == nb:
+                    other, other_runs = _run_cover(np.isin(big_fp.order, small_fp.shingles, assume_unique=True),
+                                                   p.passage_run)
+                    if na == nb and other > passage:  # equal sizes: the same answer in either order
+                        passage, other, in_runs = other, passage, other_runs
+                    near = (passage >= p.passage_small and in_runs >= p.passage_min_shingles
+                            and other >= p.passage_large)
         return Comparison(jac, cont, lead, conflicts, near and conflicts == 0, passage)
 
 
