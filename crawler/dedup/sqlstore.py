@@ -5,8 +5,8 @@ Tables (migration 100, appended to the archive's list):
 - ``dedup_band (band_key, article_id)``, primary key on both: the LSH index. A band
   key is the report's 16-day publication epoch (high 16 bits) and a 47-bit hash of
   (band number, the band's MinHash rows), so "which reports of this epoch share band
-  b's hash h" is one indexed lookup on ``band_key``; a report's keys (32 MinHash bands, up to 16 passage keys) go in one
-  ``IN (...)``. The epoch prefix keeps writes and lookups in the recent part of the
+  b's hash h" is one indexed lookup on ``band_key``; a report's keys (24 whole-text
+  bands and up to 14 passage keys, `crawler.dedup.fingerprint`) go in one ``IN (...)``. The epoch prefix keeps writes and lookups in the recent part of the
   B-tree: their cost does not grow with the archive.
 - ``dedup_doc (article_id PK, story_id, published, key, shingles, figures)``: what
   verification needs: the distinct shingle hashes in order (4 bytes each) and the
