@@ -157,6 +157,54 @@ def e_board_meeting(d: Doc, rng: random.Random, pool: list[Doc]) -> tuple[str, s
     return t, b + "\n\n" + rng.choice(CLOSINGS)
 
 
+# --- partial rewrites: a passage (a paragraph or more) kept, the rest changed ---------------
+# The corpus lost its paragraph breaks, so a "paragraph" here is a run of sentences: a
+# quarter of the report, at least one sentence.
+
+def _para(sents: list[str]) -> int:
+    return max(1, round(len(sents) / 4))
+
+
+def _other_passage(d: Doc, rng: random.Random, pool: list[Doc], n: int, *, lead: bool = False) -> str:
+    """n sentences of another report of the pool (its lead when `lead`): text this
+    report never had, as a site's own rewritten lead or closing would be."""
+    others = [o for o in pool if o["id"] != d["id"] and len(sentences(o["body"])) > n]
+    sents = sentences(rng.choice(others)["body"]) if others else ["وقالت مصادر محلية إن الأمر يتعلق بحادث معزول."]
+    start = 0 if lead else rng.randrange(max(1, len(sents) - n + 1))
+    return "".join(sents[start:start + n])
+
+
+def e_lead_paragraph_swapped(d: Doc, rng: random.Random, pool: list[Doc]) -> tuple[str, str]:
+    sents = sentences(d["body"])
+    k = _para(sents)
+    return d["title"], _other_passage(d, rng, pool, k, lead=True) + " " + "".join(sents[k:])
+
+
+def e_tail_replaced(d: Doc, rng: random.Random, pool: list[Doc]) -> tuple[str, str]:
+    sents = sentences(d["body"])
+    k = _para(sents)
+    return d["title"], "".join(sents[: len(sents) - k]) + " " + _other_passage(d, rng, pool, k)
+
+
+def e_sentences_deleted(d: Doc, rng: random.Random, pool: list[Doc]) -> tuple[str, str]:
+    sents = sentences(d["body"])
+    gone = set(rng.sample(range(len(sents)), max(1, len(sents) // 3))) if len(sents) > 2 else {len(sents) - 1}
+    return d["title"], "".join(s for i, s in enumerate(sents) if i not in gone)
+
+
+def e_paragraphs_reordered(d: Doc, rng: random.Random, pool: list[Doc]) -> tuple[str, str]:
+    sents = sentences(d["body"])
+    size = max(1, _para(sents))
+    paras = [sents[i:i + size] for i in range(0, len(sents), size)]
+    order = list(range(len(paras)))
+    while len(paras) > 1 and order == sorted(order):
+        rng.shuffle(order)
+    return d["title"], "\n\n".join("".join(paras[i]) for i in order)
+
+
+REWRITES = ("lead_paragraph_swapped", "tail_replaced", "sentences_deleted", "paragraphs_reordered")
+
+
 EDITS: dict[str, Callable[[Doc, random.Random, list[Doc]], tuple[str, str]]] = {
     "dateline": e_dateline,
     "sayyid": e_sayyid,
@@ -172,7 +220,112 @@ EDITS: dict[str, Callable[[Doc, random.Random, list[Doc]], tuple[str, str]]] = {
     "read_also": e_read_also,
     "combo": e_combo,
     "truncated_read_also": e_truncated_tail,
+    "lead_paragraph_swapped": e_lead_paragraph_swapped,
+    "tail_replaced": e_tail_replaced,
+    "sentences_deleted": e_sentences_deleted,
+    "paragraphs_reordered": e_paragraphs_reordered,
 }
+
+
+# --- hard negatives: bulletin templates (same frame, different facts) -------------------------
+# Written for this generator: each sentence of a frame carries at least one fact slot,
+# as daily bulletins do; some frames carry no number at all (names, teams, regions), so
+# the figures guard alone cannot keep them apart.
+
+FRAMES: tuple[tuple[str, ...], ...] = (
+    (
+        "أصدرت المديرية العامة للأرصاد الجوية نشرة إنذارية من مستوى اليقظة {color} تتوقع فيها {phenom} يوم {day} بعدد من أقاليم المملكة.",
+        "وأوضحت النشرة أن هذه الظاهرة ستهم أقاليم {r1} و{r2} و{r3}، مع احتمال تساقط البرد بمرتفعات {r4}.",
+        "وستكون السماء {sky} فوق سواحل {r5}، مع هبوب رياح {wind} بمنطقة {r6}.",
+        "ودعت المديرية مستعملي الطرق بأقاليم {r2} و{r4} إلى توخي الحذر واتباع تعليمات السلطات المحلية.",
+        "ويرتقب أن يكون البحر {sea} بين {r7} و{r8}، حسب المصدر ذاته.",
+    ),
+    (
+        "صادق مجلس الحكومة المنعقد يوم {day} برئاسة رئيس الحكومة على مقترح تعيين {name1} في منصب مدير {post_a}.",
+        "كما صادق المجلس على تعيين {name2} مديرا {post_b} بوزارة {ministry1}.",
+        "وتم تعيين {name3} في منصب الكاتب العام لقطاع {ministry2} خلفا للمسؤول السابق {name4}.",
+        "وعلى مستوى وزارة {ministry3}، عين المجلس {name5} مديرا جهويا بجهة {r1}.",
+        "وأكد الناطق الرسمي باسم الحكومة أن تعيين {name1} و{name2} يندرج في إطار {reason}.",
+    ),
+    (
+        "فاز فريق {team1} على ضيفه {team2} بهدفين مقابل هدف واحد، في المباراة التي جمعتهما مساء يوم {day} بملعب {stadium} برسم البطولة الاحترافية.",
+        "وافتتح اللاعب {name1} حصة التسجيل لفائدة {team1} في الشوط الأول، قبل أن يعادل {name2} النتيجة لفريق {team2}.",
+        "وتمكن {name3} من تسجيل هدف الفوز لفريق {team1} في الشوط الثاني بعد تمريرة حاسمة من زميله {name4}.",
+        "وبهذا الفوز عزز {team1} موقعه في سبورة الترتيب، فيما تجمد رصيد {team2} في المركز الذي كان يحتله.",
+        "ويستعد {team1} لمواجهة {team3} في الجولة المقبلة، بينما يحل {team2} ضيفا على {team4}.",
+    ),
+    (
+        "لقي {n1} أشخاص مصرعهم وأصيب {n2} آخرون بجروح، إصاباتهم {n3} منهم بليغة، في {n4} حادثة سير داخل المناطق الحضرية خلال الأسبوع الممتد من {d1} إلى {d2} {month}.",
+        "وأوضح بلاغ للمديرية العامة للأمن الوطني أن الأسباب الرئيسية المؤدية إلى وقوع هذه الحوادث تتمثل في {cause1} و{cause2}.",
+        "وفي إطار المراقبة والزجر في ميدان السير والجولان تمكنت مصالح الأمن من تسجيل {n5} مخالفة وإنجاز {n6} محضرا أحيلت على النيابة العامة.",
+        "واستخلصت مصالح الأمن {n7} غرامة صلحية بمدينة {r1}، فيما بلغ المبلغ المتحصل عليه {n8} درهما.",
+        "وتم إيداع {n9} عربة بالمحجز البلدي بمدينة {r2} وسحب {n10} وثيقة.",
+    ),
+)
+SLOT_VALUES: dict[str, tuple[str, ...]] = {
+    "color": ("البرتقالي", "الأحمر", "الأصفر"),
+    "phenom": ("زخات رعدية قوية", "تساقطات ثلجية", "موجة حر", "رياحا قوية", "أمطارا غزيرة", "موجة برد",
+               "تساقط البرد", "زوابع رملية"),
+    "day": ("الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"),
+    "sky": ("غائمة", "صافية", "مغيمة جزئيا", "ملبدة بالسحب", "قليلة السحب", "رمادية", "ضبابية", "صحوة"),
+    "wind": ("معتدلة", "قوية", "ضعيفة", "شرقية نشيطة", "غربية", "شمالية قوية", "جنوبية حارة", "متقلبة"),
+    "sea": ("هائجا", "هادئا", "قليل الهيجان", "متموجا", "كثير الهيجان", "مضطربا", "قويا", "ساكنا"),
+    "post_a": ("الوكالة الوطنية للموانئ", "المكتب الوطني للسياحة", "صندوق الإيداع", "وكالة التنمية الرقمية", "المركز الجهوي للاستثمار"),
+    "post_b": ("للشؤون القانونية", "للموارد البشرية", "للميزانية", "للتعاون الدولي", "للشؤون الإدارية"),
+    "ministry": ("الفلاحة", "الصحة", "التربية الوطنية", "التجهيز", "الداخلية", "العدل", "الثقافة", "الطاقة"),
+    "reason": ("تفعيل مبدأ الاستحقاق", "تجديد النخب الإدارية", "تنزيل الجهوية المتقدمة", "ربط المسؤولية بالمحاسبة"),
+    "name": ("محمد العلوي", "فاطمة الزهراء بناني", "يوسف التازي", "نادية الفاسي", "عبد الرحيم الإدريسي", "سعيد الحسني",
+             "خديجة المنصوري", "رشيد بوزيان", "أمين الشرقاوي", "ليلى بنجلون", "كريم الصقلي", "حسن أيت علي"),
+    "team": ("الرجاء الرياضي", "الوداد الرياضي", "الجيش الملكي", "نهضة بركان", "المغرب الفاسي", "حسنية أكادير",
+             "اتحاد طنجة", "الدفاع الحسني الجديدي", "أولمبيك آسفي", "الفتح الرياضي"),
+    "stadium": ("محمد الخامس", "مولاي عبد الله", "أدرار", "ابن بطوطة", "البشير", "فاس الكبير", "مراكش الكبير",
+                "العبدي"),
+    "cause": ("عدم انتباه السائقين", "عدم احترام حق الأسبقية", "السرعة المفرطة", "عدم انتباه الراجلين",
+              "تغيير الاتجاه بدون إشارة", "السير في الاتجاه الممنوع"),
+    "month": ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو"),
+    "r": ("الحسيمة", "شفشاون", "تازة", "إفران", "ميدلت", "الحوز", "أزيلال", "خنيفرة", "تطوان", "العرائش",
+          "القنيطرة", "بني ملال", "وجدة", "الناظور", "أكادير", "الصويرة"),
+}
+
+
+def fill(frame: tuple[str, ...], rng: random.Random) -> str:
+    """One bulletin of a frame: each kind of slot draws its values without replacement
+    (two slots of a bulletin never share a region or a name), so two bulletins of a
+    frame hold a fact in common only by chance; numbers are random."""
+    used: dict[str, str] = {}
+    shuffled: dict[str, list[str]] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in used:
+            kind = name.rstrip("0123456789")
+            if kind in ("n", "d"):
+                used[name] = str(rng.randrange(2, 1900) if kind == "n" else rng.randrange(1, 28))
+            else:
+                if kind not in shuffled:
+                    shuffled[kind] = rng.sample(SLOT_VALUES[kind], len(SLOT_VALUES[kind]))
+                taken = sum(1 for u in used if u.rstrip("0123456789") == kind)
+                used[name] = shuffled[kind][taken % len(shuffled[kind])]
+        return used[name]
+
+    return " ".join(re.sub(r"\{(\w+)\}", sub, sentence) for sentence in frame)
+
+
+def follow_up(d: Doc, other: Doc, rng: random.Random) -> str:
+    """Same topic, another event: a report of its own (the first half of `other`) that
+    recalls `d`'s background (its closing sentences, at most a third of it): one passage
+    shared, not one story."""
+    sents = sentences(d["body"])
+    background = "".join(sents[-2:])
+    if len(background) > len(d["body"]) / 3:  # few sentences: its last third, by words
+        words = d["body"].split()
+        background = " ".join(words[len(words) - len(words) // 3:])
+    own: list[str] = []
+    for s in sentences(other["body"]):
+        if own and len("".join(own)) >= 2 * len(background):
+            break
+        own.append(s)
+    return "".join(own) + " " + background
 
 
 # --- building -------------------------------------------------------------------------
@@ -261,10 +414,11 @@ def build(docs: list[Doc], *, seed: int, bases: int, small: int | None) -> list[
         add_orig(i)
 
     # positives: every edit of every base, against the original and against each other
-    names = list(EDITS)
+    names = [k for k in EDITS if k not in REWRITES]
     for n, i in enumerate(edit_bases):
         d = docs[i]
-        kinds = names if not small else [names[(n + k) % len(names)] for k in range(4)]
+        kinds = list(EDITS) if not small else (
+            [names[(n + k) % len(names)] for k in range(4)] + [REWRITES[(2 * n + k) % len(REWRITES)] for k in range(2)])
         if n == 0:
             kinds = ["board_meeting"] + kinds
         variants: list[str] = []
@@ -283,6 +437,14 @@ def build(docs: list[Doc], *, seed: int, bases: int, small: int | None) -> list[
             if j != i and docs[j]["id"] in out_docs:
                 pair(d["id"], docs[j]["id"], 0, "hard_negative")
                 pair(variants[0], docs[j]["id"], 0, "hard_negative_edited")
+        # same topic, another event: a later report recalling this one's background
+        same = [j for j in by_day_cat[(d["date"][:10], d["category"])]
+                if j != i and docs[j]["id"] in out_docs and len(docs[j]["body"]) >= 400]
+        other = docs[rng.choice(same)] if same else rng.choice([o for o in pool if o["id"] != d["id"]])
+        fid = f"{d['id']}~follow_up"
+        out_docs[fid] = _doc(d, id=fid, title=other["title"], body=follow_up(d, other, rng), source=rng.choice(SITES),
+                             base=other["id"], published=_when(d) + timedelta(hours=rng.randrange(2, 30)))
+        pair(d["id"], fid, 0, "same_topic_follow_up")
 
     for a, b, _ in dups:
         pair(add_orig(a), add_orig(b), 1, "corpus_republished")
@@ -298,6 +460,29 @@ def build(docs: list[Doc], *, seed: int, bases: int, small: int | None) -> list[
                              published=_when(d) + timedelta(minutes=30))
         pair(vid, d["id"], 1, "series_edited_same")
         pair(vid, docs[b]["id"], 0, "series_edited")
+
+    # bulletin templates: the same frame with other facts is another report, even on the
+    # same day; the same bulletin republished with a dateline and a tail is the same one
+    start = datetime(2020, 3, 2, 9)
+    per_frame = 4 if small else 8
+    for f, frame in enumerate(FRAMES):
+        ids = []
+        for k in range(per_frame):
+            body = fill(frame, rng)
+            bid = f"bulletin{f}-{k}"
+            when = start + timedelta(days=30 * f, hours=11 * k)
+            out_docs[bid] = {"type": "doc", "id": bid, "title": body.split("،")[0][:80], "body": body,
+                             "published": when.isoformat(), "source": rng.choice(SITES), "base": bid}
+            ids.append(bid)
+        for a, b in combinations(ids, 2):
+            pair(a, b, 0, "template")
+        d0 = out_docs[ids[0]]
+        rid = f"{ids[0]}~republished"
+        out_docs[rid] = {**d0, "id": rid, "body": rng.choice(DATELINES) + d0["body"] + rng.choice(TAILS),
+                         "source": rng.choice(SITES),
+                         "published": (datetime.fromisoformat(d0["published"]) + timedelta(minutes=40)).isoformat()}
+        pair(ids[0], rid, 1, "template_republished")
+        pair(rid, ids[1], 0, "template_edited")
 
     return list(out_docs.values()) + pairs
 

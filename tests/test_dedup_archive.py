@@ -145,6 +145,20 @@ def test_rebuild_recomputes_the_same_stories_and_records_thresholds(archive_url:
         with pytest.raises(IndexMismatch, match="--rebuild"):
             ArchiveDedup(archive, DedupParams(bands=16))
 
+        # an index recorded before passage keys existed keeps working as it was (no
+        # passage keys, lead bands) until a rebuild, which takes this version's index
+        # parameters and keeps the recorded thresholds
+        old = {**json.loads(archive.fetchval("SELECT value FROM dedup_state WHERE name = 'params'")),
+               "lead_bands": 8}
+        del old["passage_keys"], old["passage_window"]
+        with archive.transaction():
+            archive.execute("UPDATE dedup_state SET value = ? WHERE name = 'params'", (json.dumps(old),))
+        legacy = ArchiveDedup(archive).fingerprinter.params
+        assert (legacy.passage_keys, legacy.lead_bands, legacy.strong_jaccard) == (0, 8, 0.99)
+        rebuild(archive)
+        now = stored_params(archive)
+        assert (now.passage_keys, now.lead_bands, now.strong_jaccard) == (DedupParams().passage_keys, 0, 0.99)
+
 
 def _akhbar(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, AKHBAR_LOG_LEVEL="WARNING")

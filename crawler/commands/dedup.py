@@ -42,7 +42,9 @@ def register(sub: Any) -> None:
 def _params(args: argparse.Namespace, archive: Any) -> Any:
     from crawler.dedup.stories import stored_params
 
-    params = stored_params(archive)  # keep the thresholds the archive was built with
+    # keep the thresholds the archive was built with (a rebuild takes this version's
+    # index parameters: it recomputes the index anyway)
+    params = stored_params(archive, index=not args.rebuild)
     if args.threshold is not None:
         from crawler.dedup.fingerprint import DedupParams
 

@@ -8,8 +8,13 @@ Fingerprint:
   candidates are verified exactly, not estimated; the first 40 are the *lead*.
 - ``band_keys``: LSH keys of a whole-text MinHash (24 bands × 4 rows: a pair at
   Jaccard 0.6 becomes a candidate with p = 0.96, at 0.75 with p ≈ 1, at 0.1 with
-  p = 0.002) and of a lead MinHash (first 40 shingles, 8 bands × 4 rows), since a
-  truncated copy has a low whole-text Jaccard but the same lead.
+  p = 0.002) and *passage* keys: the `passage_keys` (14) smallest hashes of the
+  report's runs of `passage_window` consecutive shingles (8 content words), a
+  bottom-k sample of its passages. Two reports sharing a paragraph or more share some
+  of them whatever else changed around it (a new lead, another closing, sentences cut
+  or moved, the text truncated), which whole-text bands miss once the Jaccard falls
+  to 0.25–0.6. (A lead MinHash, 8 bands, found truncated copies before; the passage
+  keys find them too with 6 index rows fewer, so `lead_bands` is 0.)
 - ``figures``: numbers with their slot (see `crawler.dedup.text.figures`).
 
 Decision (`Fingerprinter.compare`), on exact Jaccard J, containment C = |A∩B| /
@@ -22,7 +27,15 @@ the other) and rest agreement R (the same for all its later shingles):
   repeat their background paragraphs are new stories);
 - else one story when J ≥ 0.75 (a paragraph added or cut, small edits), or when
   (L ≥ 0.6 or R ≥ 0.9) and (J ≥ 0.5 or C ≥ 0.85 with ≥ 20 shingles): a truncated
-  copy, a copy with a replaced intro line, several edits at once.
+  copy, a copy with a replaced intro line, several edits at once;
+- else, published at most 12 h apart, one story on *passage* evidence: the shingles
+  of each text that lie in runs of ≥ `passage_run` consecutive shingles found in the
+  other (a copied passage, not scattered frame phrases) cover ≥ 0.65 of the smaller
+  text and ≥ 0.4 of the larger, ≥ 20 shingles in all: the same report with its lead
+  paragraph swapped, its tail replaced, sentences deleted or paragraphs moved. A
+  bulletin of a template (same frame, other facts) breaks every run at each fact, a
+  follow-up recalling an earlier report's background shares a passage but is mostly
+  new, and a report of the next day is judged on the stricter rules above.
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crawler.dedup.minhash import MinHasher, band_keys, shingle_hashes
+from crawler.dedup.minhash import MinHasher, band_keys, passage_keys, shingle_hashes
 from crawler.dedup.text import figures, figures_conflict, prepare
 
 
@@ -41,7 +54,9 @@ class DedupParams:
     bands: int = 24
     rows: int = 4
     lead_shingles: int = 40
-    lead_bands: int = 8
+    lead_bands: int = 0
+    """Bands of a MinHash of the lead alone (0: none; the passage keys find truncated
+    copies as well, with fewer index rows)."""
     strong_jaccard: float = 0.75
     """Duplicates on the whole text alone (intro swapped, a paragraph added or cut)."""
     match_jaccard: float = 0.5
@@ -54,6 +69,17 @@ class DedupParams:
     far_hours: float = 48.0
     """Reports further apart than this are one story only when near-verbatim:"""
     far_jaccard: float = 0.9
+    passage_window: int = 6
+    """Consecutive shingles (8 content words) hashed into one passage gram."""
+    passage_keys: int = 14
+    """Passage grams kept as LSH keys (the smallest hashes: a consistent sample)."""
+    passage_run: int = 6
+    """A shared run shorter than this is frame or stock phrase, not a copied passage."""
+    passage_small: float = 0.65
+    passage_large: float = 0.4
+    passage_min_shingles: int = 20
+    passage_hours: float = 12.0
+    """Passage evidence counts only between reports published this close (or less)."""
     related_score: float = 0.2
     related_top: int = 5
     max_candidates: int = 300
@@ -108,6 +134,8 @@ class Comparison:
     lead: float
     conflicts: int
     duplicate: bool
+    passage: float = 0.0
+    """Share of the smaller text in passages shared with the other (0 when not needed)."""
 
     @property
     def score(self) -> float:
@@ -137,8 +165,10 @@ class Fingerprinter:
         p = self.params
         full, lead = self._hasher.signatures(fp.order, p.lead_shingles)
         keys = band_keys(full, p.bands, p.rows, namespace=1)
-        if fp.size > p.lead_shingles // 2:
+        if p.lead_bands and fp.size > p.lead_shingles // 2:
             keys += band_keys(lead, p.lead_bands, p.rows, namespace=2)
+        if p.passage_keys:
+            keys += passage_keys(fp.order, p.passage_window, p.passage_keys, namespace=3)
         return keys
 
     def compare(self, a: Fingerprint, b: Fingerprint, hours_apart: float | None = None) -> Comparison:
@@ -156,6 +186,7 @@ class Fingerprinter:
         rest = found[p.lead_shingles :]
         body_agrees = len(rest) >= p.min_containment_shingles and float(rest.mean()) >= p.rest_agreement
         conflicts = figures_conflict(a.figures, b.figures)
+        passage = 0.0
         if hours_apart is not None and abs(hours_apart) > p.far_hours:
             near = jac >= p.far_jaccard
         else:
@@ -163,7 +194,27 @@ class Fingerprinter:
                 (lead >= p.lead_agreement or body_agrees)
                 and (jac >= p.match_jaccard or (cont >= p.match_containment and small >= p.min_containment_shingles))
             )
-        return Comparison(jac, cont, lead, conflicts, near and conflicts == 0)
+            if (not near and conflicts == 0 and hours_apart is not None and abs(hours_apart) <= p.passage_hours
+                    and cont >= p.passage_small):
+                passage, in_runs = _run_cover(found, p.passage_run)
+                if passage >= p.passage_small or na == nb:
+                    other, other_runs = _run_cover(np.isin(big_fp.order, small_fp.shingles, assume_unique=True),
+                                                   p.passage_run)
+                    if na == nb and other > passage:  # equal sizes: the same answer in either order
+                        passage, other, in_runs = other, passage, other_runs
+                    near = (passage >= p.passage_small and in_runs >= p.passage_min_shingles
+                            and other >= p.passage_large)
+        return Comparison(jac, cont, lead, conflicts, near and conflicts == 0, passage)
+
+
+def _run_cover(found: np.ndarray, run: int) -> tuple[float, int]:
+    """Share (and number) of positions in runs of at least `run` consecutive True."""
+    if not len(found):
+        return 0.0, 0
+    edges = np.diff(np.concatenate(([0], found.view(np.int8), [0])))
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    covered = int(lengths[lengths >= run].sum())
+    return covered / len(found), covered
 
 
 def _title_figures(title: str | None) -> frozenset[tuple[int, str]]:

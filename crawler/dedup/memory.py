@@ -37,11 +37,12 @@ class MemoryStore:
         self.stories[doc.story_id].discard(doc.doc_id)
 
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]:
-        seen: dict[int, None] = {}
+        shared: dict[int, int] = {}
         for k in band_keys:
             for i in self.bands.get(k, ()):
-                seen[i] = None
-        return list(seen)[-limit:]
+                shared[i] = shared.get(i, 0) + 1
+        # as the SQL store: most shared keys first, then the latest
+        return sorted(shared, key=lambda i: (-shared[i], -i))[:limit]
 
     def load(self, doc_ids: Sequence[int]) -> list[tuple[IndexedDoc, Fingerprint]]:
         return [self.docs[i] for i in doc_ids]

@@ -90,3 +90,29 @@ def band_keys(sig: np.ndarray, bands: int, rows: int, namespace: int) -> list[in
     acc = (v * _ROW_MULT[:rows]).sum(axis=1, dtype=np.uint64)
     acc = _mix(acc + (np.arange(bands, dtype=np.uint64) + np.uint64(namespace << 16)) * _P2)
     return (acc & _INT63).tolist()
+
+
+def passage_keys(order: np.ndarray, window: int, keep: int, namespace: int) -> list[int]:
+    """Keys of a text's passages: a hash of every run of `window` consecutive shingles
+    (in order of first appearance; all distinct, so no two runs are equal), the `keep`
+    smallest. Bottom-k is a consistent sample: a passage two texts share is kept by
+    both when its hash is small in both, so texts sharing a paragraph share some keys
+    in expectation, however much else differs. Texts shorter than a window have none
+    (their whole-text bands suffice)."""
+    if len(order) < window:
+        return []
+    # a fixed odd multiplier per position, summed (wrapping mod 2^64): the shingle
+    # hashes are already well mixed, so this hashes the run in a few vector operations
+    x = order.astype(np.uint64)
+    n = len(x) - window + 1
+    grams = x[:n] * _ROW_MULT[0]
+    for j in range(1, window):
+        grams += x[j:j + n] * _ROW_MULT[j]
+    if n > keep:
+        grams = np.partition(grams, keep - 1)[:keep]
+    # the low 47 bits go into the index (engine.epoch_keys); the salt keeps passage keys
+    # apart from band keys
+    return ((grams ^ np.uint64((_PASSAGE_SALT * namespace) & 0xFFFF_FFFF_FFFF_FFFF)) & _INT63).tolist()
+
+
+_PASSAGE_SALT = 0x2545F4914F6CDD1D

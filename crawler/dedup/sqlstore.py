@@ -5,8 +5,8 @@ Tables (migration 100, appended to the archive's list):
 - ``dedup_band (band_key, article_id)``, primary key on both: the LSH index. A band
   key is the report's 16-day publication epoch (high 16 bits) and a 47-bit hash of
   (band number, the band's MinHash rows), so "which reports of this epoch share band
-  b's hash h" is one indexed lookup on ``band_key``; a report's 32 keys go in one
-  ``IN (...)``. The epoch prefix keeps writes and lookups in the recent part of the
+  b's hash h" is one indexed lookup on ``band_key``; a report's keys (24 whole-text
+  bands and up to 14 passage keys, `crawler.dedup.fingerprint`) go in one ``IN (...)``. The epoch prefix keeps writes and lookups in the recent part of the
   B-tree: their cost does not grow with the archive.
 - ``dedup_doc (article_id PK, story_id, published, key, shingles, figures)``: what
   verification needs: the distinct shingle hashes in order (4 bytes each) and the
@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 from crawler.archive.migrations import Migration, register
 from crawler.dedup.engine import Head, IndexedDoc
-from crawler.dedup.fingerprint import Fingerprint, Fingerprinter
+from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,12 @@ _POSTGRES = [
 register(Migration(100, "dedup: LSH band index, fingerprints, stories, related stories",
                    sqlite=_SQLITE, postgres=_POSTGRES))
 
-INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "seed")
+INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "passage_window", "passage_keys", "seed")
 """Parameters the stored index depends on: changing one needs ``akhbar dedup --rebuild``."""
+
+
+_LEGACY = {"passage_keys": 0, "passage_window": DedupParams.passage_window}
+"""Index parameters an archive indexed before they existed has (no passage keys)."""
 
 
 class IndexMismatch(RuntimeError):
@@ -115,7 +119,7 @@ class SqlStore:
             if adopt:
                 self.save_params()
             return
-        stored = json.loads(row["value"])
+        stored = {**_LEGACY, **json.loads(row["value"])}
         changed = [k for k in INDEX_PARAMS if stored.get(k) != current.get(k)]
         if changed:
             raise IndexMismatch(
@@ -172,8 +176,11 @@ class SqlStore:
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]:
         if not band_keys:
             return []
+        # most shared keys first: when a stock phrase makes a passage key common, the
+        # reports sharing several keys with this one are still within the limit
         rows = self.archive.fetch(
-            f"SELECT DISTINCT article_id FROM dedup_band WHERE band_key IN ({_marks(len(band_keys))}) LIMIT ?",
+            f"SELECT article_id FROM dedup_band WHERE band_key IN ({_marks(len(band_keys))}) "
+            "GROUP BY article_id ORDER BY COUNT(*) DESC, article_id DESC LIMIT ?",
             (*band_keys, limit),
         )
         found = [r["article_id"] for r in rows]

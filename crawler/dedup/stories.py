@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 from crawler.dedup.engine import Assignment, StoryIndex, published_key
 from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
-from crawler.dedup.sqlstore import SqlStore
+from crawler.dedup.sqlstore import INDEX_PARAMS, SqlStore
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +137,10 @@ class ArchiveDedup:
                                workers=workers, progress=progress)
 
 
-def stored_params(archive: Any) -> DedupParams | None:
-    """The parameters recorded in the archive's dedup index, if any."""
+def stored_params(archive: Any, *, index: bool = True) -> DedupParams | None:
+    """The parameters recorded in the archive's dedup index, if any. `index` False:
+    the recorded thresholds with this version's index parameters (what a rebuild,
+    which recomputes the index, should use)."""
     import json
 
     ensure_schema(archive)
@@ -146,6 +148,14 @@ def stored_params(archive: Any) -> DedupParams | None:
     if not value:
         return None
     known = {k: v for k, v in json.loads(value).items() if k in DedupParams.__dataclass_fields__}
+    if not index:
+        known = {k: v for k, v in known.items() if k not in INDEX_PARAMS}
+    elif "passage_keys" not in known:
+        # an index built before passage keys has none: it keeps working as it was (whole
+        # text and lead bands; the passage rule only sees what those find) until rebuilt
+        logger.warning("the archive's dedup index has no passage keys: `akhbar dedup --rebuild` "
+                       "lets it find partial rewrites (lead swapped, tail replaced)")
+        known["passage_keys"] = 0
     return DedupParams(**known)
 
 
@@ -257,9 +267,10 @@ def clear(archive: Any) -> None:
 def rebuild(archive: Any, params: DedupParams | None = None, *, batch: int = BATCH, workers: int | None = None,
             progress: Callable[[int, float], None] | None = None) -> int:
     """Recompute every story in one streaming pass (after a threshold change, say);
-    returns the number of articles indexed. Fingerprints are computed by `workers`
+    returns the number of articles indexed. Without `params`: the recorded thresholds
+    and this version's index parameters. Fingerprints are computed by `workers`
     processes (default one per core), lookups and writes in this one."""
-    params = params or stored_params(archive) or DedupParams()
+    params = params or stored_params(archive, index=False) or DedupParams()
     clear(archive)
     dedup = ArchiveDedup(archive, params)
     with archive.transaction():

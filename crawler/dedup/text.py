@@ -76,6 +76,10 @@ _TAIL = re.compile("|".join(_loose(m) for m in _TAIL_MARKERS))
 _RAW_TOKEN = re.compile(f"[\\w{_MARKS}]+")
 _NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
 _CONTEXT = 48  # characters looked at on each side of a number for its slot words
+_SENTENCE_END = re.compile(r"[.!?؟\n]")
+"""A slot's words stay inside the number's sentence: a copy that deletes or reorders
+sentences gives a number the same slot (otherwise the word after a sentence-final
+number is the next sentence's first word, and a copy would conflict with itself)."""
 
 _CACHE_MAX = 50_000  # entries in each bounded word cache (a few MiB at most)
 
@@ -211,8 +215,8 @@ def figures(raw: str) -> frozenset[tuple[int, str]]:
         values.clear()
     for m in _NUMBER.finditer(raw):
         s, e = m.span()
-        before = _context_word(raw[max(0, s - _CONTEXT):s].split()[::-1])
-        after = _context_word(raw[e:e + _CONTEXT].split())
+        before = _context_word(_SENTENCE_END.split(raw[max(0, s - _CONTEXT):s])[-1].split()[::-1])
+        after = _context_word(_SENTENCE_END.split(raw[e:e + _CONTEXT], 1)[0].split())
         num = m.group(0)
         value = values.get(num)
         if value is None:
