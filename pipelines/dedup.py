@@ -27,6 +27,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive, archive_url
+from crawler.archive.canonical import fold_url, url_host
 from pipelines.archive import source_hosts
 from crawler.archive.shared import crawler_archive, release_crawler_archive
 from crawler.dedup.stories import ArchiveDedup
@@ -91,4 +92,31 @@ class DedupPipeline:
             self.stats.inc_value("dedup/renamed", len(res.renamed))
         adapter["story_id"] = res.story_id
         adapter["is_canonical"] = res.is_canonical
+        try:
+            if self._canonical_hint(adapter, res.story_id):
+                self.stats.inc_value("dedup/canonical_hint")
+        except Exception as exc:  # a hint is a hint: the story stands without it
+            logger.warning("dedup: canonical hint for %s not recorded: %s", adapter.get("url"), exc)
         return item
+
+    def _canonical_hint(self, adapter: ItemAdapter, story_id: str) -> bool:
+        """A report declaring another source's article as its canonical (a wire copy naming
+        the original outlet) is never keyed on it (crawler/archive/base.py), but the claim is
+        a hint that the two tell one story: when the texts did not join them, each story
+        lists the other as related with score 1.0 (`related_stories`, "also reported by"
+        pages). Returns True when a hint was recorded."""
+        canonical, source = adapter.get("canonical_url"), adapter.get("source")
+        if not canonical or not source:
+            return False
+        if url_host(canonical) in {url_host(h) for h in (adapter.get("url"), *source_hosts(self.crawler.spider)) if h}:
+            return False
+        assert self.archive is not None
+        row = self.archive.fetchone("SELECT source, story_id FROM articles WHERE url_key = ?", (fold_url(canonical),))
+        if row is None or row["source"] == source or not row["story_id"] or row["story_id"] == story_id:
+            return False
+        with self.archive.transaction():
+            for a, b in ((story_id, row["story_id"]), (row["story_id"], story_id)):
+                self.archive.execute(
+                    "INSERT INTO story_related (story_id, related_id, score) VALUES (?, ?, 1.0) "
+                    "ON CONFLICT (story_id, related_id) DO UPDATE SET score = 1.0", (a, b))
+        return True

@@ -74,6 +74,10 @@ def test_cross_source_canonical_never_touches_the_other_sources_rows(
             evil_rows = a.fetch("SELECT id, url, canonical_url, title FROM articles WHERE source = 'evil'")
             versions = a.fetchval("SELECT COUNT(*) FROM article_versions")
             seen = {r["url_key"]: r for r in a.fetch("SELECT url_key, source, article_id FROM seen_urls")}
+            from crawler.dedup import related_stories
+
+            hints = {r["url"]: [(x["source"], x["score"]) for x in related_stories(a, r["story_id"])]
+                     for r in a.fetch("SELECT url, story_id FROM articles WHERE source = 'evil'")}
         finally:
             if backend == "postgres":
                 a.drop_schema()
@@ -82,6 +86,8 @@ def test_cross_source_canonical_never_touches_the_other_sources_rows(
     assert len(evil_rows) == STOLEN, "the hostile pages are kept as the hostile source's own rows"
     assert {fold_url(r["canonical_url"]) for r in evil_rows} == {fold_url(v) for v in victims}
     assert all(r["title"].startswith("عنوان مزور") for r in evil_rows)
+    # the claim is kept as a hint for stories: each copy's story lists LE12's as related
+    assert all(("le12", 1.0) in related for related in hints.values()), hints
     for victim in victims:
         row = seen[fold_url(victim)]
         assert row["source"] == "le12" and row["article_id"] == before[victim]["id"]
