@@ -189,7 +189,7 @@ class ArticlePage:
         work.tail = None
         try:
             self.noise_removed += remove_noise(work, page_url=self.response.url, title=self._headline())
-        except (ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError, etree.LxmlError) as exc:
             # odd markup must not cost the article: its body is kept with the noise
             logger.warning("%s: noise removal failed, body kept as found: %r", self.response.url, exc)
             work = copy.deepcopy(element)
@@ -334,6 +334,22 @@ class ArticlePage:
         return article
 
 
+MAX_NOISE_DEPTH = 150
+"""Deeper than this, a page is not pre-cleaned of noise before the generic body: the noise
+pass walks the tree recursively and reads each block's text, which a pathological page
+nested thousands deep turns into a recursion error or quadratic time. Real pages nest a few
+dozen deep."""
+
+
+def too_deep(root: etree._Element, limit: int = MAX_NOISE_DEPTH) -> bool:
+    depth = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 class _PageGeneric(GenericFields):
     """The generic layer, with the page's own title fallback: the <title> tag, less the
     site's name, when the page has no usable <h1>."""
@@ -349,7 +365,7 @@ class _PageGeneric(GenericFields):
         from spiders.generic_body import trafilatura_body
 
         root = self.sel.root
-        if not isinstance(root, etree._Element):
+        if not isinstance(root, etree._Element) or too_deep(root):
             return self.trafilatura()
         work = copy.deepcopy(root)
         etree.strip_tags(work, etree.Comment, etree.ProcessingInstruction)
@@ -357,7 +373,7 @@ class _PageGeneric(GenericFields):
         try:
             remove_noise(body if body is not None else work, page_url=self.page.response.url,
                          title=self.page._headline())
-        except (ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError, etree.LxmlError) as exc:
             logger.warning("%s: noise removal before the generic body failed: %r", self.page.response.url, exc)
             return self.trafilatura()
         text = etree.tostring(work, encoding="unicode", method="html")
