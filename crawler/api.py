@@ -47,6 +47,7 @@ def _param(params: Mapping[str, Any], name: str) -> str | None:
 
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+_ARTICLE_ID = re.compile(r"-?[0-9]+")
 
 
 def _int(params: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
@@ -95,8 +96,9 @@ def list_articles(archive: Archive, params: Mapping[str, Any]) -> Response:
 
 
 def get_article(archive: Archive, article_id: Any) -> Response:
-    # Plain ASCII digits only: int() reads "1_0" as 10 and "٥" as 5 (another article's URL).
-    if not _INTEGER.fullmatch(str(article_id)):
+    # Plain ASCII digits (a minus sign allowed: an integer, just not an article's): int()
+    # reads "1_0" as 10 and "٥" as 5 (another article's URL).
+    if not _ARTICLE_ID.fullmatch(str(article_id)):
         return error(400, f"article id must be an integer, not {str(article_id)[:40]!r}")
     aid = int(str(article_id))
     if not 0 < aid < 2**63:
