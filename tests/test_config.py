@@ -99,6 +99,11 @@ def test_the_readme_operations_example_is_a_valid_config(tmp_path: Path) -> None
                      and line.split("=")[0].strip() not in {"schedule", "jitter", "quiet_hours"})
     text = example.group(1).replace("[defaults]", "[defaults]\n" + keep, 1) + "\n" + sites
     path = tmp_path / "ops.toml"
+    # copied as it is, the example's admin token is refused (it is public); with a real one it loads
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="documentation's example"):
+        load_config(path)
+    text = text.replace('"change-me-to-a-long-random-string"', '"' + "x9" * 20 + '"')
     path.write_text(text, encoding="utf-8")
     cfg = load_config(path)
     assert set(cfg.sources) == {"hespress", "hibapress", "le12", "rue20", "belpresse"}

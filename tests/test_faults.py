@@ -383,6 +383,9 @@ def test_failed_command_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     """`akhbar failed | head`: the reader leaving is not an error to print."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("AKHBAR_ARCHIVE_URL", None)
+    from crawler.archive import open_archive
+
+    open_archive(tmp_path / "archive.sqlite3").close()  # `failed` reads an archive; it creates none
     proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path), "failed"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
