@@ -297,7 +297,8 @@ def is_boilerplate_text(text: str | None) -> bool:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _remove(el: etree._Element) -> None:
+def remove_element(el: etree._Element) -> None:
+    """Remove `el`, keeping its tail text in the parent's flow."""
     parent = el.getparent()
     if parent is None:
         return
@@ -318,13 +319,13 @@ def clean_body(el: etree._Element, extra_boilerplate: Iterable[str] = ()) -> etr
     for css in extra_boilerplate:
         for bad in root.cssselect(css) if hasattr(root, "cssselect") else []:
             if bad is not root:
-                _remove(bad)
+                remove_element(bad)
     for bad in [e for e in root.iter() if isinstance(e.tag, str) and e is not root
                 and (e.tag in DROP_TAGS or _is_boilerplate_attr(e))]:
         if bad.getparent() is not None:
-            _remove(bad)
+            remove_element(bad)
     for c in [e for e in root.iter() if not isinstance(e.tag, str)]:  # comments, PIs
-        _remove(c)
+        remove_element(c)
     # Text-marked boilerplate: a "read also" heading takes the link list after it.
     for block in [e for e in root.iter() if isinstance(e.tag, str) and e is not root
                   and e.tag in {"p", "h2", "h3", "h4", "h5", "h6", "div", "li", "strong", "span", "section"}]:
@@ -340,8 +341,8 @@ def clean_body(el: etree._Element, extra_boilerplate: Iterable[str] = ()) -> etr
             target = target.getparent()
         nxt = target.getnext()
         if nxt is not None and nxt.tag in {"ul", "ol"} and len(nxt.cssselect("a")) >= 1:
-            _remove(nxt)
-        _remove(target)
+            remove_element(nxt)
+        remove_element(target)
     return root
 
 

@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, urljoin, urlparse
 from lxml import etree, html as lxml_html
 
 from crawler.arabic import normalize
+from spiders.extract import remove_element
 
 logger = logging.getLogger(__name__)
 
@@ -246,19 +247,6 @@ LONG_TEXT = 300
 SHORT_TEXT = 160
 
 
-def _remove(el: etree._Element) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail and el.tail.strip():
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
-
-
 def _links(el: etree._Element) -> list[etree._Element]:
     return [a for a in el.iter("a") if a.get("href")]
 
@@ -317,7 +305,7 @@ class _Pass:
     def drop(self, el: etree._Element, kind: str) -> None:
         logger.debug("noise %s: %s", kind, text_of(el)[:80])
         self.removed[kind] += 1
-        _remove(el)
+        remove_element(el)
 
     # --- per element ------------------------------------------------------------
     def classify(self, el: etree._Element) -> str | None:
@@ -484,7 +472,7 @@ class _Pass:
 
     def comments_and_pis(self) -> None:
         for node in [n for n in self.root.iter() if not isinstance(n.tag, str)]:
-            _remove(node)
+            remove_element(node)
 
 
 def remove_noise(root: etree._Element, *, page_url: str | None = None, title: str | None = None) -> Counter[str]:
