@@ -73,6 +73,22 @@ CRAWL_PATHS = (
 )
 
 
+def crawl_mirror(handler: Any, tmp_path: Path, source: str, discovery: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`akhbar crawl SOURCE -O out.jsonl` (a subprocess) of `handler` served on loopback as a
+    sources-file entry using the Belpress spider with `discovery` (a TOML list)."""
+    data = tmp_path / "data"
+    with serving(loopback_server(handler)) as server:
+        toml = tmp_path / "sources.toml"
+        toml.write_text(f'[sources.{source}]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n'
+                        f'spider = "belpresse"\ndiscovery = {discovery}\n', encoding="utf-8")
+        out = tmp_path / "out.jsonl"
+        sets = [a for k, v in FAST.items() for a in ("-s", f"{k}={v}")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", source, "-O", str(out), *sets],
+            cwd=ROOT, env=_env(data, AKHBAR_SOURCES=str(toml)), capture_output=True, text=True, timeout=120,
+        )
+    return proc, out
+
 def _archived(data: Path) -> dict[str, set[str]]:
     with open_archive(f"sqlite:///{data / 'archive.sqlite3'}") as archive:
         rows = archive.fetch("SELECT source, url FROM articles")
@@ -308,17 +324,8 @@ def test_a_path_that_keeps_nothing_says_what_it_found_and_why(tmp_path: Path) ->
         def log_message(self, *args: Any) -> None:
             pass
 
+    proc, out = crawl_mirror(Handler, tmp_path, "mirror", '["wp-json", "sitemap", "rss"]')
     data = tmp_path / "data"
-    with serving(loopback_server(Handler)) as server:
-        toml = tmp_path / "sources.toml"
-        toml.write_text(f'[sources.mirror]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n'
-                        'spider = "belpresse"\ndiscovery = ["wp-json", "sitemap", "rss"]\n', encoding="utf-8")
-        out = tmp_path / "out.jsonl"
-        sets = [a for k, v in FAST.items() for a in ("-s", f"{k}={v}")]
-        proc = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", "mirror", "-O", str(out), *sets],
-            cwd=ROOT, env=_env(data, AKHBAR_SOURCES=str(toml)), capture_output=True, text=True, timeout=120,
-        )
     assert proc.returncode == 0, proc.stderr[-3000:]
     api = "wp-json kept no article (4 entries found, none kept: 3 on another site, 1 not web addresses)"
     sitemap = "sitemap kept no article (2 entries found, none kept: 2 not articles by their content)"
@@ -449,17 +456,7 @@ def test_atom_feed_entries_are_articles_whatever_their_shape(tmp_path: Path) -> 
         def log_message(self, *args: Any) -> None:
             pass
 
-    data = tmp_path / "data"
-    with serving(loopback_server(Handler)) as server:
-        toml = tmp_path / "sources.toml"
-        toml.write_text(f'[sources.atomic]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n'
-                        'spider = "belpresse"\ndiscovery = ["rss"]\n', encoding="utf-8")
-        out = tmp_path / "out.jsonl"
-        sets = [a for k, v in FAST.items() for a in ("-s", f"{k}={v}")]
-        proc = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "--data", str(data), "crawl", "atomic", "-O", str(out), *sets],
-            cwd=ROOT, env=_env(data, AKHBAR_SOURCES=str(toml)), capture_output=True, text=True, timeout=120,
-        )
+    proc, out = crawl_mirror(Handler, tmp_path, "atomic", '["rss"]')
     assert proc.returncode == 0, proc.stderr[-3000:]
     items = {i["url"].split(":", 2)[2].split("/", 1)[1]: i for i in _read(out)}
     assert set(items) == {"?p=5", "news/second-story"}
