@@ -48,31 +48,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cluster_archive() -> None:
+def _cluster_archive() -> str | None:
     """``[cluster] archive_url`` (docs/scale-out.md) is the archive of every command on this
     machine (crawl, serve, publish, search, the crawls `akhbar run` starts), unless
-    AKHBAR_ARCHIVE_URL names another."""
+    AKHBAR_ARCHIVE_URL or a command's --archive names another."""
     if os.environ.get("AKHBAR_ARCHIVE_URL"):
-        return
+        return None
     from crawler.config import ConfigError, load_config
 
     try:
         url = load_config(validate=False).table("cluster").get("archive_url")
     except (ConfigError, OSError, ValueError):  # the command reports a broken file itself
-        return
-    if isinstance(url, str) and url:
-        os.environ["AKHBAR_ARCHIVE_URL"] = url
+        return None
+    return url if isinstance(url, str) and url else None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.data = str(Path(args.data).resolve())
-    os.environ["AKHBAR_DATA"] = args.data
     if args.sources:
+        # the sources file stays an environment setting: Scrapy's settings module, Scrapyd
+        # and every crawl child read it there (docs/scale-out.md)
         os.environ["AKHBAR_SOURCES"] = str(Path(args.sources).resolve())
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    _cluster_archive()
+    from crawler.context import Context
+
+    args.ctx = Context.build(args.data, getattr(args, "archive", None), cluster_url=_cluster_archive())
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -22,6 +22,10 @@ from crawler.taxonomy import TOPIC_IDS
 # egg, where a file path into the package cannot be opened.
 BUNDLED_SOURCES: Traversable = resources.files("crawler") / "sources.toml"
 
+# The discovery paths a spider knows (spiders/base.py walks them); declared here so the
+# config can check a [sources] entry without importing the spiders that import it.
+DISCOVERY_PATHS: tuple[str, ...] = ("wp-json", "rss", "sitemap", "sections")
+
 DEFAULTS: dict[str, Any] = {
     "language": "ar",
     "timezone": "Africa/Casablanca",
@@ -206,7 +210,6 @@ def _check_spiders(p: Path | Traversable, sources: dict[str, Source]) -> None:
     from scrapy.spiderloader import SpiderLoader
 
     from crawler.settings import SPIDER_MODULES
-    from spiders.base import DISCOVERY_PATHS
 
     spiders = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": SPIDER_MODULES})).list()
     for sid, source in sources.items():

@@ -59,7 +59,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.archive.runs import record_layers, run_id_for
-from crawler.config import Source, load_sources
+from crawler.config import DISCOVERY_PATHS, Source, load_sources
 from crawler.items import Article
 from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
 from crawler.seen import SeenStore, seen_store_for
@@ -83,7 +83,6 @@ DEFAULT_PROBE_BUDGET = 200
 _POST_SITEMAP = re.compile(r"post|news|article", re.I)
 _NOT_POST_SITEMAP = re.compile(r"page|categor|tag|taxonom|author|user|attachment|product", re.I)
 
-DISCOVERY_PATHS = ("wp-json", "rss", "sitemap", "sections")
 # The sitemap protocol allows 50 MB uncompressed; pages get DOWNLOAD_MAXSIZE.
 SITEMAP_MAXSIZE = 50 * 1024 * 1024
 # failed_urls reasons of discovery pages (not articles): re-queued with their callback

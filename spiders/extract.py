@@ -293,6 +293,12 @@ def is_boilerplate_text(text: str | None) -> bool:
     return any(p.search(norm) for p in BOILERPLATE_TEXT)
 
 
+def is_boilerplate_paragraph(text: str | None) -> bool:
+    """A paragraph to drop: short and opening like boilerplate. A long paragraph that
+    happens to open with "read also" is article text that quotes the phrase."""
+    return bool(text) and len(text or "") <= BOILERPLATE_MAX_LEN and is_boilerplate_text(text)
+
+
 # lxml's HTML parser keeps characters its setters refuse (C0 controls, lone surrogates).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -332,7 +338,7 @@ def clean_body(el: etree._Element, extra_boilerplate: Iterable[str] = ()) -> etr
         if block.getparent() is None:
             continue
         text = block.text_content()
-        if len(text) > BOILERPLATE_MAX_LEN or not is_boilerplate_text(text):
+        if not is_boilerplate_paragraph(text):
             continue
         # Climb to the outermost ancestor below root whose text is this boilerplate only.
         target = block
@@ -375,7 +381,7 @@ def paragraphs(el: etree._Element) -> list[str]:
     out = []
     for chunk in "".join(parts).split("\x00"):
         t = clean_text(chunk)
-        if t and not (len(t) <= BOILERPLATE_MAX_LEN and is_boilerplate_text(t)):
+        if t and not is_boilerplate_paragraph(t):
             out.append(t)
     return out
 

@@ -24,11 +24,10 @@ from typing import Any, Iterator
 from lxml import etree
 
 from spiders.extract import (
-    BOILERPLATE_MAX_LEN,
     Fields,
     clean_text,
     inner_html,
-    is_boilerplate_text,
+    is_boilerplate_paragraph,
 )
 from spiders.extract import _is_boilerplate_attr as is_boilerplate_block  # class/id/role tokens
 
@@ -106,7 +105,7 @@ def _tree_paragraphs(body: etree._Element, lead: LeadKeys | None = None) -> list
         if not text:
             continue
         key = _key(text)
-        if (len(text) <= BOILERPLATE_MAX_LEN and is_boilerplate_text(text)) or (
+        if is_boilerplate_paragraph(text) or (
                 not out and (key in lead.headlines or _is_standfirst(el, key, lead))):
             if el.getparent() is not None:
                 el.getparent().remove(el)

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from crawler.archive import QueryError, archive_url, open_archive
+from crawler.archive import QueryError, open_archive
 from crawler.archive.records import META_COLUMNS
 from crawler.commands.existing import existing_archive
 from crawler.exporters import to_jsonable
@@ -65,10 +65,7 @@ def register(sub: Any) -> None:
 
 
 def _url(args: argparse.Namespace) -> str:
-    if getattr(args, "archive", None):
-        os.environ["AKHBAR_ARCHIVE_URL"] = args.archive
-        return args.archive
-    return archive_url()
+    return str(args.ctx.archive_url)
 
 
 # --- search ------------------------------------------------------------------------
@@ -328,7 +325,7 @@ def run_import(args: argparse.Namespace) -> int:
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.WARNING)
     preflight_archive(url)
-    stats = import_file(args.file, Path(args.data), settings={"AKHBAR_ARCHIVE_URL": url}, errors=args.errors,
+    stats = import_file(args.file, args.ctx.data_dir, settings={"AKHBAR_ARCHIVE_URL": url}, errors=args.errors,
                         max_line_bytes=args.max_line_bytes)
     print(import_summary(stats), file=sys.stderr)
     reason = stats.get("finish_reason")

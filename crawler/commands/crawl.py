@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if (args.base_url or args.run_id) and len(sites) != 1:
         raise SystemExit("akhbar: --base-url and --run-id need exactly one site")
     run_ids = {sites[0]: args.run_id} if args.run_id else None
-    overrides = dict(kv.split("=", 1) for kv in args.set)
+    # the invocation's archive (--archive, environment, [cluster]); -s AKHBAR_ARCHIVE_URL=... wins
+    overrides = {"AKHBAR_ARCHIVE_URL": args.ctx.archive_url, **dict(kv.split("=", 1) for kv in args.set)}
     if str(overrides.get("ARCHIVE_ENABLED", "true")).lower() not in ("0", "false", "no", "off"):
         preflight_archive(overrides.get("AKHBAR_ARCHIVE_URL"))
     preflight_redis(overrides)
@@ -55,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise SystemExit(f"akhbar crawl: {exc}") from None
         with snapshot as snap:
-            stats = crawl_sites(sites, Path(args.data), base_urls=snap.base_urls, output=args.output, settings=overrides,
+            stats = crawl_sites(sites, args.ctx.data_dir, base_urls=snap.base_urls, output=args.output, settings=overrides,
                                 run_ids=run_ids)
     else:
         base_urls = {sites[0]: args.base_url} if args.base_url else None
-        stats = crawl_sites(sites, Path(args.data), base_urls=base_urls, output=args.output, settings=overrides,
+        stats = crawl_sites(sites, args.ctx.data_dir, base_urls=base_urls, output=args.output, settings=overrides,
                             run_ids=run_ids)
     return 0 if stats else 1
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from crawler.archive import archive_url, open_archive
+from crawler.archive import open_archive
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from crawler.commands.existing import existing_archive
 
-    url = existing_archive(args.archive or archive_url(), "dedup")
+    url = existing_archive(args.ctx.archive_url, "dedup")
     with open_archive(url) as archive:
         stories.ensure_schema(archive)
         if args.story:

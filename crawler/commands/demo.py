@@ -30,18 +30,18 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.archive import archive_url
+
     from crawler.snapshot import SnapshotServer
     from feeds.query import publish
 
-    data = Path(args.data)
+    data = args.ctx.data_dir
     sites = list(load_sources())
     with SnapshotServer(sites=sites) as snap:
         for site, url in snap.base_urls.items():
             print(f"snapshot    {site:<10} {url}")
         # The demo prints its own summary; Scrapy's INFO chatter (stats dumps) only with -v.
         level = os.environ.get("AKHBAR_LOG_LEVEL") or ("DEBUG" if args.verbose else "WARNING")
-        stats = crawl_sites(sites, data, base_urls=snap.base_urls, settings={"LOG_LEVEL": level})
+        stats = crawl_sites(sites, data, base_urls=snap.base_urls, settings={"LOG_LEVEL": level, **args.ctx.scrapy_settings()})
         for site, s in stats.items():
             dropped = sum(v for k, v in s.items() if k.startswith("akhbar/dropped/"))
             print(
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 f" ({dropped} dropped, {s.get('dates/unparsed', 0)} dates unparsed)"
             )
         print(f"items       {data / 'items.jsonl'}")
-        url = archive_url()
+        url = args.ctx.archive_url
         print(f"archive     {url}")
         server = None
         if not args.once:

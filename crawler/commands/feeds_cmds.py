@@ -21,9 +21,8 @@ DEFAULT_PORT = 8080
 
 
 def _archive_url(args: argparse.Namespace) -> str:
-    from crawler.archive import archive_url
 
-    return args.archive or archive_url()
+    return str(args.ctx.archive_url)
 
 
 def _base_url(args: argparse.Namespace, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> str:
@@ -59,7 +58,7 @@ def run_publish(args: argparse.Namespace) -> int:
         raise SystemExit("akhbar: --limit must be at least 1")
     from crawler.commands.existing import existing_archive
 
-    report = publish(Path(args.data), existing_archive(_archive_url(args), "publish"), limit=args.limit, base_url=_base_url(args), ttl_minutes=args.ttl)
+    report = publish(args.ctx.data_dir, existing_archive(_archive_url(args), "publish"), limit=args.limit, base_url=_base_url(args), ttl_minutes=args.ttl)
     print(report.summary())
     return 0
 
@@ -73,9 +72,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     url = existing_archive(_archive_url(args), "serve")
     # Bind first: with --port 0 the feeds' links need the port actually chosen.
-    server = make_server(Path(args.data), url, args.host, args.port, ttl_minutes=args.ttl or DEFAULT_TTL_MINUTES)
+    server = make_server(args.ctx.data_dir, url, args.host, args.port, ttl_minutes=args.ttl or DEFAULT_TTL_MINUTES)
     if not args.no_publish:
-        report = publish(Path(args.data), url, limit=args.limit, base_url=args.base_url
+        report = publish(args.ctx.data_dir, url, limit=args.limit, base_url=args.base_url
                          or os.environ.get("AKHBAR_FEEDS_BASE_URL") or server.url, ttl_minutes=args.ttl)
         print(report.summary())
     print_urls(server.url)

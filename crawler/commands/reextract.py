@@ -96,7 +96,6 @@ def _since(value: str | None) -> datetime | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.archive import archive_url
     from crawler.commands.crawl import preflight_archive
     from crawler.config import load_sources
 
@@ -106,11 +105,11 @@ def run(args: argparse.Namespace) -> int:
         if s not in known:
             print(f"akhbar reextract: unknown source {s!r}; known: {', '.join(known)}", file=sys.stderr)
             return 2
-    url = args.archive or archive_url()
+    url = args.ctx.archive_url
     preflight_archive(url)
     from crawler.reextract import reextract
 
-    stats = reextract(Path(args.data), url, sources=args.source, since=since)
+    stats = reextract(args.ctx.data_dir, url, sources=args.source, since=since)
     report = ReextractReport.from_stats(stats)
     for line in report.problems:
         print(f"akhbar reextract: {line}", file=sys.stderr)
@@ -124,5 +123,5 @@ def run(args: argparse.Namespace) -> int:
         from feeds.query import publish
 
         base = args.base_url or os.environ.get("AKHBAR_FEEDS_BASE_URL") or "http://127.0.0.1:8080"
-        print(publish(Path(args.data), url, base_url=base).summary())
+        print(publish(args.ctx.data_dir, url, base_url=base).summary())
     return 1 if report.failed else 0

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from crawler.archive import archive_url
+
     from crawler.ops.schedule import scheduler_options
     from crawler.ops.scheduler import Scheduler
 
@@ -63,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     from crawler.commands.crawl import preflight_redis
 
     preflight_redis(dict(kv.split("=", 1) for kv in common))  # a cluster's frontier down: say so now, once
-    data = Path(args.data)
+    data = args.ctx.data_dir
     data.mkdir(parents=True, exist_ok=True)
 
     def scheduler(base_urls: dict[str, str] | None) -> Scheduler:
-        return Scheduler(cfg, data, archive_url(), sources=sources, base_urls=base_urls, once=args.once,
+        return Scheduler(cfg, data, args.ctx.archive_url, sources=sources, base_urls=base_urls, once=args.once,
                          max_runs=args.max_runs, crawl_settings=common, per_source_settings=per_source,
                          options=options, publish=False if args.no_publish else None)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
 from typing import Any, TextIO
@@ -20,7 +19,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.archive import archive_url, open_archive
+    from crawler.archive import open_archive
     from crawler.config import load_config
     from crawler.ops.health import source_status
 
@@ -28,14 +27,12 @@ def run(args: argparse.Namespace) -> int:
         import crawler.ops.leases  # noqa: F401
     except ImportError:
         pass
-    if args.archive:
-        os.environ["AKHBAR_ARCHIVE_URL"] = args.archive
     cfg = load_config()
     from crawler.ops.reaper import reap_dead_runs
 
     from crawler.commands.existing import existing_archive
 
-    with open_archive(existing_archive(args.archive or archive_url(), "status")) as archive:
+    with open_archive(existing_archive(args.ctx.archive_url, "status")) as archive:
         reap_dead_runs(archive)
         status = source_status(archive, cfg)
     if args.format == "json":
