@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
-from crawler.admin import TOKEN_ENV
+from crawler.web_config import TOKEN_ENV
 from crawler.api import OPENAPI
 from crawler.archive import open_archive
 from feeds.query import publish
