@@ -15,9 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -266,7 +266,7 @@ def test_wrong_tokens_are_throttled_per_client(tmp_path: Path, monkeypatch: pyte
     for server in _serve(tmp_path, monkeypatch, sources):
         wrong = "wrong-token-" + "x" * 32
 
-        def guess(i: int) -> tuple[int, str | None]:
+        def guess(i: int, server: Served = server, wrong: str = wrong) -> tuple[int, str | None]:
             status, headers, _ = call(server, "GET", "/api/admin/jobs", token=f"{wrong}{i}")
             return status, headers.get("retry-after")
 
@@ -522,3 +522,32 @@ def test_an_admin_crawl_and_a_scheduled_crawl_of_a_source_exclude_each_other(slo
     status, _, body = call(server, "POST", "/api/admin/crawl?source=le12", token=TOKEN)
     assert status == 202, body  # free again once the scheduled crawl ended
     assert wait_job(server, json.loads(body)["job"]["url"])["run_status"] == "finished"
+
+
+def test_jobs_rows_on_both_backends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, archive_url: str) -> None:
+    """One running job per kind and source, held by the archive's unique index; the job
+    row follows its process to the end, on SQLite and PostgreSQL."""
+    from crawler.web_config import AdminSettings
+    from feeds.web.admin import Admin, AdminError
+
+    monkeypatch.setenv("AKHBAR_SOURCES", str(_sources(tmp_path)))
+    admin = Admin(AdminSettings(TOKEN), tmp_path, archive_url=archive_url)
+    try:
+        job, _ = admin.rebuild()
+        assert job.status == "running" and job.pid and job.host
+        with pytest.raises(AdminError) as busy:
+            admin.rebuild()
+        assert busy.value.status == 409 and job.id in busy.value.message
+        deadline = time.monotonic() + JOB_TIMEOUT_S
+        while admin.job(job.id).status == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)  # polling the job's row
+        done = admin.job(job.id)
+        assert done.status == "succeeded" and done.returncode == 0, Path(done.log).read_text()[-3000:]
+        assert [j.id for j in admin.jobs()] == [job.id]
+        again, _ = admin.rebuild()  # free again
+        assert again.status == "running"
+    finally:
+        admin.close()
+    with open_archive(archive_url) as archive:
+        assert archive.fetchval("SELECT status FROM admin_jobs WHERE id = ?", (again.id,)) == "failed"  # terminated

@@ -175,14 +175,14 @@ def _sources(tmp_path: Path, extra: str) -> Path:
 
 @contextmanager
 def hub_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, websub: str = HUB_TEST_SETTINGS,
-             data: Path | None = None) -> Iterator[Site]:
+             data: Path | None = None, archive_url: str | None = None) -> Iterator[Site]:
     """The app over a published archive with `websub` as its ``[websub]`` table; `akhbar
     publish` in this process reads the same file (AKHBAR_SOURCES, as the CLI does)."""
     data = data or tmp_path / "data"
     data.mkdir(exist_ok=True)
     sources = _sources(tmp_path, f"[websub]\n{websub}")
     monkeypatch.setenv("AKHBAR_SOURCES", str(sources))
-    url = f"sqlite:///{data / 'archive.sqlite3'}"
+    url = archive_url or f"sqlite:///{data / 'archive.sqlite3'}"
     with open_archive(url) as archive:
         if not archive.count_articles():
             fill_archive(archive, sample_stories(12))
@@ -220,8 +220,9 @@ def subscribed(site: Site, sub: Subscriber, **extra: str) -> dict[str, str]:
 
 # --- tests ----------------------------------------------------------------------------------
 
-def test_subscribe_publish_receive_signed_push_unsubscribe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with hub_site(tmp_path, monkeypatch) as site, subscriber() as sub:
+def test_subscribe_publish_receive_signed_push_unsubscribe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          archive_url: str) -> None:
+    with hub_site(tmp_path, monkeypatch, archive_url=archive_url) as site, subscriber() as sub:
         # every feed names the hub and itself
         feed = (site.data / "public" / "feeds" / "all.atom").read_text(encoding="utf-8")
         assert f'<link href="{site.url}/websub" rel="hub"/>' in feed
@@ -406,11 +407,11 @@ def test_websub_table_is_validated(tmp_path: Path) -> None:
     assert load_config(_sources(tmp_path, f"[websub]\n{HUB_TEST_SETTINGS}")).table("websub")["poll_seconds"] == 0.05
 
 
-def test_back_off_doubles(tmp_path: Path) -> None:
+def test_back_off_doubles(archive_url: str) -> None:
     """The schedule itself, on the store: attempt n waits retry_seconds x 2^(n-1)."""
     from feeds.web import websub_store as store
 
-    with open_archive(f"sqlite:///{tmp_path / 'a.sqlite3'}") as archive:
+    with open_archive(archive_url) as archive:
         store.subscribe(archive, "http://h/feeds/all.atom", "feeds/all.atom", "http://cb/", None, 3600)
         store.record_changes(archive, {"feeds/all.atom": b"x"}, ["feeds/all.atom"])
         assert store.claim_changes(archive) == 1

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,13 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.web_config import WebSubSettings, validate_websub, websub_settings
 from feeds.web import websub_store as store
 from feeds.web.context import WebContext
-from feeds.web.websub_client import CallbackRefused, check_callback, request, signature, with_query
+from feeds.web.websub_client import (
+    CallbackRefused,
+    check_callback,
+    request,
+    signature,
+    with_query,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +69,7 @@ class HubError(Exception):
 
 
 class _HubRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(req: Request) -> Response:
@@ -177,6 +183,7 @@ class Hub:
         if sub.secret:
             headers["X-Hub-Signature"] = signature(sub.secret, body)
         status: int | None = None
+        error: str | None
         try:
             async with self._pushes:
                 await run_in_threadpool(check_callback, sub.callback, allow_private=s.allow_private_callbacks)
@@ -186,7 +193,7 @@ class Hub:
             error = None if 200 <= status < 300 else f"answered {status}"
         except Exception as exc:  # refused callback, transport or protocol error: retried like a 5xx
             error = f"{type(exc).__name__}: {exc}"
-        if error is None:
+        if error is None and status is not None:
             await run_in_threadpool(store.delivered, self.archive, delivery.id, status)
             logger.info("websub: pushed %s to %s", delivery.path, sub.callback)
             return
@@ -194,6 +201,7 @@ class Hub:
             await run_in_threadpool(store.unsubscribe, self.archive, sub.topic, sub.callback)
             logger.info("websub: %s answered 410 Gone; its subscription to %s ends", sub.callback, sub.topic)
             return
+        error = error or f"answered {status}"
         retry = await run_in_threadpool(store.failed, self.archive, delivery.id, delivery.attempts, error, status,
                                         max_attempts=s.max_attempts, retry_seconds=s.retry_seconds)
         logger.warning("websub: push of %s to %s failed (attempt %d, %s): %s", delivery.path, sub.callback,
