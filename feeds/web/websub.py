@@ -277,9 +277,11 @@ async def shutdown(app: Any) -> None:
 _FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
     "type": "object", "required": ["hub.mode", "hub.topic", "hub.callback"], "properties": {
         "hub.mode": {"type": "string", "enum": ["subscribe", "unsubscribe"]},
-        "hub.topic": {"type": "string", "description": "a feed URL of this app (its rel=self link)"},
-        "hub.callback": {"type": "string", "description": "http(s) URL the hub verifies and pushes to"},
-        "hub.lease_seconds": {"type": "integer", "description": "asked lease; clamped to the hub's bounds"},
+        "hub.topic": {"type": "string", "minLength": 1, "description": "a feed URL of this app (its rel=self link)"},
+        "hub.callback": {"type": "string", "minLength": 1,
+                         "description": "http(s) URL the hub verifies and pushes to"},
+        "hub.lease_seconds": {"type": "integer", "minimum": 1,
+                              "description": "asked lease; clamped to the hub's bounds"},
         "hub.secret": {"type": "string", "maxLength": MAX_SECRET_BYTES,
                        "description": "HMAC-SHA256 key of X-Hub-Signature (under 200 bytes)"}}}}}}}
 
@@ -287,7 +289,9 @@ _FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-u
 @router.post(PATH, status_code=202, summary="WebSub hub: subscribe to or unsubscribe from a feed",
              responses={202: {"description": "accepted; the intent is verified with the callback next"},
                         400: {"description": "malformed request, not our topic, refused callback or secret"},
-                        404: {"description": "the hub is off (no archive)"}},
+                        404: {"description": "the hub is off (no archive)"},
+                        413: {"description": "body over 16 KiB"},
+                        415: {"description": "body not application/x-www-form-urlencoded"}},
              openapi_extra=_FORM)
 async def hub_endpoint(request: Request) -> Response:
     hub: Hub | None = getattr(request.app.state, "hub", None)
