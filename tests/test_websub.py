@@ -164,7 +164,7 @@ class Site:
 
     def hub_idle(self) -> bool:
         """No verification in flight (every intent answered and recorded)."""
-        return not self.app.state.hub._tasks
+        return not self.app.state.hub.verifying
 
 
 def _sources(tmp_path: Path, extra: str) -> Path:
@@ -405,6 +405,19 @@ def test_websub_table_is_validated(tmp_path: Path) -> None:
             load_config(path)
         assert str(path) in str(err.value)
     assert load_config(_sources(tmp_path, f"[websub]\n{HUB_TEST_SETTINGS}")).table("websub")["poll_seconds"] == 0.05
+
+
+def test_unclaimed_changes_are_superseded(archive_url: str) -> None:
+    """With no hub running, publishes leave at most one waiting change per feed."""
+    from feeds.web import websub_store as store
+
+    with open_archive(archive_url) as archive:
+        for n in range(5):
+            files = {"feeds/all.atom": b"v%d" % n, "feeds/all.rss": b"r%d" % n, "index.html": b"x"}
+            assert store.record_changes(archive, files, list(files)) == 2  # feeds only
+        rows = archive.fetch("SELECT path, sha256 FROM websub_changes ORDER BY path")
+        assert [(r["path"], r["sha256"]) for r in rows] == [
+            ("feeds/all.atom", hashlib.sha256(b"v4").hexdigest()), ("feeds/all.rss", hashlib.sha256(b"r4").hexdigest())]
 
 
 def test_back_off_doubles(archive_url: str) -> None:

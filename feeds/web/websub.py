@@ -102,6 +102,11 @@ class Hub:
         self._pushes = asyncio.Semaphore(CONCURRENT_PUSHES)
         self.cycles = 0
 
+    @property
+    def verifying(self) -> int:
+        """Intent verifications in flight."""
+        return len(self._tasks)
+
     # --- subscription requests --------------------------------------------------------
 
     def topic_path(self, topic: str, request_base: str) -> str:

@@ -49,6 +49,9 @@ def record_changes(archive: Any, files: dict[str, bytes], written: list[str]) ->
     when = archive.enc_datetime(now_utc())
     with archive.transaction():
         for rel, digest in rows:
+            # A change no hub took yet is superseded (a push sends the feed as it is then): at
+            # most one waits per feed, however long no `akhbar serve` runs.
+            archive.execute("DELETE FROM websub_changes WHERE path = ? AND fanned_out_at IS NULL", (rel,))
             archive.execute("INSERT INTO websub_changes (path, sha256, published_at) VALUES (?, ?, ?)",
                             (rel, digest, when))
     return len(rows)
