@@ -108,13 +108,16 @@ def subscriptions(archive: Any) -> list[Subscription]:
 def expire(archive: Any, now: datetime | None = None) -> int:
     """Drop subscriptions whose lease has passed (and what they were still owed)."""
     when = archive.enc_datetime(now or now_utc())
+    # Looked up outside a transaction: on SQLite one takes the write lock, which a hub polling
+    # every few seconds must not hold for nothing while crawls write.
+    ids = [r["id"] for r in archive.fetch("SELECT id FROM websub_subscriptions WHERE expires_at <= ?", (when,))]
+    if not ids:
+        return 0
     with archive.transaction():
-        ids = [r["id"] for r in archive.fetch("SELECT id FROM websub_subscriptions WHERE expires_at <= ?", (when,))]
-        for sid in ids:
-            archive.execute("DELETE FROM websub_deliveries WHERE subscription_id = ? AND status = 'pending'", (sid,))
-            archive.execute("DELETE FROM websub_subscriptions WHERE id = ?", (sid,))
-    if ids:
-        logger.info("websub: %d subscription(s) expired", len(ids))
+        for sid in ids:  # renewed since the lookup: kept, with what it is owed
+            if archive.execute("DELETE FROM websub_subscriptions WHERE id = ? AND expires_at <= ?", (sid, when)):
+                archive.execute("DELETE FROM websub_deliveries WHERE subscription_id = ? AND status = 'pending'", (sid,))
+    logger.info("websub: %d subscription(s) expired", len(ids))
     return len(ids)
 
 
