@@ -57,6 +57,8 @@ def announce(archive: Any, files: dict[str, bytes], written: list[str], topic_ur
     else:
         out.changed = [p for p in written if websub_store.is_feed_path(p)]
     topics = [topic_url(p) for p in written if websub_store.is_feed_path(p)]
+    if out.changed:
+        logger.info("websub: %d changed feed(s) recorded for the hub", len(out.changed))
     if not topics or not s.hubs:
         return out
 
