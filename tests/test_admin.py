@@ -263,7 +263,7 @@ def test_oversized_bodies_are_refused(admin_site) -> None:
 def test_wrong_tokens_are_throttled_per_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    limit, window = 20, 3
+    limit, window = 20, 15
     sources = _sources(tmp_path, f'[admin]\ntoken = "{TOKEN}"\nthrottle_failures = {limit}\n'
                                  f"throttle_window_seconds = {window}\n")
     for server in _serve(tmp_path, monkeypatch, sources):
