@@ -389,17 +389,7 @@ OPENAPI: dict[str, Any] = {
 }
 
 
-def _add_admin_endpoints() -> None:
-    # The admin endpoints are served by crawler.admin (POST, bearer token) but belong
-    # in the one API document.
-    from crawler.admin import OPENAPI_COMPONENTS, OPENAPI_PATHS
-
-    OPENAPI["paths"].update(OPENAPI_PATHS)
-    OPENAPI["components"]["schemas"].update(OPENAPI_COMPONENTS["schemas"])
-    OPENAPI["components"]["securitySchemes"] = OPENAPI_COMPONENTS["securitySchemes"]
-
-
-_add_admin_endpoints()
+# The admin endpoints moved to feeds/web/admin.py, whose OpenAPI entries FastAPI generates.
 
 
 def _add_status_endpoint() -> None:

@@ -184,10 +184,11 @@ TABLE_VALIDATORS: dict[str, str] = {
     "schedule": "crawler.ops.schedule:validate",
     "monitors": "crawler.ops.monitors:validate",
     "alerts": "crawler.ops.alerts:validate",
-    "admin": "crawler.admin:validate",
+    "admin": "crawler.web_config:validate_admin",
+    "websub": "crawler.web_config:validate_websub",
     "cluster": "crawler.ops.cluster:validate",
 }
-KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")
+KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin", "websub")
 
 
 @dataclass(frozen=True)

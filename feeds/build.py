@@ -23,7 +23,7 @@ from typing import Iterable
 
 import feedgen.feed  # noqa: F401  (feedgen.util needs lxml.etree imported first)
 import nh3
-from feedgen.ext.base import BaseEntryExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
@@ -35,6 +35,9 @@ GENERATOR = "Akhbar"
 FEED_AUTHOR = "أخبار (Akhbar)"
 DEFAULT_TTL_MINUTES = 15
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+HUB_PATH = "websub"
+"""The app's own WebSub hub, under the base URL (feeds/web/websub.py)."""
 
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _HTML_CLEANER = nh3.Cleaner(
@@ -110,9 +113,14 @@ class FeedContext:
     ttl_minutes: int = DEFAULT_TTL_MINUTES
     topic_names: dict[str, str] | None = None
     """Topic id -> Arabic name, for categories' labels."""
+    hubs: tuple[str, ...] | None = None
+    """WebSub hubs every feed names (``rel="hub"``); None: the app's own, under `base_url`."""
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def hub_urls(self) -> tuple[str, ...]:
+        return self.hubs if self.hubs is not None else (self.url(HUB_PATH),)
 
     def topic_label(self, topic: str) -> str:
         if self.topic_names is None:
@@ -183,6 +191,25 @@ class _AtomLinks(BaseEntryExtension):
         return entry
 
 
+class _HubLinks(BaseExtension):
+    """Writes the WebSub ``<atom:link rel="hub">`` of an RSS channel, after its self link
+    (feedgen's RSS writer keeps only the ``self`` one of the feed's links)."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
+
+    def extend_rss(self, rss_feed):  # type: ignore[no-untyped-def]
+        channel = rss_feed.find("channel")
+        at = next((i + 1 for i, el in enumerate(channel) if el.tag == f"{{{ATOM_NS}}}link"), 3)
+        for offset, hub in enumerate(self.hubs):
+            el = channel.makeelement(f"{{{ATOM_NS}}}link", {"href": hub, "rel": "hub"})
+            channel.insert(at + offset, el)
+        return rss_feed
+
+
 def _last_updated(items: list[PreparedStory]) -> datetime:
     # Feed-level dates come from the data so an unchanged set rebuilds byte-identical.
     return max((p.story.updated or p.story.published for p in items), default=EPOCH)
@@ -197,6 +224,8 @@ def _generator(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
     fg = FeedGenerator()
     fg.load_extension("dc")
     fg.load_extension("media")
+    fg.register_extension("akhbar_hubs", _HubLinks, atom=False, rss=True)
+    fg.akhbar_hubs.hubs = ctx.hub_urls()
     fg.id(ctx.url(spec.paths()["atom"]))
     fg.title(xml_safe(spec.title))
     fg.subtitle(xml_safe(spec.description))
@@ -243,14 +272,15 @@ def build_rss(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext, fg: 
     fg = fg or _generator(spec, items, ctx)
     # feedgen's RSS <link> is the last link given; the self link goes to atom:link.
     fg.link([{"href": ctx.url(spec.paths()["rss"]), "rel": "self", "type": "application/rss+xml"},
-             {"href": _home(spec, ctx), "rel": "alternate", "type": "text/html"}], replace=True)
+             {"href": _home(spec, ctx), "rel": "alternate", "type": "text/html"}], replace=True)  # hubs: _HubLinks
     return fg.rss_str(pretty=True)
 
 
 def build_atom(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext, fg: FeedGenerator | None = None) -> bytes:
     fg = fg or _generator(spec, items, ctx)
     fg.link([{"href": _home(spec, ctx), "rel": "alternate", "type": "text/html"},
-             {"href": ctx.url(spec.paths()["atom"]), "rel": "self", "type": "application/atom+xml"}], replace=True)
+             {"href": ctx.url(spec.paths()["atom"]), "rel": "self", "type": "application/atom+xml"},
+             *({"href": hub, "rel": "hub"} for hub in ctx.hub_urls())], replace=True)
     return fg.atom_str(pretty=True)
 
 
@@ -290,6 +320,7 @@ def build_json(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
         "description": xml_safe(spec.description),
         "home_page_url": home,
         "feed_url": ctx.url(spec.paths()["json"]),
+        "hubs": [{"type": "WebSub", "url": hub} for hub in ctx.hub_urls()],
         "language": "ar",
         "authors": [{"name": FEED_AUTHOR}],
         "items": out_items,

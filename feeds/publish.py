@@ -37,6 +37,8 @@ class PublishReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (``query``, ``build``, ``write``)."""
+    websub: Any = None
+    """What WebSub was told (`feeds.web.websub_publish.Announced`), when the publish came from an archive."""
 
     @property
     def files(self) -> int:

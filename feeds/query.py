@@ -187,7 +187,12 @@ def publish(data_dir: Path, archive: Any, limit: int = DEFAULT_LIMIT, *, base_ur
         names = source_names()
         feeds = feeds_from_archive(archive, limit=limit, names=names)
         t1 = time.perf_counter()
-        ctx = FeedContext(base_url=base_url or "http://127.0.0.1:8080", ttl_minutes=ttl_minutes or DEFAULT_TTL_MINUTES)
+        from feeds.web import websub_publish
+
+        hub_settings = websub_publish.settings()
+        base = base_url or "http://127.0.0.1:8080"
+        ctx = FeedContext(base_url=base, ttl_minutes=ttl_minutes or DEFAULT_TTL_MINUTES,
+                          hubs=websub_publish.feed_hubs(hub_settings, base))
         files = build_feed_files(feeds, ctx)
         if front_page:
             from feeds.page import render_page
@@ -196,6 +201,8 @@ def publish(data_dir: Path, archive: Any, limit: int = DEFAULT_LIMIT, *, base_ur
             files["index.html"] = render_page(latest[:30], default_page_context(names)).encode("utf-8")
         t2 = time.perf_counter()
         report = write_files(Path(data_dir) / "public", files)
+        # WebSub: the own hub (in `akhbar serve`, maybe another process) pushes what changed
+        report.websub = websub_publish.announce(archive, files, report.written, ctx.url, hub_settings)
         report.stories = len({id(s) for _, stories in feeds for s in stories})
         report.timings = {"query": t1 - t0, "build": t2 - t1, "write": report.seconds}
         report.seconds = time.perf_counter() - t0

@@ -10,7 +10,7 @@ polling feeds every few minutes is served from memory with conditional GET:
 - gzip when the client accepts it (``Vary: Accept-Encoding``), with its own ETag;
 - ``/api/...`` goes to `crawler.api`, ``/`` and ``/search`` render the front page;
 - everything is read-only: any other method than GET/HEAD/OPTIONS is a 405 with
-  ``Allow``, except under ``/api/admin`` (`crawler.admin`, off without a token).
+  ``Allow``, (the admin endpoints moved to the ASGI app, feeds/web/admin.py).
 """
 
 from __future__ import annotations
@@ -431,9 +431,7 @@ def make_app(data_dir: Path, archive_url: str | None = None, *, ttl_minutes: int
     """The app over ``data_dir/public`` and, when given, the archive at `archive_url`."""
     public = Path(data_dir) / "public"
     public.mkdir(parents=True, exist_ok=True)
-    from crawler.admin import from_config
-
-    admin = from_config(Path(data_dir), archive_url)
+    admin = None  # the admin endpoints moved to the ASGI app (feeds/web/admin.py)
     if archive_url is None:
         return App(public, ttl_minutes=ttl_minutes, admin=admin), None
     from feeds.query import ArchiveStore, api_dispatcher, default_page_context

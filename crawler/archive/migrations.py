@@ -472,3 +472,77 @@ register(
         postgres=["ALTER TABLE crawl_runs ADD COLUMN layers JSONB"],
     )
 )
+
+
+# --- 340: admin jobs (web: feeds/web/admin.py) ----------------------------------------------
+# A crawl or stories rebuild started through /api/admin, kept beyond the serving process:
+# after a restart the job is still listed, and one whose process is gone (host and pid,
+# as crawl_runs since 320) shows as crashed. The partial unique index is the "one running
+# job per kind and source" rule, held by the database across workers and processes.
+
+register(
+    Migration(
+        340,
+        "admin jobs: crawls and rebuilds started through the admin endpoints",
+        sqlite=[
+            """CREATE TABLE admin_jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT,
+                status TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, returncode INTEGER,
+                host TEXT NOT NULL, pid INTEGER, log TEXT NOT NULL, run_id TEXT, run_status TEXT, error TEXT)""",
+            "CREATE UNIQUE INDEX admin_jobs_one_running ON admin_jobs (kind, COALESCE(source, '')) WHERE status = 'running'",
+            "CREATE INDEX admin_jobs_started ON admin_jobs (started_at)",
+        ],
+        postgres=[
+            """CREATE TABLE admin_jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT,
+                status TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, returncode INTEGER,
+                host TEXT NOT NULL, pid INTEGER, log TEXT NOT NULL, run_id TEXT, run_status TEXT, error TEXT)""",
+            "CREATE UNIQUE INDEX admin_jobs_one_running ON admin_jobs (kind, COALESCE(source, '')) WHERE status = 'running'",
+            "CREATE INDEX admin_jobs_started ON admin_jobs (started_at)",
+        ],
+    )
+)
+
+
+# --- 350: WebSub hub (web: feeds/web/websub*.py) ---------------------------------------------
+# Verified subscriptions with their lease; feed files whose bytes a publish changed (written
+# by whichever process publishes, picked up by the hub in `akhbar serve`); pushes to
+# subscribers with their attempts and back-off, claimed with a short lease so several
+# workers never push the same delivery twice.
+
+register(
+    Migration(
+        350,
+        "websub: subscriptions, published feed changes, deliveries",
+        sqlite=[
+            """CREATE TABLE websub_subscriptions (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,
+                topic_path TEXT NOT NULL, callback TEXT NOT NULL, secret TEXT, lease_seconds INTEGER NOT NULL,
+                created_at TEXT NOT NULL, verified_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+                UNIQUE (topic, callback))""",
+            "CREATE INDEX websub_subscriptions_path ON websub_subscriptions (topic_path, expires_at)",
+            """CREATE TABLE websub_changes (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL,
+                sha256 TEXT NOT NULL, published_at TEXT NOT NULL, fanned_out_at TEXT)""",
+            "CREATE INDEX websub_changes_pending ON websub_changes (fanned_out_at, id)",
+            """CREATE TABLE websub_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                subscription_id INTEGER NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
+                claimed_until TEXT, last_error TEXT, last_status INTEGER, created_at TEXT NOT NULL,
+                delivered_at TEXT)""",
+            "CREATE INDEX websub_deliveries_due ON websub_deliveries (status, next_attempt_at)",
+        ],
+        postgres=[
+            """CREATE TABLE websub_subscriptions (id BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL,
+                topic_path TEXT NOT NULL, callback TEXT NOT NULL, secret TEXT, lease_seconds INTEGER NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL, verified_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL,
+                UNIQUE (topic, callback))""",
+            "CREATE INDEX websub_subscriptions_path ON websub_subscriptions (topic_path, expires_at)",
+            """CREATE TABLE websub_changes (id BIGSERIAL PRIMARY KEY, path TEXT NOT NULL,
+                sha256 TEXT NOT NULL, published_at TIMESTAMPTZ NOT NULL, fanned_out_at TIMESTAMPTZ)""",
+            "CREATE INDEX websub_changes_pending ON websub_changes (fanned_out_at, id)",
+            """CREATE TABLE websub_deliveries (id BIGSERIAL PRIMARY KEY,
+                subscription_id BIGINT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TIMESTAMPTZ NOT NULL,
+                claimed_until TIMESTAMPTZ, last_error TEXT, last_status INTEGER, created_at TIMESTAMPTZ NOT NULL,
+                delivered_at TIMESTAMPTZ)""",
+            "CREATE INDEX websub_deliveries_due ON websub_deliveries (status, next_attempt_at)",
+        ],
+    )
+)

@@ -1,6 +1,6 @@
 """Start one crawl of a source as a subprocess, and settle its run when the process ends.
 
-The scheduler (`crawler.ops.scheduler`) and the admin endpoint (`crawler.admin`) both start
+The scheduler (`crawler.ops.scheduler`) and the admin endpoint (`feeds.web.admin`) both start
 crawls here, so a crawl started either way is the same crawl: ``python -m crawler.cli
 --data DIR crawl SOURCE --run-id ID -s JOBDIR=DIR/jobs/SOURCE -s
 PROGRESS_FILE=DIR/progress/SOURCE.json`` in a session of its own. The run id is chosen

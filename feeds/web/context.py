@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 
@@ -19,6 +20,9 @@ class WebContext:
     ttl_minutes: int = DEFAULT_TTL_MINUTES
     base_url: str | None = None
     """Public URL of the app (feed self links, WebSub topics); None: taken from the request."""
+    config: Any = None
+    """The parsed sources/operations file (`crawler.config.Config`: ``[admin]``, ``[websub]``);
+    None: admin and the hub load it from where the CLI would (``AKHBAR_SOURCES``)."""
 
     @property
     def public(self) -> Path:
