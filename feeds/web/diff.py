@@ -35,6 +35,8 @@ MATCH_WORK = 200_000
 """Above this many candidate word matches (Σ over the first paragraph's words of their
 occurrences in the other), as in a text of one word repeated, `difflib` ignores the most
 frequent words (its autojunk) instead of going quadratic."""
+SMALL_EQUAL = 2
+"""Tokens of an unchanged run between two changes that are shown as part of the change."""
 SIMILAR = 0.5
 """Dice similarity of two paragraphs' word sets from which they are one paragraph edited."""
 
@@ -174,7 +176,7 @@ def _segments(old: list[Token], new: list[Token]) -> tuple[list[Segment], list[s
         counts = Counter(b)
         work = sum(counts[k] for k in a)
         sm = SequenceMatcher(None, a, b, autojunk=work > MATCH_WORK)
-        ops = sm.get_opcodes()
+        ops = _merge_small_equals(sm.get_opcodes())
     segs: list[Segment] = []
     added: list[str] = []
     removed: list[str] = []
@@ -201,6 +203,24 @@ def _segments(old: list[Token], new: list[Token]) -> tuple[list[Segment], list[s
         removed += [t.text for t in old[i1:i2] if t.is_word]
         added += [t.text for t in new[j1:j2] if t.is_word]
     return segs, added, removed
+
+
+def _merge_small_equals(ops: list[tuple[str, int, int, int, int]]) -> list[tuple[str, int, int, int, int]]:
+    """Fold an equal run of at most `SMALL_EQUAL` tokens between two changes into them: a
+    rewritten sentence shares في, من, a comma with the original, and marking those as kept
+    turns one readable replacement into confetti."""
+    out: list[tuple[str, int, int, int, int]] = []
+    for k, op in enumerate(ops):
+        tag, i1, i2, j1, j2 = op
+        inner = 0 < k < len(ops) - 1
+        if tag == "equal" and not (inner and i2 - i1 <= SMALL_EQUAL):
+            out.append(op)
+            continue
+        if out and out[-1][0] == "replace":
+            out[-1] = ("replace", out[-1][1], i2, out[-1][3], j2)
+        else:
+            out.append(("replace", i1, i2, j1, j2))
+    return out
 
 
 def _whole(op: SegmentOp, toks: list[Token]) -> list[Segment]:
