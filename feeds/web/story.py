@@ -14,6 +14,7 @@ are http(s) (`feeds.build.safe_url`).
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import threading
@@ -201,8 +202,23 @@ async def shutdown(app: FastAPI) -> None:
         archive.close()
 
 
+_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+class InertJSONResponse(JSONResponse):
+    """JSON with ``<``, ``>`` and ``&`` as ``\\u`` escapes (as the API has always served
+    it): the same data, but no byte a sniffing or embedding client could read as markup."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).translate(_JSON_HTML_ESCAPES).encode("utf-8")
+
+
+def _json(body: Any, status: int = 200) -> InertJSONResponse:
+    return InertJSONResponse(body, status_code=status, headers={"X-Content-Type-Options": "nosniff"})
+
+
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers={"X-Content-Type-Options": "nosniff"})
+    return _json({"error": message}, status)
 
 
 _ID_PARAM = PathParam(description="a story id (letters, digits, - and _)",
@@ -228,7 +244,7 @@ def api_story(story_id: str = _ID_PARAM, archive: Any = Depends(get_archive)) ->
     story = load_story(archive, story_id)
     if story is None:
         return _error(404, f"no story {story_id}")
-    return JSONResponse(story.model_dump(mode="json"), headers={"X-Content-Type-Options": "nosniff"})
+    return _json(story.model_dump(mode="json"))
 
 
 # --- the page ----------------------------------------------------------------------------------
