@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Iterator, Literal
+from typing import Literal
 
 from crawler.arabic import normalize
 
@@ -205,7 +206,7 @@ def _segments(old: list[Token], new: list[Token]) -> tuple[list[Segment], list[s
     return segs, added, removed
 
 
-def _merge_small_equals(ops: list[tuple[str, int, int, int, int]]) -> list[tuple[str, int, int, int, int]]:
+def _merge_small_equals(ops: Sequence[tuple[str, int, int, int, int]]) -> list[tuple[str, int, int, int, int]]:
     """Fold an equal run of at most `SMALL_EQUAL` tokens between two changes into them: a
     rewritten sentence shares في, من, a comma with the original, and marking those as kept
     turns one readable replacement into confetti."""
@@ -310,10 +311,10 @@ def _paragraph_diffs(first: list[list[Token]], other: list[list[Token]]) -> list
         for k, (after, _) in enumerate(ops):
             if after < i:
                 pos = k + 1
-        removed = ParagraphDiff("removed", _whole("delete", first[i]), [], [t.text for t in first[i] if t.is_word],
-                                similarity=0.0)
-        out.insert(pos, removed)
-        ops.insert(pos, (i, removed))
+        gone = ParagraphDiff("removed", _whole("delete", first[i]), [], [t.text for t in first[i] if t.is_word],
+                             similarity=0.0)
+        out.insert(pos, gone)
+        ops.insert(pos, (i, gone))
     return out
 
 

@@ -21,7 +21,7 @@ import threading
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -181,7 +181,7 @@ def load_story(archive: Any, story_id: str) -> Story | None:
 _open_lock = threading.Lock()
 
 
-def get_archive(request: Request, ctx: WebContext = Depends(get_context)) -> Any:
+def get_archive(request: Request, ctx: Annotated[WebContext, Depends(get_context)]) -> Any:
     """The app's archive (one per app; each worker thread gets its own connection from it)."""
     state = request.app.state
     archive = getattr(state, "archive", None) or getattr(state, "story_archive", None)
@@ -193,6 +193,9 @@ def get_archive(request: Request, ctx: WebContext = Depends(get_context)) -> Any
 
             state.story_archive = open_archive(ctx.archive_url)
         return state.story_archive
+
+
+ArchiveDep = Annotated[Any, Depends(get_archive)]
 
 
 async def shutdown(app: FastAPI) -> None:
@@ -234,7 +237,7 @@ _ID_PARAM = PathParam(description="a story id (letters, digits, - and _)",
                503: {"model": ErrorBody, "description": "no archive configured"}},
     tags=["stories"],
 )
-def api_story(story_id: str = _ID_PARAM, archive: Any = Depends(get_archive)) -> Any:
+def api_story(story_id: Annotated[str, _ID_PARAM], archive: ArchiveDep) -> Any:
     # Checked here rather than by the path parameter's pattern: a bad id is this API's
     # 400 {"error"} like every other, not FastAPI's 422.
     if not STORY_ID.fullmatch(story_id):
@@ -309,7 +312,7 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 
 
 @router.get("/story/{story_id}", response_class=HTMLResponse, include_in_schema=False)
-def story_page(story_id: str, archive: Any = Depends(get_archive)) -> HTMLResponse:
+def story_page(story_id: str, archive: ArchiveDep) -> HTMLResponse:
     t = _templates().get_template("story.html")
     if not STORY_ID.fullmatch(story_id) or archive is None:
         return _page(t.render(missing=True, story_id=story_id), 404)
