@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, NamedTuple
 
 from crawler.arabic import normalize
 
@@ -54,18 +55,15 @@ _GLUED_BREAK = re.compile(r"(?:(?<=[.!?؟])|(?<=[.!?؟][\"”»)]))(?=[\"“«]?
 _TOKEN = re.compile(r"(\s*)([\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200c\u200d]+|[^\w\s])")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a capped report still makes 8,000 of them
     text: str
     """As published."""
     space: str
     """The blank before it, as published (kept so a paragraph reads as it was written)."""
     key: str
     """What is compared: the normalised word (punctuation as is)."""
-
-    @property
-    def is_word(self) -> bool:
-        return any(c.isalnum() for c in self.text)
+    is_word: bool
+    """Letters or digits (not punctuation): what the added/removed word lists hold."""
 
 
 @dataclass(frozen=True)
@@ -116,16 +114,19 @@ class ReportDiff:
 def tokenize(text: str, limit: int | None = None) -> list[Token]:
     """The tokens of `text`, at most `limit` of them (the rest is never scanned)."""
     out: list[Token] = []
-    keys: dict[str, str] = {}  # words repeat: normalise each once
     for m in _TOKEN.finditer(text):
         if limit is not None and len(out) >= limit:
             break
         word = m.group(2)
-        key = keys.get(word)
-        if key is None:
-            key = keys[word] = normalize(word) or word
-        out.append(Token(word, " " if m.group(1) else "", key))
+        key, is_word = _word(word)
+        out.append(Token(word, " " if m.group(1) else "", key, is_word))
     return out
+
+
+@lru_cache(maxsize=65_536)
+def _word(word: str) -> tuple[str, bool]:
+    """(key, is_word) of a token: words repeat across the reports of a story."""
+    return normalize(word) or word, any(c.isalnum() for c in word)
 
 
 def _paragraph_texts(text: str) -> Iterator[str]:
@@ -139,8 +140,10 @@ class _Text:
     truncated: bool
 
 
+@lru_cache(maxsize=8)
 def split(text: str | None) -> _Text:
-    """Paragraphs (blank-line or line separated) as token lists, cut at the caps."""
+    """Paragraphs (blank-line or line separated) as token lists, cut at the caps (cached: a
+    story's first report is compared with each of the others; treat the result as read-only)."""
     text = text or ""
     truncated = len(text) > MAX_CHARS
     text = text[:MAX_CHARS]

@@ -205,7 +205,6 @@ async def shutdown(app: FastAPI) -> None:
         archive.close()
 
 
-_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 class InertJSONResponse(JSONResponse):
@@ -213,7 +212,10 @@ class InertJSONResponse(JSONResponse):
     it): the same data, but no byte a sniffing or embedding client could read as markup."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).translate(_JSON_HTML_ESCAPES).encode("utf-8")
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        # str.replace, not str.translate: translate looks every character of Arabic text up
+        # in a dict (11 ms for a 24 kB story against 0.04 ms)
+        return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e").encode("utf-8")
 
 
 def _json(body: Any, status: int = 200) -> InertJSONResponse:
