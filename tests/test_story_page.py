@@ -26,6 +26,7 @@ from feeds.samples import fill_archive, sample_stories
 from feeds.web.app import create_app
 from feeds.web.context import WebContext
 from feeds.web.server import WebServer
+from feeds.web.story import MAX_COMPARED
 from tests.browser_support import check_results, chromium_cmd, dump_dom
 from tests.conftest import FIXTURES
 from tests.story_support import doc_url, fill_labelled, fixture_rows, get, running
@@ -63,6 +64,21 @@ def hostile_articles() -> list[Article]:
         date_published=t0 + timedelta(hours=1), story_id=HOSTILE_STORY, is_canonical=False,
     )
     return [first, second]
+
+
+MANY_STORY = "s-many-reports-01"
+
+
+def many_reports(n: int) -> list[Article]:
+    """One story reported `n` times (as a bulletin copied everywhere): more than are compared."""
+    t0 = datetime(2025, 7, 17, 8, 0, tzinfo=timezone.utc)
+    sources = ["hespress", "le12", "rue20", "belpresse", "hibapress"]
+    return [
+        Article(url=f"https://www.{sources[i % 5]}.ma/many-{i}.html", source=sources[i % 5],
+                title=f"نشرة الطقس {i}", body_text=f"أمطار رعدية مرتقبة بعدد من المناطق\n\nتحديث رقم {i}",
+                date_published=t0 + timedelta(minutes=i), story_id=MANY_STORY, is_canonical=i == 0)
+        for i in range(n)
+    ]
 
 
 # --- the site ---------------------------------------------------------------------------------
@@ -113,6 +129,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with open_archive(url) as archive:
         fill_labelled(archive)
         archive.upsert_many(hostile_articles())
+        archive.upsert_many(many_reports(MAX_COMPARED + 3))
         fill_archive(archive, sample_stories(9))
         base = next(r for r in fixture_rows() if r.get("id") == BASE_DOC)
         story_id = archive.fetchval("SELECT story_id FROM articles WHERE url = ?", (doc_url(base),))
@@ -240,6 +257,26 @@ def test_hostile_reports_are_inert_text(site: Site) -> None:
     assert changes["summary"]["added"] >= 1  # (the HTML report's payload paragraph, and what its tags split)
     inserted = " ".join(g["text"] for p in changes["paragraphs"] for g in p["segments"] if g["op"] == "insert")
     assert "استمر" in inserted
+
+
+def test_a_story_with_many_reports_compares_the_first_ones_and_lists_the_rest(site: Site) -> None:
+    status, _, raw = get(site.server, f"/api/stories/{MANY_STORY}")
+    others = json.loads(raw)["also_reported_by"]
+    assert status == 200 and len(others) == MAX_COMPARED + 2
+    assert all(o["changes"] for o in others[:MAX_COMPARED]) and not any(o["changes"] for o in others[MAX_COMPARED:])
+    assert [p["op"] for p in others[0]["changes"]["paragraphs"]] == ["kept", "replaced"]
+    status, _, text = site.get(f"/story/{MANY_STORY}")
+    assert status == 200 and text.count('<article class="report') == MAX_COMPARED + 3
+    assert text.count("لم يُقارن هذا التقرير") == 2
+    assert_inert(text)
+
+
+def test_without_an_archive_the_story_is_unavailable(tmp_path: Path) -> None:
+    with running(tmp_path, None) as server:
+        status, _, raw = get(server, "/api/stories/s0000000000000000")
+        assert status == 503 and json.loads(raw) == {"error": "no archive configured"}
+        status, _, body = get(server, "/story/s0000000000000000")
+        assert status == 404 and "خبر غير موجود" in body.decode("utf-8")
 
 
 # --- the feeds link it ---------------------------------------------------------------------
