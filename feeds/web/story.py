@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -46,7 +46,6 @@ PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src http: https:
             "frame-ancestors 'self'; base-uri 'none'")
 """As every page of the app: no script at all, so a payload in a report is inert text."""
 MOROCCO = ZoneInfo("Africa/Casablanca")
-_MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر", "أكتوبر", "نونبر", "دجنبر")
 
 
 # --- the response, typed ---------------------------------------------------------------------
@@ -283,7 +282,7 @@ def arabic_date(dt: datetime | None) -> str:
         return ""
     from feeds.page import arabic_date as page_date
 
-    return page_date(dt, MOROCCO) if dt.tzinfo else f"{dt.day} {_MONTHS[dt.month - 1]} {dt.year} - {dt:%H:%M}"
+    return page_date(dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc), MOROCCO)  # the archive stores UTC
 
 
 def page_view(story: Story, first_text: str) -> dict[str, Any]:
@@ -317,9 +316,9 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 def story_page(story_id: str, archive: ArchiveDep) -> HTMLResponse:
     t = _templates().get_template("story.html")
     if not STORY_ID.fullmatch(story_id) or archive is None:
-        return _page(t.render(missing=True, story_id=story_id), 404)
+        return _page(t.render(missing=True, story_id=story_id[:80]), 404)
     story = load_story(archive, story_id)
     if story is None:
-        return _page(t.render(missing=True, story_id=story_id), 404)
+        return _page(t.render(missing=True, story_id=story_id[:80]), 404)
     row = archive.fetchone("SELECT body_text, body_html FROM articles WHERE id = ?", (story.canonical.id,)) or {}
     return _page(t.render(missing=False, **page_view(story, report_text(row))))
