@@ -55,11 +55,11 @@ def running(data_dir: Path, archive_url: str | None, app: FastAPI | None = None)
         server.server_close()
 
 
-def get(server: WebServer, path: str) -> tuple[int, dict[str, str], bytes]:
+def get(server: WebServer, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
     u = urlsplit(server.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
     try:
-        conn.request("GET", path)
+        conn.request(method, path)
         r = conn.getresponse()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:

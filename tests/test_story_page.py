@@ -225,6 +225,8 @@ def test_reports_side_by_side_each_with_its_changes(site: Site) -> None:
         assert f"كلمات مضافة: {s['words_added']} · محذوفة: {s['words_removed']}" in text
     related = [a["href"] for a in page.all("a") if a["href"].startswith("/story/")]
     assert related == [f"/story/{quote(r['story_id'])}" for r in story["related"]]
+    status, headers, body = get(site.server, f"/story/{site.story_id}", "HEAD")
+    assert status == 200 and body == b"" and headers["content-type"].startswith("text/html")
 
 
 @pytest.mark.parametrize("story_id", ["s0000000000000000", "%27%3B%20drop", "a" * 65, "%3Cscript%3E"])

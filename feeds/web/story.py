@@ -312,7 +312,8 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
         "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"})
 
 
-@router.get("/story/{story_id}", response_class=HTMLResponse, include_in_schema=False)
+# HEAD too: link checkers and feed readers probe a page before fetching it.
+@router.api_route("/story/{story_id}", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
 def story_page(story_id: str, archive: ArchiveDep) -> HTMLResponse:
     t = _templates().get_template("story.html")
     if not STORY_ID.fullmatch(story_id) or archive is None:
