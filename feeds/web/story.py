@@ -164,7 +164,8 @@ def load_story(archive: Any, story_id: str) -> Story | None:
         changes = None
         if k < len(compared):
             row = rows.get(m["id"], {})
-            diff = diff_reports(first_text, report_text(row), first.get("title"), row.get("title"))
+            # Titles as every page and feed shows them: markup dropped (`plain_text`).
+            diff = diff_reports(first_text, report_text(row), plain_text(first.get("title")), plain_text(row.get("title")))
             changes = changes_of(diff, members[0]["id"])
         others.append(OtherReport(**m, changes=changes))
     try:
