@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
+from urllib.parse import quote
 
 import feedgen.feed  # noqa: F401  (feedgen.util needs lxml.etree imported first)
 import nh3
@@ -147,7 +148,14 @@ class PreparedStory:
     """(source name, url, title) of the other reports, cleaned."""
 
 
-def prepare(story: FeedStory) -> PreparedStory:
+def story_page_url(story: FeedStory, ctx: FeedContext | None) -> str:
+    """The story page comparing every report of `story` ('' without a story id or context)."""
+    if ctx is None or not story.story_id:
+        return ""
+    return ctx.url("story/" + quote(story.story_id, safe=""))
+
+
+def prepare(story: FeedStory, ctx: FeedContext | None = None) -> PreparedStory:
     body = sanitize_html(story.body_html)
     summary = plain_text(story.summary)
     title = plain_text(story.title) or summary[:120] or story.url
@@ -157,6 +165,9 @@ def prepare(story: FeedStory) -> PreparedStory:
         links = "، ".join(
             f'<a href="{html.escape(u)}" title="{html.escape(t)}">{html.escape(n)}</a>' for n, u, t in also
         )
+        compare = story_page_url(story, ctx)
+        if compare:  # the reports side by side, with what each changed
+            links += f' (<a class="story-page" href="{html.escape(compare)}">قارن بين التقارير</a>)'
         parts.append(f'<p class="also-reported">أوردته أيضاً: {links}</p>')
     return PreparedStory(
         story=story,
@@ -313,6 +324,8 @@ def build_json(spec: FeedSpec, items: list[PreparedStory], ctx: FeedContext) -> 
             "topic": s.topic,
             "also_reported_by": [{"source_name": n, "url": u, "title": t} for n, u, t in p.also],
         }
+        if p.also and s.story_id:
+            item["_akhbar"]["story_url"] = story_page_url(s, ctx)
         out_items.append(item)
     doc = {
         "version": JSONFEED_VERSION,
@@ -375,7 +388,7 @@ def build_feed_files(
         for s in stories:
             p = prepared.get(id(s))
             if p is None:
-                p = prepared[id(s)] = prepare(s)
+                p = prepared[id(s)] = prepare(s, ctx)
             items.append(p)
         paths = spec.paths()
         fg = _generator(spec, items, ctx)  # one generator serves both XML formats
