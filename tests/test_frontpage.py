@@ -16,7 +16,7 @@ import pytest
 from feeds.model import OtherReport, RelatedStory
 from feeds.page import PageContext, arabic_date, render_page
 from feeds.samples import SOURCES, sample_stories
-from feeds.serve import FeedServer
+from feeds.web.server import WebServer
 from tests.browser_support import check_results, chromium_cmd, dump_dom
 from tests.serving_support import published_app, serving
 
@@ -100,7 +100,7 @@ window.addEventListener('load', function () {
 
 
 @pytest.fixture()
-def served(tmp_path: Path) -> Iterator[tuple[FeedServer, Path]]:
+def served(tmp_path: Path) -> Iterator[tuple[WebServer, Path]]:
     stories = sample_stories(12)
     stories[0] = replace(stories[0], title=PAYLOAD_TITLE)
     with serving(published_app(tmp_path, stories)) as server:

@@ -23,20 +23,19 @@ from crawler.archive import open_archive
 from feeds.model import story_guid
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
-from feeds.serve import FeedServer
+from feeds.web.server import WebServer
 from tests.serving_support import published_app, serving
 
 
 @pytest.fixture()
-def site(tmp_path: Path) -> Iterator[tuple[FeedServer, Path, str]]:
+def site(tmp_path: Path) -> Iterator[tuple[WebServer, Path, str]]:
     with serving(published_app(tmp_path, 80)) as server:
         yield server, tmp_path, f"sqlite:///{tmp_path / 'archive.sqlite3'}"
 
 
-def request(server: FeedServer, path: str, headers: dict[str, str] | None = None, method: str = "GET",
+def request(server: WebServer, path: str, headers: dict[str, str] | None = None, method: str = "GET",
             conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], bytes]:
-    host, port = server.server_address[:2]
-    c = conn or http.client.HTTPConnection(host, port, timeout=10)
+    c = conn or http.client.HTTPConnection(server.host, server.port, timeout=10)
     c.request(method, path, headers=headers or {})
     r = c.getresponse()
     body = r.read()
@@ -68,8 +67,7 @@ def test_feed_served_with_validators_and_cache_headers(site) -> None:
 def test_conditional_get_answers_304_without_body(site) -> None:
     server, _, _ = site
     _, h, body = request(server, "/feeds/topic-politics.atom")
-    host, port = server.server_address[:2]
-    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
     # Same keep-alive connection: a stray body after the 304 would corrupt the next response.
     status, h304, body304 = request(server, "/feeds/topic-politics.atom", {"If-None-Match": h["etag"]}, conn=conn)
     assert status == 304 and body304 == b""
