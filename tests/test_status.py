@@ -11,6 +11,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
+from email.message import Message
 from pathlib import Path
 
 import jsonschema
@@ -144,9 +145,9 @@ def served(sqlite_status: tuple[Path, str, datetime]) -> Iterator[tuple[WebServe
         yield server, data, now
 
 
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str) -> tuple[int, Message, bytes]:
     with urllib.request.urlopen(url, timeout=30) as r:
-        return r.status, dict(r.headers), r.read()
+        return r.status, r.headers, r.read()  # header names are case-insensitive: not a dict
 
 
 def test_api_status_conforms_to_its_openapi_schema(served: tuple[WebServer, Path, datetime]) -> None:

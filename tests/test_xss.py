@@ -116,7 +116,9 @@ def assert_safe_url(url: str, where: str) -> None:
 
 
 PAGE_TAGS = {"html", "head", "meta", "title", "link", "style", "body", "header", "h1", "a", "form", "input", "button",
-             "nav", "main", "h2", "article", "h3", "p", "span", "time", "div", "ul", "li", "footer"}
+             "nav", "main", "h2", "article", "h3", "p", "span", "time", "div", "ul", "li", "footer",
+             "select", "option", "label", "bdi"}  # the search form's filters; <bdi> isolates what the reader typed
+FORM_FIELDS = {("input", "q"), ("input", "since"), ("input", "until"), ("select", "source"), ("select", "topic")}
 
 
 def assert_safe_page(page: str, where: str) -> None:
@@ -133,6 +135,9 @@ def assert_safe_page(page: str, where: str) -> None:
             assert attrs.get("rel") in ("alternate", "outline") and attrs["href"].startswith("/feeds"), (where, attrs)
         if tag == "form":
             assert attrs.get("action") == "/search", (where, attrs)
+        if tag in ("input", "select"):
+            assert (tag, attrs.get("name")) in FORM_FIELDS, (where, attrs)
+            assert attrs.get("type") in (None, "search", "date"), (where, attrs)
         if tag == "a":
             href = attrs.get("href", "")
             assert href.startswith(("/", "http://", "https://")), (where, href)

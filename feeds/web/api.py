@@ -50,7 +50,11 @@ def _strict(pattern: re.Pattern[str]) -> Any:
     return BeforeValidator(check)
 
 
-StrictInt = Annotated[int, _strict(_INTEGER)]
+STRICT_INT = _strict(_INTEGER)
+"""After the `Query(...)` of an int parameter (before it, FastAPI would not turn its
+bounds into minimum/maximum)."""
+Text = Annotated[str | None, WithJsonSchema({"type": "string"})]
+"""An optional string parameter (absent or empty: no filter), documented as a string."""
 DateBound = Annotated[
     str | None,
     # What `since`/`until` accept: a date, a date-time, or nothing (an empty form field).
@@ -122,16 +126,17 @@ def _search(archive: Archive, **kw: Any) -> dict[str, Any]:
 async def list_articles(
     request: Request,
     access: Access,
-    q: Annotated[str | None, Query(description='Words and "phrases" (word* for a prefix); normalised like the '
+    q: Annotated[Text, Query(description='Words and "phrases" (word* for a prefix); normalised like the '
                                    "index, so diacritics and hamza/alef spellings do not matter. Empty lists all articles.")] = None,
-    source: Annotated[str | None, Query(description="Source id")] = None,
-    topic: Annotated[str | None, Query(description="Topic id")] = None,
-    story: Annotated[str | None, Query(description="Story id")] = None,
+    source: Annotated[Text, Query(description="Source id")] = None,
+    topic: Annotated[Text, Query(description="Topic id")] = None,
+    story: Annotated[Text, Query(description="Story id")] = None,
     since: Annotated[DateBound, Query(description="From this date (YYYY-MM-DD or ISO 8601), inclusive; empty means no bound")] = None,
     until: Annotated[DateBound, Query(description="Up to this date, inclusive; empty means no bound")] = None,
-    sort: Annotated[Literal["date", "relevance"] | None, Query(description="date (default without q) or relevance (default with q)")] = None,
-    limit: Annotated[StrictInt, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
-    offset: Annotated[StrictInt, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+    sort: Annotated[Literal["date", "relevance"] | None, WithJsonSchema({"type": "string", "enum": ["date", "relevance"]}),
+                    Query(description="date (default without q) or relevance (default with q)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size"), STRICT_INT] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip"), STRICT_INT] = 0,
 ) -> Response:
     q = _blank(q)
     body = await access.run(_search, q=q, source=_blank(source), topic=_blank(topic), story=_blank(story),
@@ -181,9 +186,9 @@ async def list_sources(request: Request, access: Access) -> Response:
 async def list_runs(
     request: Request,
     access: Access,
-    source: Annotated[str | None, Query(description="Source id")] = None,
-    limit: Annotated[StrictInt, Query(ge=1, le=MAX_RUNS, description="Page size")] = DEFAULT_RUNS,
-    offset: Annotated[StrictInt, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+    source: Annotated[Text, Query(description="Source id")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_RUNS, description="Page size"), STRICT_INT] = DEFAULT_RUNS,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip"), STRICT_INT] = 0,
 ) -> Response:
     if source and "\x00" in source:
         return error_response(400, "source must not contain NUL characters")

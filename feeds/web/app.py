@@ -14,11 +14,14 @@ when the app serves the feed files only).
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.build import DEFAULT_TTL_MINUTES
@@ -93,7 +96,26 @@ def create_app(ctx: WebContext) -> FastAPI:
         app.include_router(part.router)
     app.include_router(static.router)  # last: its catch-all takes what no other route did
     app.add_middleware(HeadAsGet)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's generated document, less the 422 answers it adds to every route with
+    parameters: this app answers invalid parameters with a 400 and ``{"error": ...}``
+    (`feeds.web.errors`), as each route documents."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                          openapi_version=app.openapi_version, servers=app.servers)
+        for path in doc.get("paths", {}).values():
+            for op in path.values():
+                op.get("responses", {}).pop("422", None)
+        schemas = doc.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" not in json.dumps(doc.get("paths", {})):
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def _page_context() -> object:

@@ -43,8 +43,7 @@ class FeedFiles:
     """Files of one directory, kept in memory keyed by (mtime, size)."""
 
     def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.root = root.resolve()
+        self.root = root.resolve()  # it may not exist yet: `publish` makes it
         self._cache: dict[Path, tuple[tuple[int, int], Representation]] = {}
         self._lock = threading.Lock()
 
