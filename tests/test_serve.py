@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import io
 import os
 import sqlite3
 import subprocess
 import threading
 import time
+import urllib.request
+import urllib.response
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import feedparser
@@ -290,3 +293,103 @@ def test_akhbar_serve_command(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
+
+
+def test_brotli_preferred_each_encoding_with_its_own_etag(site) -> None:
+    import brotli
+
+    server, _, _ = site
+    _, plain_h, plain = request(server, "/feeds/all.atom")
+    status, br_h, br_body = request(server, "/feeds/all.atom", {"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200 and br_h["content-encoding"] == "br" and "accept-encoding" in br_h["vary"].lower()
+    assert brotli.decompress(br_body) == plain and int(br_h["content-length"]) == len(br_body) < len(plain)
+    _, gz_h, _ = request(server, "/feeds/all.atom", {"Accept-Encoding": "br;q=0, gzip"})
+    assert gz_h["content-encoding"] == "gzip"
+    assert len({plain_h["etag"], br_h["etag"], gz_h["etag"]}) == 3
+    assert request(server, "/feeds/all.atom", {"Accept-Encoding": "*"})[1]["content-encoding"] == "br"
+    assert "content-encoding" not in request(server, "/feeds/all.atom", {"Accept-Encoding": "identity"})[1]
+    # a reader that switched encodings still has a valid validator: 304, no body
+    for etag in (plain_h["etag"], br_h["etag"], gz_h["etag"]):
+        status, h304, body = request(server, "/feeds/all.atom", {"Accept-Encoding": "br", "If-None-Match": etag})
+        assert status == 304 and body == b"" and h304["etag"] == br_h["etag"]
+
+
+class BrotliDecoding(urllib.request.BaseHandler):
+    """What a brotli-aware reader does: decode ``Content-Encoding: br`` before parsing
+    (feedparser itself only decodes gzip and deflate)."""
+
+    def __init__(self) -> None:
+        self.codings: list[str | None] = []
+
+    def http_response(self, req: urllib.request.Request, response: Any) -> Any:
+        import brotli
+
+        coding = response.headers.get("Content-Encoding")
+        self.codings.append(coding)
+        if coding != "br":
+            return response
+        headers = response.headers
+        del headers["Content-Encoding"]
+        decoded = urllib.response.addinfourl(io.BytesIO(brotli.decompress(response.read())), headers, response.url,
+                                             response.code)
+        decoded.msg = response.msg
+        return decoded
+
+
+def test_feedparser_conditional_get_with_brotli_and_gzip(site) -> None:
+    server, _, _ = site
+    url = server.url + "/feeds/topic-politics.rss"
+    plain = feedparser.parse(request(server, "/feeds/topic-politics.rss")[2])
+    br = BrotliDecoding()
+    first = feedparser.parse(url, request_headers={"Accept-encoding": "br, gzip"}, handlers=[br])
+    assert br.codings == ["br"] and first.status == 200 and first.bozo == 0
+    assert [e.id for e in first.entries] == [e.id for e in plain.entries] and first.etag.endswith('-br"')
+    again = feedparser.parse(url, etag=first.etag, request_headers={"Accept-encoding": "br, gzip"}, handlers=[br])
+    assert again.status == 304 and again.entries == []
+    since = feedparser.parse(url, modified=first.modified, request_headers={"Accept-encoding": "br"}, handlers=[br])
+    assert since.status == 304
+    # feedparser's own gzip: its own ETag, and the brotli one still validates the gzip copy
+    gz = feedparser.parse(url)
+    assert gz.status == 200 and gz.etag.endswith('-gz"') and [e.id for e in gz.entries] == [e.id for e in plain.entries]
+    assert feedparser.parse(url, etag=first.etag).status == 304
+
+
+def test_one_url_per_file(site) -> None:
+    server, _, _ = site
+    assert request(server, "/feeds/all.rss")[0] == 200
+    for path in ("/feeds/all.rss/", "//feeds/all.rss", "/feeds//all.rss", "/feeds/./all.rss", "/feeds/all.rss%2F",
+                 "/feeds/all"):
+        status, h, body = request(server, path)
+        assert status == 404 and h["content-type"].startswith("application/json"), path
+
+
+def test_api_docs_are_served_offline(site) -> None:
+    import re
+
+    server, _, _ = site
+    status, h, body = request(server, "/api/docs")
+    page = body.decode()
+    assert status == 200 and "script-src 'self'" in h["content-security-policy"]
+    assert "unsafe-inline" not in h["content-security-policy"].split("script-src", 1)[1].split(";")[0]
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert refs and not [r for r in refs if "//" in r], refs  # nothing from another host
+    assert "<script>" not in page  # no inline script: the CSP would refuse it
+    for ref in refs:
+        status, h, body = request(server, "/api/" + ref)
+        assert status == 200 and body, ref
+    status, h, body = request(server, "/api/docs/init.js")
+    assert b"openapi.json" in body
+    assert request(server, "/api")[0] == 302
+
+
+@pytest.mark.browser
+def test_api_docs_render_in_chromium_under_their_csp(site, chromium: str, tmp_path: Path) -> None:
+    import re
+
+    from tests.browser_support import chromium_cmd, dump_dom
+
+    server, _, _ = site
+    dom = dump_dom(chromium_cmd(chromium, tmp_path / "profile", budget_ms=8000), server.url + "/api/docs")
+    # Swagger UI ran (from this server's files) and listed the generated document's operations
+    paths = set(re.findall(r'data-path="([^"]+)"', dom))
+    assert {"/api/articles", "/api/articles/{id}", "/api/sources", "/api/runs", "/api/status"} <= paths, dom[:1000]
