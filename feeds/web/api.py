@@ -126,12 +126,13 @@ def _search(archive: Archive, **kw: Any) -> dict[str, Any]:
 async def list_articles(
     request: Request,
     access: Access,
-    q: Annotated[Text, Query(description='Words and "phrases" (word* for a prefix); normalised like the '
-                                   "index, so diacritics and hamza/alef spellings do not matter. Empty lists all articles.")] = None,
+    q: Annotated[Text, Query(description='Words and "phrases" (word* for a prefix); normalised like the index, so '
+                             "diacritics and hamza/alef spellings do not matter. Empty lists all articles.")] = None,
     source: Annotated[Text, Query(description="Source id")] = None,
     topic: Annotated[Text, Query(description="Topic id")] = None,
     story: Annotated[Text, Query(description="Story id")] = None,
-    since: Annotated[DateBound, Query(description="From this date (YYYY-MM-DD or ISO 8601), inclusive; empty means no bound")] = None,
+    since: Annotated[DateBound,
+                     Query(description="From this date (YYYY-MM-DD or ISO 8601), inclusive; empty means no bound")] = None,
     until: Annotated[DateBound, Query(description="Up to this date, inclusive; empty means no bound")] = None,
     sort: Annotated[Literal["date", "relevance"] | None, WithJsonSchema({"type": "string", "enum": ["date", "relevance"]}),
                     Query(description="date (default without q) or relevance (default with q)")] = None,
