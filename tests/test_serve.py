@@ -393,3 +393,44 @@ def test_api_docs_render_in_chromium_under_their_csp(site, chromium: str, tmp_pa
     # Swagger UI ran (from this server's files) and listed the generated document's operations
     paths = set(re.findall(r'data-path="([^"]+)"', dom))
     assert {"/api/articles", "/api/articles/{id}", "/api/sources", "/api/runs", "/api/status"} <= paths, dom[:1000]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "PROPFIND", "TRACE"])
+def test_read_only_methods_answer_405_with_allow(site, method: str) -> None:
+    import json
+
+    server, _, _ = site
+    for path in ("/", "/feeds/all.rss", "/api/articles", "/api/articles/1", "/search", "/nothing"):
+        status, h, body = request(server, path, method=method)
+        assert status == 405 and h["allow"] == "GET, HEAD, OPTIONS", (method, path, status)
+        assert method in json.loads(body)["error"]
+    status, h, body = request(server, "/api/articles", method="OPTIONS")
+    assert status == 204 and h["allow"] == "GET, HEAD, OPTIONS" and body == b""
+
+
+def test_web_package_imports_the_rest_only_through_the_archive_interface() -> None:
+    """feeds/web/ imports from crawler only the archive, config, taxonomy, Arabic text,
+    dedup, ops and items; nothing outside the CLI imports feeds.web."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    allowed = ("crawler.archive", "crawler.config", "crawler.taxonomy", "crawler.arabic", "crawler.dedup",
+               "crawler.ops", "crawler.items")
+
+    def imports(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+        return names
+
+    web = {p.name: imports(p) for p in (root / "feeds" / "web").glob("*.py")}
+    assert "app.py" in web and "api.py" in web
+    bad = {f: sorted(m for m in mods if (m == "crawler" or m.startswith("crawler.")) and not m.startswith(allowed))
+           for f, mods in web.items()}
+    assert not any(bad.values()), bad
+    outside = [p.relative_to(root).as_posix() for d in ("crawler", "spiders", "pipelines") for p in (root / d).rglob("*.py")
+               if any(m == "feeds.web" or m.startswith("feeds.web.") for m in imports(p))]
+    assert all(p.startswith("crawler/commands/") for p in outside), outside

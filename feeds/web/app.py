@@ -94,7 +94,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(pages.router)
     for part in parts:
         app.include_router(part.router)
-    app.include_router(static.router)  # last: its catch-all takes what no other route did
+    app.router.routes.append(static.CATCH_ALL)  # last: it takes what no other route did
     app.add_middleware(HeadAsGet)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

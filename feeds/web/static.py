@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope, Send
 
 from feeds.web.context import WebContext
 from feeds.web.http import Representation, error_response, send
@@ -86,38 +88,32 @@ class FeedFiles:
         return rep
 
 
-def allowed_methods(request: Request) -> str:
-    """``Allow`` for the request's path: the methods of the routes whose path matches it
-    (the admin's POST endpoints), else the read-only set."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if getattr(route, "path", None) == "/{path:path}":
-            continue
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods:
-            methods |= set(route_methods)
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def route_methods(request: Request) -> str | None:
+    """``Allow`` for the request's path from the routes that take it (the admin's POST
+    endpoints, say), asked the way the router asks them; None when only this module's
+    route has that path."""
+    methods = {m for m in _METHODS for route in request.app.router.routes
+               if route is not CATCH_ALL and route.matches({**request.scope, "method": m})[0] == Match.FULL}
     if not methods:
-        return ALLOW
+        return None
     methods |= {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    return ", ".join(sorted(methods, key=lambda m: order.index(m) if m in order else len(order)))
+    return ", ".join(sorted(methods, key=order.index))
 
 
-router = APIRouter()
-
-
-@router.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-                  include_in_schema=False)
 def feed_file(request: Request) -> Response:
     """A file of ``DIR/public``; OPTIONS and 405 for every path no other route took."""
     method = request.method
+    declared = route_methods(request)
+    allow = declared or ALLOW
     if method == "OPTIONS":
-        return Response(status_code=204, headers={"Allow": allowed_methods(request)})
-    path = request.url.path
-    if method not in READ_METHODS:
-        allow = allowed_methods(request)
+        return Response(status_code=204, headers={"Allow": allow})
+    if method not in READ_METHODS or declared is not None:  # a route of this path exists, not for this method
         return error_response(405, f"{method} not allowed here (allowed: {allow})", {"Allow": allow})
+    path = request.url.path
     if path == "/api" or path.startswith("/api/"):
         return error_response(404, f"no such API path: {path[:200]}")
     files: FeedFiles = request.app.state.feed_files
@@ -126,3 +122,15 @@ def feed_file(request: Request) -> Response:
         return error_response(404, "not found")
     ctx: WebContext = request.app.state.ctx
     return send(request, rep, headers={"Cache-Control": f"public, max-age={ctx.ttl_minutes * 60}"})
+
+
+class _AnyMethod:
+    """`feed_file` as an ASGI app: a Starlette route to an app (not a function) takes every
+    method, so PROPFIND or TRACE get this module's 405 with the path's ``Allow``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await run_in_threadpool(feed_file, Request(scope, receive))
+        await response(scope, receive, send)
+
+
+CATCH_ALL = Route("/{path:path}", _AnyMethod(), include_in_schema=False)
