@@ -408,6 +408,19 @@ def test_read_only_methods_answer_405_with_allow(site, method: str) -> None:
     assert status == 204 and h["allow"] == "GET, HEAD, OPTIONS" and body == b""
 
 
+def test_keep_alive_survives_a_refused_body(site) -> None:
+    server, _, _ = site
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        conn.request("POST", "/api/articles", body=b"x" * 5000)
+        r = conn.getresponse()
+        assert r.status == 405 and r.read()
+        # the unread body did not end up parsed as the next request
+        assert request(server, "/feeds/all.rss", conn=conn)[0] == 200
+    finally:
+        conn.close()
+
+
 def test_web_package_imports_the_rest_only_through_the_archive_interface() -> None:
     """feeds/web/ imports from crawler only the archive, config, taxonomy, Arabic text,
     dedup, ops and items; nothing outside the CLI imports feeds.web."""
