@@ -447,3 +447,17 @@ def test_web_package_imports_the_rest_only_through_the_archive_interface() -> No
     outside = [p.relative_to(root).as_posix() for d in ("crawler", "spiders", "pipelines") for p in (root / d).rglob("*.py")
                if any(m == "feeds.web" or m.startswith("feeds.web.") for m in imports(p))]
     assert all(p.startswith("crawler/commands/") for p in outside), outside
+
+
+def test_feeds_directory_lists_every_published_feed(site) -> None:
+    import re
+
+    server, data, _ = site
+    status, h, body = request(server, "/feeds/")
+    page = body.decode()
+    assert status == 200 and h["content-type"].startswith("text/html") and '<html lang="ar" dir="rtl">' in page
+    assert "default-src 'none'" in h["content-security-policy"] and 'href="/feeds.opml"' in page
+    links = set(re.findall(r'href="(/feeds/[^"]+)"', page))
+    published = {"/" + p.relative_to(data / "public").as_posix() for p in (data / "public" / "feeds").iterdir()}
+    assert links == published and len(links) > 30
+    assert request(server, "/feeds")[0] == 301

@@ -161,6 +161,34 @@ async def status_page(request: Request) -> Response:
     return page_response(request, render_status_page(status), max_age=None)
 
 
+@router.get("/feeds")
+async def feed_list_moved(request: Request) -> Response:
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/feeds/", status_code=301)
+
+
+@router.get("/feeds/")
+async def feed_list(request: Request) -> Response:
+    """Every feed published in ``DIR/public/feeds/`` (all, topics, sources), each in its
+    three formats, and the OPML list: what a reader subscribes to."""
+    from feeds.model import feed_specs
+
+    ctx = request.app.state.page_context or _page_context_of_files()
+    present = {p.stem for p in (request.app.state.ctx.public / "feeds").glob("*.rss")}
+    specs = [s for s in feed_specs(ctx.sources, ctx.topics) if s.key in present]
+    groups = [(label, [s for s in specs if s.kind == kind])
+              for kind, label in (("all", "كل الأخبار"), ("topic", "المواضيع"), ("source", "المصادر"))]
+    html_text = render("feeds.html", title="الخلاصات", groups=[g for g in groups if g[1]],
+                       formats=[("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")])
+    return page_response(request, html_text)
+
+
+def _page_context_of_files() -> PageContext:
+    from feeds.query import default_page_context
+
+    context: PageContext = default_page_context()
+    return context
+
+
 @router.get("/api")
 @router.get("/api/")
 async def api_root(request: Request) -> Response:
