@@ -461,3 +461,24 @@ def test_feeds_directory_lists_every_published_feed(site) -> None:
     published = {"/" + p.relative_to(data / "public").as_posix() for p in (data / "public" / "feeds").iterdir()}
     assert links == published and len(links) > 30
     assert request(server, "/feeds")[0] == 301
+
+
+def test_without_an_archive_the_published_files_are_served(tmp_path: Path) -> None:
+    from tests.serving_support import app_server
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    with open_archive(url) as a:
+        fill_archive(a, sample_stories(10))
+        publish(tmp_path, a)
+    (tmp_path / "archive.sqlite3").unlink()  # the files alone
+    with serving(app_server(tmp_path, None)) as server:
+        status, _, body = request(server, "/feeds/all.rss")
+        assert status == 200 and len(feedparser.parse(body).entries) == 10
+        status, h, body = request(server, "/")
+        assert status == 200 and body == (tmp_path / "public" / "index.html").read_bytes()
+        assert request(server, "/feeds/")[0] == 200
+        status, _, body = request(server, "/api/articles")
+        assert status == 503 and b"no archive" in body
+        status, _, body = request(server, "/search?q=x")
+        assert status == 503 and "البحث غير متاح" in body.decode()
+    assert not (tmp_path / "archive.sqlite3").exists()  # nothing opened one behind our back

@@ -61,7 +61,9 @@ DateBound = Annotated[
     WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"},
                               {"type": "string", "maxLength": 0}]}),
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Error, "description": "bad request"}}
+NO_ARCHIVE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Error, "description": "the server was started without an archive (feed files only)"}}
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Error, "description": "bad request"}, **NO_ARCHIVE}
 
 router = APIRouter(prefix="/api", tags=["archive"])
 
@@ -177,7 +179,7 @@ async def get_article(request: Request, access: Access,
     return json_response(request, item, headers=API_HEADERS)
 
 
-@router.get("/sources", response_model=SourceList, summary="Sources in the archive with their article counts")
+@router.get("/sources", response_model=SourceList, responses=NO_ARCHIVE, summary="Sources in the archive with their article counts")
 async def list_sources(request: Request, access: Access) -> Response:
     items = await access.run(lambda archive: jsonable(archive.sources()))
     return json_response(request, {"items": items}, headers=API_HEADERS)
@@ -199,7 +201,7 @@ async def list_runs(
                                    "has_more": len(runs) > limit}, headers=API_HEADERS)
 
 
-@router.get("/status", response_model=Status,
+@router.get("/status", response_model=Status, responses=NO_ARCHIVE,
             summary="Per source: the last run, its health (ok / degraded / failing), the next run, articles per day over 30 days")
 async def status(request: Request, access: Access) -> Response:
     from crawler.ops.health import source_status

@@ -87,7 +87,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.archive = None
     app.state.feed_files = static.FeedFiles(ctx.public)
-    app.state.page_context = _page_context() if ctx.archive_url is not None else None
+    app.state.page_context = _page_context()
     errors.install(app)
     app.include_router(api.router)
     app.include_router(docs.router)

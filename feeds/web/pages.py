@@ -172,7 +172,7 @@ async def feed_list(request: Request) -> Response:
     three formats, and the OPML list: what a reader subscribes to."""
     from feeds.model import feed_specs
 
-    ctx = request.app.state.page_context or _page_context_of_files()
+    ctx: PageContext = request.app.state.page_context
     present = {p.stem for p in (request.app.state.ctx.public / "feeds").glob("*.rss")}
     specs = [s for s in feed_specs(ctx.sources, ctx.topics) if s.key in present]
     groups = [(label, [s for s in specs if s.kind == kind])
@@ -180,13 +180,6 @@ async def feed_list(request: Request) -> Response:
     html_text = render("feeds.html", title="الخلاصات", groups=[g for g in groups if g[1]],
                        formats=[("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")])
     return page_response(request, html_text)
-
-
-def _page_context_of_files() -> PageContext:
-    from feeds.query import default_page_context
-
-    context: PageContext = default_page_context()
-    return context
 
 
 @router.get("/api")
