@@ -65,6 +65,7 @@ def create_app(ctx: WebContext) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.public.mkdir(parents=True, exist_ok=True)  # where `publish` writes what is served
         if ctx.archive_url is not None:
             access = ArchiveAccess(ctx.archive_url)
             access.reap_dead_runs()  # a run killed while the server was down must not show "running"
