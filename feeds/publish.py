@@ -159,11 +159,3 @@ def publish_stories(
     report.timings = {"build": t1 - t0, "write": report.seconds}
     report.seconds = time.perf_counter() - t0
     return report
-
-
-def publish(data_dir: Path, archive: Any, limit: int = 50, **options: Any) -> PublishReport:
-    """Publish every feed from `archive` (an `Archive` or its URL) into
-    ``data_dir/public/``; see `feeds.query.publish` for the options."""
-    from feeds.query import publish as publish_from_archive
-
-    return publish_from_archive(data_dir, archive, limit, **options)

@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from feeds.model import FeedSpec, FeedStory, OtherReport, RelatedStory, feed_specs
 from feeds.publish import PublishReport, write_files
@@ -242,7 +242,7 @@ def _related(archive: Any, story_id: str, names: dict[str, str], limit: int = 3)
 
 @dataclass
 class ArchiveStore:
-    """The front page's `StoryStore` over an archive."""
+    """The pages' `StoryStore` over an archive."""
 
     archive: Any
     names: dict[str, str]
@@ -267,9 +267,11 @@ class ArchiveStore:
         builder = StoryBuilder(self.archive, self.names)
         return self._finish(builder, builder.add(latest_rows(self.archive, topic=topic, source=source, limit=limit)))
 
-    def search(self, query: str, *, limit: int = 30) -> list[FeedStory]:
-        """Full-text search; one result per story (its first matching report)."""
-        result = self.archive.search(query, limit=limit)
+    def search(self, query: str | None, *, limit: int = 30, source: str | None = None, topic: str | None = None,
+               since: str | None = None, until: str | None = None) -> list[FeedStory]:
+        """Full-text search (None: every report), newest first, within the filters; one result per
+        story (its first matching report). Raises `QueryError` on a malformed query or filter."""
+        result = self.archive.search(query or None, limit=limit, source=source, topic=topic, since=since, until=until)
         rows, seen = [], set()
         for r in result.items:
             key = r.get("story_id") or f"id:{r['id']}"
@@ -279,10 +281,3 @@ class ArchiveStore:
             rows.append(r)
         builder = StoryBuilder(self.archive, self.names)
         return self._finish(builder, builder.add(rows))
-
-
-def api_dispatcher(archive: Any) -> Callable[[str, str, dict[str, list[str]]], tuple[int, Any]]:
-    """``(method, path, query) -> (status, JSON payload)`` over `crawler.api`."""
-    from feeds.api_routes import make_dispatcher
-
-    return make_dispatcher(archive)

@@ -16,16 +16,20 @@ from crawler.archive import open_archive
 from feeds.model import FeedStory
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
-from feeds.serve import FeedServer, make_server
+from feeds.web.app import build_app
+from feeds.web.server import WebServer
 
-S = TypeVar("S", bound=BaseServer)
+S = TypeVar("S", BaseServer, WebServer)
 
 
 @contextmanager
 def serving(server: S) -> Iterator[S]:
-    """Serve `server` on a daemon thread inside the block; shut it down and close its socket
-    after, whatever the block raised."""
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """Serve `server` (a stdlib server or the web app's `WebServer`) on a daemon thread
+    inside the block; shut it down and close its socket after, whatever the block raised."""
+    if isinstance(server, WebServer):
+        server.start()  # returns once the app's startup (archive, parts) is done
+    else:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
     finally:
@@ -47,14 +51,19 @@ def reply(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_typ
     handler.wfile.write(body)
 
 
-def published_app(data: Path, stories: int | list[FeedStory] = 12) -> FeedServer:
+def app_server(data: Path, archive_url: str | None, **options: object) -> WebServer:
+    """The web app over `data` and `archive_url` on a free 127.0.0.1 port (not serving yet)."""
+    return WebServer(build_app(data, archive_url, **options), "127.0.0.1", 0)  # type: ignore[arg-type]
+
+
+def published_app(data: Path, stories: int | list[FeedStory] = 12) -> WebServer:
     """The web app (not serving yet) over ``data/archive.sqlite3`` filled with `stories`
     (sample stories when a number), its feeds published in `data` for its own address."""
     url = f"sqlite:///{data / 'archive.sqlite3'}"
     archive = open_archive(url)
     try:
         fill_archive(archive, sample_stories(stories) if isinstance(stories, int) else stories)
-        server = make_server(data, url, "127.0.0.1", 0)
+        server = app_server(data, url)
         publish(data, archive, base_url=server.url)
     finally:
         archive.close()

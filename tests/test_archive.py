@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
+from urllib.parse import urlencode
 
 import pytest
 
-from crawler import api
 from crawler.archive import QueryError, open_archive
 from crawler.archive.canonical import fold_url
 from crawler.archive.seen import ArchiveSeenStore
 from crawler.items import ARTICLE_FIELDS, Article
+from tests.serving_support import app_server, serving
 
 UTC = timezone.utc
 
@@ -358,20 +361,42 @@ def test_runs_record_start_end_status_stats_errors(archive: Any) -> None:
     assert run["errors"][0]["message"] == "boom" and run["finished_at"] >= run["started_at"]
 
 
-def test_api_endpoints(corpus: Any) -> None:
-    status, body = api.handle(corpus, "GET", "/api/articles", {"q": ["الصناعة التقليدية"], "source": ["le12"]})
+class Api:
+    """``GET`` on the web app's JSON API over the test's archive, served on loopback."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def handle(self, method: str, path: str, query: dict[str, Any] | None = None) -> tuple[int, Any]:
+        url = self.base + path + ("?" + urlencode(query or {}, doseq=True) if query else "")
+        req = urllib.request.Request(url, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+
+@pytest.fixture
+def api(corpus: Any, tmp_path: Any) -> Iterator[Api]:
+    with serving(app_server(tmp_path / "web", corpus.url)) as server:
+        yield Api(server.url)
+
+
+def test_api_endpoints(corpus: Any, api: Api) -> None:
+    status, body = api.handle("GET", "/api/articles", {"q": ["الصناعة التقليدية"], "source": ["le12"]})
     assert status == 200 and [i["title"] for i in body["items"]] == ["معرض الصناعة التقليدية بمراكش"]
     assert "body_text" not in body["items"][0]
     json.dumps(body)
     aid = body["items"][0]["id"]
-    status, one = api.handle(corpus, "GET", f"/api/articles/{aid}", {})
+    status, one = api.handle("GET", f"/api/articles/{aid}", {})
     assert status == 200 and one["body_text"] == "افتتح المعرض أبوابه أمام الزوار." and one["versions"] == []
-    status, page = api.handle(corpus, "GET", "/api/articles", {"limit": "2"})
+    status, page = api.handle("GET", "/api/articles", {"limit": "2"})
     assert status == 200 and page["has_more"] and page["next_offset"] == 2
-    status, sources = api.handle(corpus, "GET", "/api/sources", {})
+    status, sources = api.handle("GET", "/api/sources", {})
     assert status == 200 and {s["id"]: s["articles"] for s in sources["items"]}["le12"] == 2
-    assert api.handle(corpus, "GET", "/api/runs", {})[0] == 200
-    status, doc = api.handle(corpus, "GET", "/api/openapi.json", {})
+    assert api.handle("GET", "/api/runs", {})[0] == 200
+    status, doc = api.handle("GET", "/api/openapi.json", {})
     assert status == 200 and doc["openapi"].startswith("3.") and "/api/articles/{id}" in doc["paths"]
     json.dumps(doc)
 
@@ -388,20 +413,20 @@ def test_api_endpoints(corpus: Any) -> None:
         ("/api/runs", {"limit": ["-1"]}, 400),
     ],
 )
-def test_api_errors_are_clean(corpus: Any, path: str, query: dict[str, Any], status: int) -> None:
-    got, body = api.handle(corpus, "GET", path, query)
+def test_api_errors_are_clean(api: Api, path: str, query: dict[str, Any], status: int) -> None:
+    got, body = api.handle("GET", path, query)
     assert got == status and set(body) == {"error"} and body["error"]
 
 
-def test_api_search_returns_the_hint(corpus: Any) -> None:
-    status, body = api.handle(corpus, "GET", "/api/articles", {"q": ['"unclosed']})
+def test_api_search_returns_the_hint(api: Api) -> None:
+    status, body = api.handle("GET", "/api/articles", {"q": ['"unclosed']})
     assert status == 200 and body["items"] == [] and "unbalanced quote" in body["hints"][0]
-    status, body = api.handle(corpus, "GET", "/api/articles", {"q": ["الحكومة"]})
+    status, body = api.handle("GET", "/api/articles", {"q": ["الحكومة"]})
     assert status == 200 and body["items"] and "hints" not in body
 
 
-def test_api_is_read_only(corpus: Any) -> None:
-    assert api.handle(corpus, "POST", "/api/articles", {})[0] == 405
+def test_api_is_read_only(api: Api) -> None:
+    assert api.handle("POST", "/api/articles", {})[0] == 405
 
 
 # --- two writers at once ---------------------------------------------------------------------------

@@ -275,11 +275,11 @@ def test_serving_the_api_while_crawling(archive_url: str, tmp_path: Path) -> Non
     import urllib.parse
     import urllib.request
 
-    from feeds.serve import make_server
+    from tests.serving_support import app_server
 
     data = tmp_path / "data"
     open_archive(archive_url).close()
-    with serving(make_server(data, archive_url, port=0)) as server:
+    with serving(app_server(data, archive_url)) as server:
         statuses: list[int] = []
         stop = threading.Event()
 

@@ -16,7 +16,7 @@ import pytest
 from feeds.model import OtherReport, RelatedStory
 from feeds.page import PageContext, arabic_date, render_page
 from feeds.samples import SOURCES, sample_stories
-from feeds.serve import FeedServer
+from feeds.web.server import WebServer
 from tests.browser_support import check_results, chromium_cmd, dump_dom
 from tests.serving_support import published_app, serving
 
@@ -100,7 +100,7 @@ window.addEventListener('load', function () {
 
 
 @pytest.fixture()
-def served(tmp_path: Path) -> Iterator[tuple[FeedServer, Path]]:
+def served(tmp_path: Path) -> Iterator[tuple[WebServer, Path]]:
     stories = sample_stories(12)
     stories[0] = replace(stories[0], title=PAYLOAD_TITLE)
     with serving(published_app(tmp_path, stories)) as server:
@@ -125,3 +125,84 @@ def test_chromium_renders_stories_right_to_left(served, chromium: str, tmp_path:
     shot = tmp_path / "front.png"
     run = subprocess.run([*cmd[:-2], f"--screenshot={shot}", server.url + "/"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and shot.stat().st_size > 10_000, run.stderr[-2000:]
+
+
+# --- search with its filters, served ------------------------------------------------------
+
+OLD = datetime(2025, 7, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def _older(n: int) -> list:
+    """`n` stories two weeks before the samples, under their own URLs and story ids."""
+    return [replace(s, url=s.url.replace("/article-", "/old-"), story_id=f"old-{k}", also_reported_by=[],
+                    title=s.title.replace("خبر", "قديم"))
+            for k, s in enumerate(sample_stories(n, seed=2, start=OLD))]
+
+
+@pytest.fixture()
+def searchable(tmp_path: Path) -> Iterator[WebServer]:
+    with serving(published_app(tmp_path, sample_stories(25) + _older(10))) as server:
+        yield server
+
+
+def _page(server: WebServer, path_and_query: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(server.url + path_and_query, timeout=30) as r:
+            return r.status, r.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8")
+
+
+def _results(page: str) -> list[str]:
+    """The report each result card links to (not its "also reported by" links)."""
+    return re.findall(r'<h3><a href="([^"]+)"', page)
+
+
+def test_search_page_honours_source_topic_and_date_filters(searchable: WebServer) -> None:
+    from urllib.parse import urlencode
+
+    q = {"q": "خبر"}
+    status, everything = _page(searchable, "/search?" + urlencode(q))
+    assert status == 200 and len({u.split("/")[2] for u in _results(everything)}) == 5
+    status, page = _page(searchable, "/search?" + urlencode({**q, "source": "hespress"}))
+    found = _results(page)
+    # hespress's own stories and its reports of other outlets' stories, nothing else
+    assert status == 200 and len(found) > 5 and all(u.startswith("https://www.hespress.ma/") for u in found)
+    # the control shows the filter in force, and the page offers every source and topic
+    assert '<option value="hespress" selected>' in page and '<select name="topic">' in page
+    assert 'href="/feeds/source-hespress.rss"' in page
+    status, page = _page(searchable, "/search?" + urlencode({**q, "topic": "sports"}))
+    stories = {s.url: s for s in sample_stories(25)}
+    canonical = [u for u in _results(page) if u in stories]
+    assert status == 200 and canonical and all(stories[u].topic == "sports" for u in canonical)
+    assert '<option value="sports" selected>' in page
+    # dates: the older stories only before 2025-07-10, the samples only after
+    status, page = _page(searchable, "/search?" + urlencode({"q": "قديم", "until": "2025-07-10"}))
+    assert status == 200 and len(_results(page)) == 10 and all("/old-" in u for u in _results(page))
+    assert 'name="until" value="2025-07-10"' in page
+    status, page = _page(searchable, "/search?" + urlencode({"since": "2025-07-10", "source": "le12"}))
+    assert status == 200 and _results(page) and all(u.startswith("https://www.le12.ma/") for u in _results(page))
+    status, page = _page(searchable, "/search?" + urlencode({"q": "قديم", "since": "2025-07-10"}))
+    assert status == 200 and _results(page) == [] and "لا نتائج" in page
+
+
+def test_search_page_refuses_bad_filters_in_arabic(searchable: WebServer) -> None:
+    from urllib.parse import urlencode
+
+    status, page = _page(searchable, "/search?" + urlencode({"q": "خبر", "source": "<nope>"}))
+    assert status == 400 and "مصدر غير معروف" in page and "<bdi" in page and "&lt;nope&gt;" in page
+    assert _results(page) == []
+    status, page = _page(searchable, "/search?" + urlencode({"q": "خبر", "since": "2025-13-45"}))
+    assert status == 400 and "تعذّر البحث" in page and '<html lang="ar" dir="rtl">' in page
+
+
+def test_front_page_and_search_results_link_each_story_page(searchable: WebServer) -> None:
+    from urllib.parse import quote
+
+    _, front = _page(searchable, "/")
+    assert 'href="/story/story-0"' in front and front.count('class="story-link"') == front.count('<article class="story"')
+    _, results = _page(searchable, "/search?q=" + quote("خبر 7:"))
+    assert 'href="/story/story-7"' in results

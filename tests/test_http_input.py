@@ -13,12 +13,12 @@ from urllib.parse import quote
 import pytest
 
 from crawler.archive import QueryError, open_archive
-from feeds.serve import FeedServer
+from feeds.web.server import WebServer
 from serving_support import published_app, serving
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[FeedServer, Path]]:
+def site(tmp_path: Path) -> Iterator[tuple[WebServer, Path]]:
     server = published_app(tmp_path, 10)
     with open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
         a.start_run("run-1", spider="le12", source="le12", warc_file=str(tmp_path / "warc" / "run-1.warc.gz"))
@@ -29,8 +29,8 @@ def site(tmp_path: Path) -> Iterator[tuple[FeedServer, Path]]:
         yield server, tmp_path
 
 
-def get(server: FeedServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+def get(server: WebServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
     try:
         conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()

@@ -21,8 +21,7 @@ from crawler.archive.runs import LAYER_FIELDS, layer_counts, record_layers
 from crawler.config import ConfigError, load_config
 from crawler.ops.monitors import Thresholds, run_monitors, stale_streak, thresholds_for
 from crawler.snapshot import SnapshotServer
-from feeds.serve import make_server
-from tests.serving_support import serving
+from tests.serving_support import app_server, serving
 from tests.test_monitors import Receiver, RedesignProxy, akhbar, by_name, write_sources
 
 STALE = "selectors_stale/body_text"
@@ -116,8 +115,8 @@ def test_renamed_classes_raise_selectors_stale_since_the_first_stale_run(tmp_pat
 
     # the status page of the web app shows it under the source's last run
     url = f"sqlite:///{data / 'archive.sqlite3'}"
-    with serving(make_server(data, url, "127.0.0.1", 0)) as server:
-        port = server.server_address[1]
+    with serving(app_server(data, url)) as server:
+        port = server.port
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as r:
             page = r.read().decode("utf-8")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=30) as r:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import io
 import os
 import sqlite3
 import subprocess
 import threading
 import time
+import urllib.request
+import urllib.response
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import feedparser
@@ -23,20 +26,19 @@ from crawler.archive import open_archive
 from feeds.model import story_guid
 from feeds.query import publish
 from feeds.samples import fill_archive, sample_stories
-from feeds.serve import FeedServer
+from feeds.web.server import WebServer
 from tests.serving_support import published_app, serving
 
 
 @pytest.fixture()
-def site(tmp_path: Path) -> Iterator[tuple[FeedServer, Path, str]]:
+def site(tmp_path: Path) -> Iterator[tuple[WebServer, Path, str]]:
     with serving(published_app(tmp_path, 80)) as server:
         yield server, tmp_path, f"sqlite:///{tmp_path / 'archive.sqlite3'}"
 
 
-def request(server: FeedServer, path: str, headers: dict[str, str] | None = None, method: str = "GET",
+def request(server: WebServer, path: str, headers: dict[str, str] | None = None, method: str = "GET",
             conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], bytes]:
-    host, port = server.server_address[:2]
-    c = conn or http.client.HTTPConnection(host, port, timeout=10)
+    c = conn or http.client.HTTPConnection(server.host, server.port, timeout=10)
     c.request(method, path, headers=headers or {})
     r = c.getresponse()
     body = r.read()
@@ -68,8 +70,7 @@ def test_feed_served_with_validators_and_cache_headers(site) -> None:
 def test_conditional_get_answers_304_without_body(site) -> None:
     server, _, _ = site
     _, h, body = request(server, "/feeds/topic-politics.atom")
-    host, port = server.server_address[:2]
-    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
     # Same keep-alive connection: a stray body after the 304 would corrupt the next response.
     status, h304, body304 = request(server, "/feeds/topic-politics.atom", {"If-None-Match": h["etag"]}, conn=conn)
     assert status == 304 and body304 == b""
@@ -292,3 +293,192 @@ def test_akhbar_serve_command(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
+
+
+def test_brotli_preferred_each_encoding_with_its_own_etag(site) -> None:
+    import brotli
+
+    server, _, _ = site
+    _, plain_h, plain = request(server, "/feeds/all.atom")
+    status, br_h, br_body = request(server, "/feeds/all.atom", {"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200 and br_h["content-encoding"] == "br" and "accept-encoding" in br_h["vary"].lower()
+    assert brotli.decompress(br_body) == plain and int(br_h["content-length"]) == len(br_body) < len(plain)
+    _, gz_h, _ = request(server, "/feeds/all.atom", {"Accept-Encoding": "br;q=0, gzip"})
+    assert gz_h["content-encoding"] == "gzip"
+    assert len({plain_h["etag"], br_h["etag"], gz_h["etag"]}) == 3
+    assert request(server, "/feeds/all.atom", {"Accept-Encoding": "*"})[1]["content-encoding"] == "br"
+    assert "content-encoding" not in request(server, "/feeds/all.atom", {"Accept-Encoding": "identity"})[1]
+    # a reader that switched encodings still has a valid validator: 304, no body
+    for etag in (plain_h["etag"], br_h["etag"], gz_h["etag"]):
+        status, h304, body = request(server, "/feeds/all.atom", {"Accept-Encoding": "br", "If-None-Match": etag})
+        assert status == 304 and body == b"" and h304["etag"] == br_h["etag"]
+
+
+class BrotliDecoding(urllib.request.BaseHandler):
+    """What a brotli-aware reader does: decode ``Content-Encoding: br`` before parsing
+    (feedparser itself only decodes gzip and deflate)."""
+
+    def __init__(self) -> None:
+        self.codings: list[str | None] = []
+
+    def http_response(self, req: urllib.request.Request, response: Any) -> Any:
+        import brotli
+
+        coding = response.headers.get("Content-Encoding")
+        self.codings.append(coding)
+        if coding != "br":
+            return response
+        headers = response.headers
+        del headers["Content-Encoding"]
+        decoded = urllib.response.addinfourl(io.BytesIO(brotli.decompress(response.read())), headers, response.url,
+                                             response.code)
+        decoded.msg = response.msg
+        return decoded
+
+
+def test_feedparser_conditional_get_with_brotli_and_gzip(site) -> None:
+    server, _, _ = site
+    url = server.url + "/feeds/topic-politics.rss"
+    plain = feedparser.parse(request(server, "/feeds/topic-politics.rss")[2])
+    br = BrotliDecoding()
+    first = feedparser.parse(url, request_headers={"Accept-encoding": "br, gzip"}, handlers=[br])
+    assert br.codings == ["br"] and first.status == 200 and first.bozo == 0
+    assert [e.id for e in first.entries] == [e.id for e in plain.entries] and first.etag.endswith('-br"')
+    again = feedparser.parse(url, etag=first.etag, request_headers={"Accept-encoding": "br, gzip"}, handlers=[br])
+    assert again.status == 304 and again.entries == []
+    since = feedparser.parse(url, modified=first.modified, request_headers={"Accept-encoding": "br"}, handlers=[br])
+    assert since.status == 304
+    # feedparser's own gzip: its own ETag, and the brotli one still validates the gzip copy
+    gz = feedparser.parse(url)
+    assert gz.status == 200 and gz.etag.endswith('-gz"') and [e.id for e in gz.entries] == [e.id for e in plain.entries]
+    assert feedparser.parse(url, etag=first.etag).status == 304
+
+
+def test_one_url_per_file(site) -> None:
+    server, _, _ = site
+    assert request(server, "/feeds/all.rss")[0] == 200
+    for path in ("/feeds/all.rss/", "//feeds/all.rss", "/feeds//all.rss", "/feeds/./all.rss", "/feeds/all.rss%2F",
+                 "/feeds/all"):
+        status, h, body = request(server, path)
+        assert status == 404 and h["content-type"].startswith("application/json"), path
+
+
+def test_api_docs_are_served_offline(site) -> None:
+    import re
+
+    server, _, _ = site
+    status, h, body = request(server, "/api/docs")
+    page = body.decode()
+    assert status == 200 and "script-src 'self'" in h["content-security-policy"]
+    assert "unsafe-inline" not in h["content-security-policy"].split("script-src", 1)[1].split(";")[0]
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert refs and not [r for r in refs if "//" in r], refs  # nothing from another host
+    assert "<script>" not in page  # no inline script: the CSP would refuse it
+    for ref in refs:
+        status, h, body = request(server, "/api/" + ref)
+        assert status == 200 and body, ref
+    status, h, body = request(server, "/api/docs/init.js")
+    assert b"openapi.json" in body
+    assert request(server, "/api")[0] == 302
+
+
+@pytest.mark.browser
+def test_api_docs_render_in_chromium_under_their_csp(site, chromium: str, tmp_path: Path) -> None:
+    import re
+
+    from tests.browser_support import chromium_cmd, dump_dom
+
+    server, _, _ = site
+    dom = dump_dom(chromium_cmd(chromium, tmp_path / "profile", budget_ms=8000), server.url + "/api/docs")
+    # Swagger UI ran (from this server's files) and listed the generated document's operations
+    paths = set(re.findall(r'data-path="([^"]+)"', dom))
+    assert {"/api/articles", "/api/articles/{id}", "/api/sources", "/api/runs", "/api/status"} <= paths, dom[:1000]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "PROPFIND", "TRACE"])
+def test_read_only_methods_answer_405_with_allow(site, method: str) -> None:
+    import json
+
+    server, _, _ = site
+    for path in ("/", "/feeds/all.rss", "/api/articles", "/api/articles/1", "/search", "/nothing"):
+        status, h, body = request(server, path, method=method)
+        assert status == 405 and h["allow"] == "GET, HEAD, OPTIONS", (method, path, status)
+        assert method in json.loads(body)["error"]
+    status, h, body = request(server, "/api/articles", method="OPTIONS")
+    assert status == 204 and h["allow"] == "GET, HEAD, OPTIONS" and body == b""
+
+
+def test_keep_alive_survives_a_refused_body(site) -> None:
+    server, _, _ = site
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        conn.request("POST", "/api/articles", body=b"x" * 5000)
+        r = conn.getresponse()
+        assert r.status == 405 and r.read()
+        # the unread body did not end up parsed as the next request
+        assert request(server, "/feeds/all.rss", conn=conn)[0] == 200
+    finally:
+        conn.close()
+
+
+def test_web_package_imports_the_rest_only_through_the_archive_interface() -> None:
+    """feeds/web/ imports from crawler only the archive, config, taxonomy, Arabic text,
+    dedup, ops and items; nothing outside the CLI imports feeds.web."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    allowed = ("crawler.archive", "crawler.config", "crawler.taxonomy", "crawler.arabic", "crawler.dedup",
+               "crawler.ops", "crawler.items")
+
+    def imports(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+        return names
+
+    web = {p.name: imports(p) for p in (root / "feeds" / "web").glob("*.py")}
+    assert "app.py" in web and "api.py" in web
+    bad = {f: sorted(m for m in mods if (m == "crawler" or m.startswith("crawler.")) and not m.startswith(allowed))
+           for f, mods in web.items()}
+    assert not any(bad.values()), bad
+    outside = [p.relative_to(root).as_posix() for d in ("crawler", "spiders", "pipelines") for p in (root / d).rglob("*.py")
+               if any(m == "feeds.web" or m.startswith("feeds.web.") for m in imports(p))]
+    assert all(p.startswith("crawler/commands/") for p in outside), outside
+
+
+def test_feeds_directory_lists_every_published_feed(site) -> None:
+    import re
+
+    server, data, _ = site
+    status, h, body = request(server, "/feeds/")
+    page = body.decode()
+    assert status == 200 and h["content-type"].startswith("text/html") and '<html lang="ar" dir="rtl">' in page
+    assert "default-src 'none'" in h["content-security-policy"] and 'href="/feeds.opml"' in page
+    links = set(re.findall(r'href="(/feeds/[^"]+)"', page))
+    published = {"/" + p.relative_to(data / "public").as_posix() for p in (data / "public" / "feeds").iterdir()}
+    assert links == published and len(links) > 30
+    assert request(server, "/feeds")[0] == 301
+
+
+def test_without_an_archive_the_published_files_are_served(tmp_path: Path) -> None:
+    from tests.serving_support import app_server
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    with open_archive(url) as a:
+        fill_archive(a, sample_stories(10))
+        publish(tmp_path, a)
+    (tmp_path / "archive.sqlite3").unlink()  # the files alone
+    with serving(app_server(tmp_path, None)) as server:
+        status, _, body = request(server, "/feeds/all.rss")
+        assert status == 200 and len(feedparser.parse(body).entries) == 10
+        status, h, body = request(server, "/")
+        assert status == 200 and body == (tmp_path / "public" / "index.html").read_bytes()
+        assert request(server, "/feeds/")[0] == 200
+        status, _, body = request(server, "/api/articles")
+        assert status == 503 and b"no archive" in body
+        status, _, body = request(server, "/search?q=x")
+        assert status == 503 and "البحث غير متاح" in body.decode()
+    assert not (tmp_path / "archive.sqlite3").exists()  # nothing opened one behind our back

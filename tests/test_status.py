@@ -11,6 +11,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
+from email.message import Message
 from pathlib import Path
 
 import jsonschema
@@ -19,10 +20,10 @@ import pytest
 from crawler.archive import open_archive
 from crawler.ops.health import WINDOW_DAYS, source_status
 from crawler.ops.monitors import record_health
-from feeds.serve import FeedServer, make_server
+from feeds.web.server import WebServer
 from tests.conftest import ROOT
 from tests.browser_support import check_results, chromium_cmd, dump_dom
-from tests.serving_support import serving
+from tests.serving_support import app_server, serving
 
 LE12_PER_DAY = {0: 3, 1: 1, 5: 2, 29: 4}
 """Days ago -> le12 articles published that day (inside the 30-day window)."""
@@ -138,18 +139,18 @@ def test_status_command_json_and_table(sqlite_status: tuple[Path, str, datetime]
 
 
 @pytest.fixture()
-def served(sqlite_status: tuple[Path, str, datetime]) -> Iterator[tuple[FeedServer, Path, datetime]]:
+def served(sqlite_status: tuple[Path, str, datetime]) -> Iterator[tuple[WebServer, Path, datetime]]:
     data, url, now = sqlite_status
-    with serving(make_server(data, url, "127.0.0.1", 0)) as server:
+    with serving(app_server(data, url)) as server:
         yield server, data, now
 
 
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str) -> tuple[int, Message, bytes]:
     with urllib.request.urlopen(url, timeout=30) as r:
-        return r.status, dict(r.headers), r.read()
+        return r.status, r.headers, r.read()  # header names are case-insensitive: not a dict
 
 
-def test_api_status_conforms_to_its_openapi_schema(served: tuple[FeedServer, Path, datetime]) -> None:
+def test_api_status_conforms_to_its_openapi_schema(served: tuple[WebServer, Path, datetime]) -> None:
     server, _, now = served
     status, headers, raw = _get(server.url + "/api/status")
     assert status == 200 and headers["Content-Type"].startswith("application/json")
@@ -200,7 +201,7 @@ window.addEventListener('load', function () {
 
 @pytest.mark.browser
 def test_status_page_renders_health_and_30_day_charts_in_chromium(
-    served: tuple[FeedServer, Path, datetime], chromium: str, tmp_path: Path
+    served: tuple[WebServer, Path, datetime], chromium: str, tmp_path: Path
 ) -> None:
     server, data, now = served
     status, headers, raw = _get(server.url + "/status")

@@ -29,10 +29,10 @@ from lxml import etree
 
 from crawler.archive import open_archive
 from feeds.query import publish
-from feeds.serve import FeedServer, make_server
+from feeds.web.server import WebServer
 from tests.conftest import FIXTURES, ROOT
 from tests.browser_support import chromium_cmd, dump_dom
-from tests.serving_support import serving
+from tests.serving_support import app_server, serving
 
 CORPUS = json.loads((FIXTURES / "xss" / "payloads.json").read_text(encoding="utf-8"))["payloads"]
 SOURCES = {"hespress": "www.hespress.com", "hibapress": "ar.hibapress.com", "le12": "le12.ma",
@@ -116,7 +116,9 @@ def assert_safe_url(url: str, where: str) -> None:
 
 
 PAGE_TAGS = {"html", "head", "meta", "title", "link", "style", "body", "header", "h1", "a", "form", "input", "button",
-             "nav", "main", "h2", "article", "h3", "p", "span", "time", "div", "ul", "li", "footer"}
+             "nav", "main", "h2", "article", "h3", "p", "span", "time", "div", "ul", "li", "footer",
+             "select", "option", "label", "bdi"}  # the search form's filters; <bdi> isolates what the reader typed
+FORM_FIELDS = {("input", "q"), ("input", "since"), ("input", "until"), ("select", "source"), ("select", "topic")}
 
 
 def assert_safe_page(page: str, where: str) -> None:
@@ -133,6 +135,9 @@ def assert_safe_page(page: str, where: str) -> None:
             assert attrs.get("rel") in ("alternate", "outline") and attrs["href"].startswith("/feeds"), (where, attrs)
         if tag == "form":
             assert attrs.get("action") == "/search", (where, attrs)
+        if tag in ("input", "select"):
+            assert (tag, attrs.get("name")) in FORM_FIELDS, (where, attrs)
+            assert attrs.get("type") in (None, "search", "date"), (where, attrs)
         if tag == "a":
             href = attrs.get("href", "")
             assert href.startswith(("/", "http://", "https://")), (where, href)
@@ -213,13 +218,12 @@ def hostile_records() -> list[dict[str, Any]]:
 
 @dataclass
 class Site:
-    server: FeedServer
+    server: WebServer
     data: Path
     url: str
 
     def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        host, port = self.server.server_address[:2]
-        c = http.client.HTTPConnection(host, port, timeout=30)
+        c = http.client.HTTPConnection(self.server.host, self.server.port, timeout=30)
         try:
             c.request("GET", path)
             r = c.getresponse()
@@ -242,7 +246,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     archive = open_archive(url)
     assert archive.fetchval("SELECT COUNT(*) FROM articles") == len(records)  # nothing dropped or lost
     assert archive.fetchval("SELECT COUNT(*) FROM articles WHERE is_canonical = ?", (archive.enc_bool(False),)) == N_ALSO
-    server = make_server(data, url, "127.0.0.1", 0)
+    server = app_server(data, url)
     publish(data, archive, limit=100, base_url=server.url)
     archive.close()
     with serving(server):

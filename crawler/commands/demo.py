@@ -53,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"archive     {url}")
         server = None
         if not args.once:
-            from feeds.serve import make_server
+            from feeds.web.app import build_app
+            from feeds.web.server import WebServer
 
             # Bind before publishing so the feeds' links carry the port actually chosen.
-            server = make_server(data, url, args.host, args.port)
+            server = WebServer(build_app(data, url), args.host, args.port)
         base = server.url if server else f"http://{args.host}:{args.port}"
         report = publish(data, url, limit=args.limit, base_url=base)
         print(f"published   {data / 'public'}: {report.summary()}")

@@ -66,13 +66,14 @@ def run_publish(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from feeds.build import DEFAULT_TTL_MINUTES
     from feeds.query import publish
-    from feeds.serve import make_server
+    from feeds.web.app import build_app
+    from feeds.web.server import WebServer
 
     from crawler.commands.existing import existing_archive
 
     url = existing_archive(_archive_url(args), "serve")
     # Bind first: with --port 0 the feeds' links need the port actually chosen.
-    server = make_server(args.ctx.data_dir, url, args.host, args.port, ttl_minutes=args.ttl or DEFAULT_TTL_MINUTES)
+    server = WebServer(build_app(args.ctx.data_dir, url, ttl_minutes=args.ttl or DEFAULT_TTL_MINUTES), args.host, args.port)
     if not args.no_publish:
         report = publish(args.ctx.data_dir, url, limit=args.limit, base_url=args.base_url
                          or os.environ.get("AKHBAR_FEEDS_BASE_URL") or server.url, ttl_minutes=args.ttl)

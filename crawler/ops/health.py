@@ -1,6 +1,7 @@
 """Per-source status: the last run, its health, the next run, articles per day.
 
-What ``akhbar status``, ``GET /api/status`` and the web app's ``/status`` page show,
+What ``akhbar status``, ``GET /api/status`` and the web app's ``/status`` page show
+(`feeds.web.api`, `feeds.web.pages`),
 computed here once from the archive (``crawl_runs`` with the health the monitors
 recorded, the articles) and the schedule (`crawler.ops.schedule.next_run`).
 
@@ -212,53 +213,3 @@ def source_status(archive: Any, cfg: Any = None, *, now: datetime | None = None)
             )
         )
     return Status(generated_at=now, days=days, sources=out)
-
-
-# --- JSON API: GET /api/status (mounted by crawler.api) -----------------------------------
-
-
-def api_status(archive: Any, params: Mapping[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-    """``GET /api/status``: what ``akhbar status --format json`` prints."""
-    return 200, source_status(archive).to_dict()
-
-
-_NULLABLE_INT = {"type": ["integer", "null"]}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/status": {
-        "get": {
-            "summary": "Per source: the last run, its health (ok / degraded / failing), the next run, articles per day over 30 days",
-            "responses": {"200": {"description": "the status of every source", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}},
-        }
-    }
-}
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "MonitorResult": {"type": "object", "required": ["name", "ok", "message"], "properties": {
-        "name": {"type": "string"}, "ok": {"type": "boolean"}, "value": {}, "threshold": {}, "message": {"type": "string"}}},
-    "RunSummary": {"type": "object", "required": ["id", "status", "health", "failed_monitors"], "properties": {
-        "id": {"type": "string"}, "started_at": _NULLABLE_TIME, "finished_at": _NULLABLE_TIME,
-        "status": {"type": ["string", "null"]},
-        "health": {"type": ["string", "null"], "enum": ["ok", "degraded", "failing", None]},
-        "articles_scraped": _NULLABLE_INT, "articles_new": _NULLABLE_INT, "articles_updated": _NULLABLE_INT,
-        "pages": _NULLABLE_INT, "http_errors": {"type": ["object", "null"]}, "duration_s": {"type": ["number", "null"]},
-        "failed_monitors": {"type": "array", "items": {"$ref": "#/components/schemas/MonitorResult"}},
-        "layers": {"type": ["object", "null"], "description": "field -> extraction layer -> articles, for title, "
-                   "body_text and date_published_raw", "additionalProperties": {
-                       "type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}}},
-    "SourceStatus": {"type": "object",
-                     "required": ["id", "name", "health", "running", "last_run", "next_run", "articles_per_day", "articles_30d"],
-                     "properties": {
-        "id": {"type": "string"}, "name": {"type": "string"},
-        "health": {"type": "string", "enum": list(HEALTHS)},
-        "running": {"type": "boolean", "description": "a scheduler lease says a crawl of it is running"},
-        "last_run": {"anyOf": [{"$ref": "#/components/schemas/RunSummary"}, {"type": "null"}]},
-        "next_run": _NULLABLE_TIME,
-        "articles_per_day": {"type": "array", "items": {"type": "integer", "minimum": 0},
-                             "minItems": WINDOW_DAYS, "maxItems": WINDOW_DAYS},
-        "articles_30d": {"type": "integer", "minimum": 0}}},
-    "Status": {"type": "object", "required": ["generated_at", "days", "sources"], "properties": {
-        "generated_at": {"type": "string", "format": "date-time"},
-        "days": {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": WINDOW_DAYS, "maxItems": WINDOW_DAYS},
-        "sources": {"type": "array", "items": {"$ref": "#/components/schemas/SourceStatus"}}}},
-}

@@ -1,0 +1,184 @@
+"""Representations with validators: strong ETags, conditional GET (304) and content
+coding (brotli preferred, gzip), shared by the feed files, the pages and the JSON API.
+
+Every encoding of a representation has its own strong ETag (``"<hash>"``, ``"<hash>-br"``,
+``"<hash>-gz"``), as RFC 9110 asks of strong validators: the bytes differ. A conditional
+request matches any of them, so a reader that switched encodings still gets its 304.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from typing import Any, Mapping
+
+import brotli
+from starlette.requests import Request
+from starlette.responses import Response
+
+MIN_COMPRESS = 256
+"""Below this many bytes the headers of a compressed answer cost more than they save."""
+COMPRESSIBLE = ("text/", "application/rss", "application/atom", "application/feed", "application/json",
+                "application/xml", "application/javascript", "image/svg", "text/x-opml")
+_VALIDATOR_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Content-Location", "Expires")
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+def strong_etag(data: bytes) -> str:
+    return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+
+
+_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_body(payload: Any) -> bytes:
+    """JSON with ``<``, ``>`` and ``&`` as ``\\u`` escapes: the same data, but no byte of
+    it can be read as markup by a client that sniffs or embeds it."""
+    text = json.dumps(payload, ensure_ascii=False, default=str).translate(_JSON_HTML_ESCAPES)
+    return (text + "\n").encode("utf-8")
+
+
+@dataclass
+class Representation:
+    """A body ready to send with its validators; its compressed forms are made once,
+    on first demand (a feed file's representation lives as long as the file is unchanged)."""
+
+    body: bytes
+    content_type: str
+    etag: str = ""
+    last_modified: float | None = None
+    brotli_quality: int = 5
+    _coded: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.etag:
+            self.etag = strong_etag(self.body)
+
+    @property
+    def compressible(self) -> bool:
+        return len(self.body) >= MIN_COMPRESS and self.content_type.startswith(COMPRESSIBLE)
+
+    def encoded(self, coding: str) -> bytes:
+        if coding == "identity":
+            return self.body
+        with self._lock:
+            data = self._coded.get(coding)
+        if data is None:
+            if coding == "br":
+                data = brotli.compress(self.body, quality=self.brotli_quality)
+            else:
+                # mtime=0: the same bytes always compress to the same bytes (stable ETag).
+                data = gzip.compress(self.body, compresslevel=6, mtime=0)
+            with self._lock:
+                self._coded[coding] = data
+        return data
+
+    def etag_for(self, coding: str) -> str:
+        return self.etag if coding == "identity" else f'{self.etag[:-1]}-{"gz" if coding == "gzip" else coding}"'
+
+    def all_etags(self) -> set[str]:
+        return {self.etag_for(c) for c in ("identity", "gzip", "br")}
+
+
+def _q_values(header: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in header.split(","):
+        token, _, params = part.strip().partition(";")
+        token = token.strip().lower()
+        if not token:
+            continue
+        q = 1.0
+        for p in params.split(";"):
+            name, _, value = p.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0  # a q we cannot read is not an acceptance
+                if not 0.0 <= q <= 1.0 or q != q:
+                    q = 0.0
+        out[token] = q
+    return out
+
+
+def choose_coding(accept_encoding: str | None) -> str:
+    """``br`` when the client accepts it, else ``gzip``, else ``identity`` (RFC 9110 12.5.3:
+    ``*`` stands for any coding not named; a zero q refuses)."""
+    if not accept_encoding:
+        return "identity"
+    q = _q_values(accept_encoding)
+    star = q.get("*")
+
+    def accepted(coding: str, *aliases: str) -> float:
+        for name in (coding, *aliases):
+            if name in q:
+                return q[name]
+        return star if star is not None else 0.0
+
+    br, gz = accepted("br"), accepted("gzip", "x-gzip")
+    if br > 0 and br >= gz:
+        return "br"
+    if gz > 0:
+        return "gzip"
+    return "identity"
+
+
+def etag_matches(header: str, etags: set[str]) -> bool:
+    if header.strip() == "*":
+        return True
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]  # If-None-Match uses the weak comparison
+        if tag in etags:
+            return True
+    return False
+
+
+def not_modified(headers: Mapping[str, str], rep: Representation) -> bool:
+    inm = headers.get("if-none-match")
+    if inm is not None:
+        # RFC 9110 13.2.2: when If-None-Match is present, If-Modified-Since is ignored.
+        return etag_matches(inm, rep.all_etags())
+    ims = headers.get("if-modified-since")
+    if ims and rep.last_modified is not None:
+        try:
+            since = parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError, OverflowError, IndexError):  # malformed: ignored (RFC 9110)
+            return False
+        if since > time.time() + 60:  # a date in the future is not one we sent
+            return False
+        return int(rep.last_modified) <= since
+    return False
+
+
+def send(request: Request, rep: Representation, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """The response for `rep`: 304 when the request's validators match (a 200 only),
+    else the body in the best coding the client accepts, with its own ETag."""
+    coding = choose_coding(request.headers.get("accept-encoding")) if rep.compressible else "identity"
+    out = {"ETag": rep.etag_for(coding), "Vary": "Accept-Encoding", "X-Content-Type-Options": "nosniff",
+           **(headers or {})}
+    if rep.last_modified is not None:
+        out["Last-Modified"] = formatdate(rep.last_modified, usegmt=True)
+    if status == 200 and request.method in ("GET", "HEAD") and not_modified(request.headers, rep):
+        return Response(status_code=304, headers={k: v for k, v in out.items() if k in _VALIDATOR_HEADERS})
+    if coding != "identity":
+        out["Content-Encoding"] = coding
+    return Response(rep.encoded(coding), status_code=status, headers=out, media_type=rep.content_type)
+
+
+def json_response(request: Request, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return send(request, Representation(json_body(payload), JSON_TYPE), status, headers)
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    """``{"error": message}``: every error of the app, uncached."""
+    return Response(json_body({"error": message}), status_code=status, media_type=JSON_TYPE,
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **(headers or {})})

@@ -1,0 +1,189 @@
+"""The HTML pages: the front page, a topic or a source (``/?topic=``, ``/?source=``),
+search with its filters (``/search?q=&source=&topic=&since=&until=``) and ``/status``.
+
+Rendered from the Jinja2 templates (`feeds.web.templating`); served with conditional GET
+and compression like the feeds, a CSP that allows no script at all, ``nosniff`` and no
+referrer. Without an archive, ``/`` is the static ``public/index.html`` `publish` wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from crawler.archive import Archive, QueryError
+from feeds.page import Notice, PageContext, render_page
+from feeds.web.archive_access import get_access
+from feeds.web.http import HTML_TYPE, Representation, error_response, send
+from feeds.web.templating import render
+
+logger = logging.getLogger(__name__)
+
+PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; form-action 'self'; "
+            "frame-ancestors 'self'; base-uri 'none'")
+PAGE_MAX_AGE = 60
+PAGE_LIMIT = 30
+SECURITY_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "no-referrer"}
+
+HEALTH_LABELS: dict[str, str] = {"ok": "سليم", "degraded": "متدهور", "failing": "متعطل", "unknown": "لم يُفحص بعد"}
+HEALTH_COLOURS: dict[str, str] = {"ok": "#0b6e4f", "degraded": "#b26a00", "failing": "#b3261e", "unknown": "#5b6570"}
+RUN_STATUS_LABELS: dict[str, str] = {"finished": "اكتمل", "running": "جارٍ", "failed": "فشل", "interrupted": "توقف",
+                                     "crashed": "انهار", "shutdown": "أوقف"}
+MONITOR_LABELS: dict[str, str] = {
+    "no_articles": "وجود مقالات",
+    "site_answered": "استجابة الموقع",
+    "min_articles": "الحد الأدنى من المقالات",
+    "coverage/title": "تغطية العناوين",
+    "coverage/body_text": "تغطية النصوص",
+    "coverage/date_published": "تغطية تواريخ النشر",
+    "coverage/section_raw": "تغطية الأقسام",
+    "error_rate": "نسبة الأخطاء",
+    "finish_reason": "اكتمال الجولة",
+    "crawl_process": "عملية الزحف",
+    "selectors_stale/title": "محددات العناوين",
+    "selectors_stale/body_text": "محددات النصوص",
+    "selectors_stale/date_published_raw": "محددات التواريخ",
+}
+CHART = {"W": 300, "H": 80, "PAD": 14}
+
+router = APIRouter(include_in_schema=False)
+
+
+def page_response(request: Request, html_text: str, status: int = 200, *, max_age: int | None = PAGE_MAX_AGE) -> Response:
+    cache = f"public, max-age={max_age}" if max_age is not None else "no-cache"
+    return send(request, Representation(html_text.encode("utf-8"), HTML_TYPE), status,
+                {"Cache-Control": cache, **SECURITY_HEADERS})
+
+
+def _param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    value = value.strip() if value else None
+    return value or None
+
+
+def _store(archive: Archive, names: dict[str, str]) -> Any:
+    from feeds.query import ArchiveStore
+
+    return ArchiveStore(archive, names)
+
+
+@router.get("/")
+@router.get("/index.html")
+async def front(request: Request) -> Response:
+    access = get_access(request)
+    if access is None:
+        rep = request.app.state.feed_files.get("/index.html")
+        if rep is None:
+            return error_response(404, "no archive configured and no public/index.html")
+        return send(request, rep, headers={"Cache-Control": f"public, max-age={PAGE_MAX_AGE}"})
+    ctx: PageContext = request.app.state.page_context
+    topic, source = _param(request, "topic"), _param(request, "source")
+    if topic and topic not in dict(ctx.topics):
+        return error_response(404, f"unknown topic {topic[:100]!r}")
+    if source and source not in ctx.sources:
+        return error_response(404, f"unknown source {source[:100]!r}")
+    stories = await access.run(lambda a: _store(a, ctx.sources).latest(topic=topic, source=source, limit=PAGE_LIMIT))
+    return page_response(request, render_page(stories, ctx, topic=topic, source=source))
+
+
+def _day(value: str | None) -> str | None:
+    """A date the form's ``<input type=date>`` can show again (YYYY-MM-DD), else None."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+@router.get("/search")
+async def search(request: Request) -> Response:
+    """Search results, filtered by source, topic and dates; with no words, the newest
+    reports matching the filters."""
+    ctx: PageContext = request.app.state.page_context
+    access = get_access(request)
+    q = _param(request, "q")
+    topic, source = _param(request, "topic"), _param(request, "source")
+    since, until = _param(request, "since"), _param(request, "until")
+    notices: list[Notice] = []
+    status = 200
+    if topic and topic not in dict(ctx.topics):
+        notices.append(Notice("موضوع غير معروف:", topic))
+        topic, status = None, 400
+    if source and source not in ctx.sources:
+        notices.append(Notice("مصدر غير معروف:", source))
+        source, status = None, 400
+    stories: list[Any] = []
+    if access is None:
+        notices.append(Notice("البحث غير متاح: لا أرشيف لهذا الخادم."))
+        status = 503
+    elif status == 200:
+        from crawler.archive.search import query_hints
+
+        notices += [Notice("قُرئ البحث هكذا:", hint) for hint in query_hints(q)]
+        try:
+            stories = await access.run(lambda a: _store(a, ctx.sources).search(
+                q, limit=PAGE_LIMIT, source=source, topic=topic, since=since, until=until))
+        except QueryError as exc:  # a malformed search or filter: say so on the page
+            logger.info("search %r refused: %s", q, exc)
+            notices.append(Notice("تعذّر البحث:", str(exc)))
+            status = 400
+    html_text = render_page(stories, ctx, topic=topic, source=source, query=q, since=_day(since), until=_day(until),
+                            notices=notices, search_page=True)
+    return page_response(request, html_text, status)
+
+
+def render_status_page(status: Mapping[str, Any]) -> str:
+    """The whole /status document from a status dict (`Status.to_dict()`)."""
+    days = [date.fromisoformat(d) for d in status["days"]]
+    sources = status["sources"]
+    counts = {h: sum(1 for s in sources if s["health"] == h) for h in HEALTH_LABELS}
+    summary = " · ".join(f"{HEALTH_LABELS[h]}: {n}" for h, n in counts.items() if n)
+    return render("status.html", title="حالة المصادر", sources=sources, days=days, summary=summary,
+                  generated=datetime.fromisoformat(status["generated_at"]), health_labels=HEALTH_LABELS,
+                  colours=HEALTH_COLOURS, run_labels=RUN_STATUS_LABELS, monitor_labels=MONITOR_LABELS, **CHART)
+
+
+@router.get("/status")
+@router.get("/status/")
+async def status_page(request: Request) -> Response:
+    """Each source's health, last and next run, articles per day."""
+    from crawler.ops.health import source_status
+
+    access = get_access(request)
+    if access is None:
+        return error_response(404, "no archive configured")
+    status = await access.run(lambda a: source_status(a).to_dict())
+    return page_response(request, render_status_page(status), max_age=None)
+
+
+@router.get("/feeds")
+async def feed_list_moved(request: Request) -> Response:
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/feeds/", status_code=301)
+
+
+@router.get("/feeds/")
+async def feed_list(request: Request) -> Response:
+    """Every feed published in ``DIR/public/feeds/`` (all, topics, sources), each in its
+    three formats, and the OPML list: what a reader subscribes to."""
+    from feeds.model import feed_specs
+
+    ctx: PageContext = request.app.state.page_context
+    present = {p.stem for p in (request.app.state.ctx.public / "feeds").glob("*.rss")}
+    specs = [s for s in feed_specs(ctx.sources, ctx.topics) if s.key in present]
+    groups = [(label, [s for s in specs if s.kind == kind])
+              for kind, label in (("all", "كل الأخبار"), ("topic", "المواضيع"), ("source", "المصادر"))]
+    html_text = render("feeds.html", title="الخلاصات", groups=[g for g in groups if g[1]],
+                       formats=[("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")])
+    return page_response(request, html_text)
+
+
+@router.get("/api")
+@router.get("/api/")
+async def api_root(request: Request) -> Response:
+    """The API's address leads to its documentation."""
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/api/docs", status_code=302)
