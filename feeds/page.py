@@ -46,6 +46,14 @@ class PageContext:
     """Source id -> display name."""
     feed_prefix: str = "/feeds/"
     extra_links: list[tuple[str, str]] = field(default_factory=list)
+    published_topics: frozenset[str] | None = None
+    """Topics that have a feed (an article); the menu links only these. None: every topic."""
+
+    def menu_topics(self) -> list[tuple[str, str]]:
+        """The topics the menu links: a topic with no article has no feed and no page yet."""
+        if self.published_topics is None:
+            return self.topics
+        return [(tid, name) for tid, name in self.topics if tid in self.published_topics]
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,6 @@ def render_page(
     if notice:
         all_notices.insert(0, Notice(notice))
     return render("front.html", title=heading, heading=heading, key=key, label=label, stories=stories,
-                  topics=ctx.topics, topic_names=topic_names, sources=ctx.sources, feed_prefix=ctx.feed_prefix,
+                  topics=ctx.topics, menu_topics=ctx.menu_topics(), topic_names=topic_names, sources=ctx.sources, feed_prefix=ctx.feed_prefix,
                   topic=topic, source=source, query=query, since=since, until=until, notices=all_notices,
                   search_page=search_page)

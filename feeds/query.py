@@ -198,7 +198,10 @@ def publish(data_dir: Path, archive: Any, limit: int = DEFAULT_LIMIT, *, base_ur
             from feeds.page import render_page
 
             latest = next((stories for spec, stories in feeds if spec.kind == "all"), [])
-            files["index.html"] = render_page(latest[:30], default_page_context(names)).encode("utf-8")
+            page_ctx = default_page_context(names)
+            page_ctx.published_topics = frozenset(spec.value for spec, stories in feeds
+                                                  if spec.kind == "topic" and spec.value and stories)
+            files["index.html"] = render_page(latest[:30], page_ctx).encode("utf-8")
         t2 = time.perf_counter()
         report = write_files(Path(data_dir) / "public", files)
         # WebSub: the own hub (in `akhbar serve`, maybe another process) pushes what changed

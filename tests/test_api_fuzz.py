@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import missing_required_header, positive_data_acceptance
 
 from crawler.archive import open_archive
 from feeds.query import publish
@@ -67,6 +67,14 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, server: W
         # q has a grammar (words, "phrases", prefix*) no JSON schema can state: a q without
         # a word or with an unclosed quote is a documented 400, not a schema-valid success.
         excluded.append(positive_data_acceptance)
+    if case.operation.path == "/websub":
+        # hub.topic must be one of this hub's feed URLs and hub.callback a reachable public
+        # URL: rules of the running hub no schema states; refusals are documented 400s
+        excluded.append(positive_data_acceptance)
+    if case.operation.path.startswith("/api/admin"):
+        # the fuzzer's wrong tokens soon get this client throttled (429 + Retry-After, as
+        # documented) where a missing header would be a 401; test_admin.py checks both
+        excluded.append(missing_required_header)
     response = case.call_and_validate(base_url=server.url, excluded_checks=excluded)
     assert response.status_code < 500
     assert not TRACE.search(response.text), response.text[:500]

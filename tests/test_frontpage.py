@@ -206,3 +206,26 @@ def test_front_page_and_search_results_link_each_story_page(searchable: WebServe
     assert 'href="/story/story-0"' in front and front.count('class="story-link"') == front.count('<article class="story"')
     _, results = _page(searchable, "/search?q=" + quote("خبر 7:"))
     assert 'href="/story/story-7"' in results
+
+
+def _menu_topics(page: str) -> set[str]:
+    nav = re.search(r'<nav class="topics"[^>]*>(.*?)</nav>', page, re.S)
+    assert nav, "no topic menu"
+    return set(re.findall(r'href="/\?topic=([\w-]+)"', nav.group(1)))
+
+
+def test_topic_menu_links_only_topics_that_have_a_feed(tmp_path: Path) -> None:
+    # two topics with articles; every other topic of the taxonomy has none, so no feed
+    stories = [replace(s, topic="politics" if i % 2 else "sports") for i, s in enumerate(sample_stories(6))]
+    with serving(published_app(tmp_path, stories)) as server:
+        feeds = {p.name for p in (tmp_path / "public" / "feeds").glob("topic-*.rss")}
+        assert feeds == {"topic-politics.rss", "topic-sports.rss"}
+        for path in ("/", "/search?q=x"):
+            status, body = _page(server, path)
+            assert status == 200 and _menu_topics(body) == {"politics", "sports"}, path
+    static = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
+    assert _menu_topics(static) == {"politics", "sports"}
+    # the page context without that knowledge (a caller that renders by hand) keeps every topic
+    assert _menu_topics(render_page(stories, CTX)) == {"politics", "sports"}
+    assert PageContext(topics=CTX.topics, sources=CTX.sources, published_topics=frozenset({"sports"})).menu_topics() == [
+        ("sports", "رياضة")]

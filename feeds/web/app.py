@@ -126,7 +126,9 @@ def _page_context() -> object:
 
 
 def build_app(data_dir: Path | str, archive_url: str | None, ttl_minutes: int = DEFAULT_TTL_MINUTES,
-              base_url: str | None = None) -> FastAPI:
+              base_url: str | None = None, config: Any = None) -> FastAPI:
     """The app over ``data_dir/public`` and, when given, the archive at `archive_url`
-    (what ``akhbar serve`` and ``akhbar demo`` run)."""
-    return create_app(WebContext(Path(data_dir), archive_url, ttl_minutes=ttl_minutes, base_url=base_url))
+    (what ``akhbar serve`` and ``akhbar demo`` run); `config` is the parsed operations file
+    (``[admin]``, ``[websub]``), `base_url` the public URL the feeds were published for."""
+    return create_app(WebContext(Path(data_dir), archive_url, ttl_minutes=ttl_minutes, base_url=base_url,
+                                 config=config))

@@ -9,6 +9,7 @@ referrer. Without an archive, ``/`` is the static ``public/index.html`` `publish
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Mapping
 
@@ -80,7 +81,7 @@ async def front(request: Request) -> Response:
         if rep is None:
             return error_response(404, "no archive configured and no public/index.html")
         return send(request, rep, headers={"Cache-Control": f"public, max-age={PAGE_MAX_AGE}"})
-    ctx: PageContext = request.app.state.page_context
+    ctx = _menu_context(request)
     topic, source = _param(request, "topic"), _param(request, "source")
     if topic and topic not in dict(ctx.topics):
         return error_response(404, f"unknown topic {topic[:100]!r}")
@@ -88,6 +89,15 @@ async def front(request: Request) -> Response:
         return error_response(404, f"unknown source {source[:100]!r}")
     stories = await access.run(lambda a: _store(a, ctx.sources).latest(topic=topic, source=source, limit=PAGE_LIMIT))
     return page_response(request, render_page(stories, ctx, topic=topic, source=source))
+
+
+def _menu_context(request: Request) -> PageContext:
+    """The page context with the topics that have a published feed (the menu links only
+    those: a topic with no article yet has no feed, and its page would be empty)."""
+    ctx: PageContext = request.app.state.page_context
+    feeds_dir = request.app.state.ctx.public / "feeds"
+    published = frozenset(tid for tid, _ in ctx.topics if (feeds_dir / f"topic-{tid}.rss").is_file())
+    return replace(ctx, published_topics=published)
 
 
 def _day(value: str | None) -> str | None:
@@ -104,7 +114,7 @@ def _day(value: str | None) -> str | None:
 async def search(request: Request) -> Response:
     """Search results, filtered by source, topic and dates; with no words, the newest
     reports matching the filters."""
-    ctx: PageContext = request.app.state.page_context
+    ctx = _menu_context(request)
     access = get_access(request)
     q = _param(request, "q")
     topic, source = _param(request, "topic"), _param(request, "source")

@@ -184,7 +184,10 @@ _open_lock = threading.Lock()
 def get_archive(request: Request, ctx: Annotated[WebContext, Depends(get_context)]) -> Any:
     """The app's archive (one per app; each worker thread gets its own connection from it)."""
     state = request.app.state
-    archive = getattr(state, "archive", None) or getattr(state, "story_archive", None)
+    access = getattr(state, "archive", None)  # the app's `ArchiveAccess`, opened in its lifespan
+    if access is not None:
+        return getattr(access, "archive", access)
+    archive = getattr(state, "story_archive", None)
     if archive is not None or ctx.archive_url is None:
         return archive
     with _open_lock:
