@@ -182,8 +182,9 @@ TABLE_VALIDATORS: dict[str, str] = {
     "alerts": "crawler.ops.alerts:validate",
     "admin": "crawler.admin:validate",
     "cluster": "crawler.ops.cluster:validate",
+    "serve": "crawler.commands.feeds_cmds:validate",
 }
-KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin")
+KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin", "serve")
 
 
 @dataclass(frozen=True)

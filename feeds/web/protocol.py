@@ -1,0 +1,168 @@
+"""uvicorn's httptools protocol with per-request deadlines and size caps.
+
+uvicorn times out only idle keep-alive connections: a client that connects and sends
+nothing, or sends one header line every few seconds, or trickles a body one byte a second,
+holds its connection (and, under ``limit_concurrency``, a slot every other client needs)
+for as long as it likes. Here each request has two deadlines, counted from a fixed start
+and not per read: the request line and headers must be in within ``header_timeout`` of the
+connection (first request) or of the request's first byte (later ones), the body within
+``body_timeout`` of the headers. Past a deadline the client gets 408 and the connection is
+closed; headers or a body over their caps get 431 / 413 the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from feeds.web.limits import ServeLimits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a request is answered `status` and its connection closed (deadline or cap)."""
+
+    status: int
+    reason: str
+
+
+def refusals(server_state: Any) -> Counter[str]:
+    """Per-reason counts of connections cut by a deadline or a cap, kept on uvicorn's
+    per-server state (so one count per worker)."""
+    counts: Counter[str] | None = getattr(server_state, "akhbar_refused", None)
+    if counts is None:
+        counts = Counter()
+        server_state.akhbar_refused = counts
+    return counts
+
+
+class DeadlineProtocol(HttpToolsProtocol):
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any],
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.limits: ServeLimits = getattr(config, "limits", None) or ServeLimits()
+        self._deadline: asyncio.TimerHandle | None = None
+        self._stage = "headers"
+        self._header_bytes = 0
+        self._body_bytes = 0
+        self._refused = False
+
+    # --- deadlines -------------------------------------------------------------------
+    def _arm(self, seconds: float, stage: str) -> None:
+        self._disarm()
+        self._stage = stage
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        what = "headers" if self._stage == "headers" else "body"
+        limit = self.limits.header_timeout if what == "headers" else self.limits.body_timeout
+        self._refuse(Refused(408, f"request {what} not complete within {limit:g} s"))
+
+    # --- connection ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.limits.header_timeout, "headers")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    # --- parser callbacks ----------------------------------------------------------------
+    # After a refusal the parser still runs over the rest of the bytes already read; the
+    # callbacks then do nothing, so no request is started on a closed connection.
+    def on_message_begin(self) -> None:
+        if self._refused:
+            return
+        super().on_message_begin()
+        self._header_bytes = self._body_bytes = 0
+        if self._deadline is None:  # a later request on a kept-alive connection
+            self._arm(self.limits.header_timeout, "headers")
+
+    def on_url(self, url: bytes) -> None:
+        if self._refused or self._over_header_cap(len(url)):
+            return
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._refused or self._over_header_cap(len(name) + len(value) + 4):
+            return
+        super().on_header(name, value)
+
+    def _over_header_cap(self, n: int) -> bool:
+        self._header_bytes += n
+        if self._header_bytes <= self.limits.max_header_bytes:
+            return False
+        self._refuse(Refused(431, f"request headers over {self.limits.max_header_bytes} bytes"))
+        return True
+
+    def on_headers_complete(self) -> None:
+        if self._refused:
+            return
+        self._disarm()
+        for name, value in self.headers:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limits.max_body_bytes:
+                self._stage = "headers"  # nothing started: answer it
+                self._refuse(Refused(413, f"request body over {self.limits.max_body_bytes} bytes"))
+                return
+        super().on_headers_complete()
+        self._arm(self.limits.body_timeout, "body")
+
+    def on_body(self, body: bytes) -> None:
+        if self._refused:
+            return
+        self._body_bytes += len(body)
+        if self._body_bytes > self.limits.max_body_bytes:
+            self._refuse(Refused(413, f"request body over {self.limits.max_body_bytes} bytes"))
+            return
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        self._disarm()
+        super().on_message_complete()
+
+    # --- answering -------------------------------------------------------------------
+    def _refuse(self, refusal: Refused) -> None:
+        """Answer `refusal.status` unless a response is already on the wire, then close."""
+        self._refused = True
+        self._disarm()
+        refusals(self.server_state)[str(refusal.status)] += 1
+        logger.debug("%s:%s - %s: %s", *(self.client or ("?", 0)), refusal.status, refusal.reason)
+        cycle = self.cycle
+        in_flight = cycle is not None and not cycle.response_complete
+        # A response half written, or one still owed to an earlier pipelined request,
+        # cannot be followed by ours: the connection is just closed.
+        # After a complete response a late body is not worth an answer either.
+        if self._stage == "headers":
+            can_answer = not in_flight
+        else:
+            can_answer = cycle is not None and not cycle.response_started
+        if in_flight:
+            cycle.disconnected = True
+            cycle.message_event.set()
+        if can_answer:
+            body = refusal.reason.encode("ascii", "replace")
+            head = [STATUS_LINE[refusal.status]]
+            for name, value in self.server_state.default_headers:
+                head += [name, b": ", value, b"\r\n"]
+            head += [b"content-type: text/plain; charset=utf-8\r\n",
+                     b"content-length: " + str(len(body)).encode() + b"\r\n",
+                     b"connection: close\r\n\r\n", body]
+            self.transport.write(b"".join(head))
+        self.transport.close()
