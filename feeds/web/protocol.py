@@ -24,6 +24,8 @@ from feeds.web.limits import ServeLimits
 
 logger = logging.getLogger(__name__)
 
+LINGER_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class Refused:
@@ -156,13 +158,28 @@ class DeadlineProtocol(HttpToolsProtocol):
         if in_flight:
             cycle.disconnected = True
             cycle.message_event.set()
-        if can_answer:
-            body = refusal.reason.encode("ascii", "replace")
-            head = [STATUS_LINE[refusal.status]]
-            for name, value in self.server_state.default_headers:
-                head += [name, b": ", value, b"\r\n"]
-            head += [b"content-type: text/plain; charset=utf-8\r\n",
-                     b"content-length: " + str(len(body)).encode() + b"\r\n",
-                     b"connection: close\r\n\r\n", body]
-            self.transport.write(b"".join(head))
-        self.transport.close()
+        if not can_answer:
+            self.transport.close()
+            return
+        body = refusal.reason.encode("ascii", "replace")
+        head = [STATUS_LINE[refusal.status]]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head += [b"content-type: text/plain; charset=utf-8\r\n",
+                 b"content-length: " + str(len(body)).encode() + b"\r\n",
+                 b"connection: close\r\n\r\n", body]
+        self.transport.write(b"".join(head))
+        # Lingering close: closing at once while the client is still sending makes the
+        # kernel answer its next bytes with a reset, which discards our answer unread on
+        # the client's side. Send FIN after the answer, drop whatever still comes, and
+        # close when the client does or after LINGER_SECONDS.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._deadline = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # lingering: the rest of a refused request is dropped unread
+        super().data_received(data)
