@@ -1,6 +1,6 @@
 """The offline snapshot, enlarged, served from a process of its own (benchmarks' server).
 
-    .venv/bin/python -m bench.serve --articles 20000 [--corpus PATH] [--urls FILE] [--cache 5000] [--latency-ms 0]
+    .venv/bin/python -m bench.site_server --articles 20000 [--corpus PATH] [--urls FILE] [--cache 5000] [--latency-ms 0]
 
 Prints one JSON line when listening (``{"base_urls": {...}, "articles": N, "pid": P}``),
 writes every article URL to ``--urls`` (one a line) when asked, and serves until
