@@ -53,7 +53,7 @@ SLOW_LINE_EVERY = 2.0
 BARE_BODY = b"hello, world\n"
 
 SEARCH_WORDS = ["الحكومة", "البرلمان", "الرباط", "الاقتصاد", "المنتخب", "وزارة الصحة", "التعليم", "الأمطار"]
-FEEDS = ["/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feeds/hespress.rss", "/feeds.opml"]
+FEEDS = ["/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feeds/source-hespress.rss", "/feeds/source-le12.atom", "/feeds.opml"]
 
 
 def default_candidates() -> list[tuple[str, str]]:
