@@ -26,8 +26,13 @@ class ServeLimits:
     """Request line plus headers; larger is answered 431 and the connection closed."""
     max_body_bytes: int = 1024 * 1024
     """Request body; larger (declared or sent) is answered 413 and the connection closed."""
+    write_timeout: float = 30.0
+    """Seconds a client may leave a response unread (the server's send buffer full)
+    before its connection is dropped: a reader that stops reading holds nothing for long."""
     limit_concurrency: int = 1000
-    """Open connections or in-flight requests per worker beyond which requests get 503."""
+    """Requests in flight per worker; a request beyond is answered 503 at once."""
+    max_connections: int = 4096
+    """Open connections per worker; a connection beyond is answered 503 and closed."""
     backlog: int = 2048
     """Listen backlog: connections the kernel queues before the server accepts them."""
     graceful_timeout: float = 10.0

@@ -55,6 +55,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._body_bytes = 0
         self._refused = False
+        self._write_stall: asyncio.TimerHandle | None = None
 
     # --- deadlines -------------------------------------------------------------------
     def _arm(self, seconds: float, stage: str) -> None:
@@ -78,11 +79,37 @@ class DeadlineProtocol(HttpToolsProtocol):
     # --- connection ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            self._refuse(Refused(503, f"over {self.limits.max_connections} connections; retry later"))
+            return
         self._arm(self.limits.header_timeout, "headers")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._write_stall is not None:
+            self._write_stall.cancel()
+            self._write_stall = None
         super().connection_lost(exc)
+
+    # A client that stops reading fills the send buffer; uvicorn then pauses the app's
+    # writes and waits for it for ever. Paused for `write_timeout` without the client
+    # taking anything: the connection is dropped.
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_stall is None:
+            self._write_stall = self.loop.call_later(self.limits.write_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        if self._write_stall is not None:
+            self._write_stall.cancel()
+            self._write_stall = None
+        super().resume_writing()
+
+    def _stalled(self) -> None:
+        self._write_stall = None
+        refusals(self.server_state)["write-stall"] += 1
+        logger.debug("%s:%s - response unread for %g s: dropped", *(self.client or ("?", 0)), self.limits.write_timeout)
+        self.transport.abort()
 
     # --- parser callbacks ----------------------------------------------------------------
     # After a refusal the parser still runs over the rest of the bytes already read; the
@@ -121,6 +148,12 @@ class DeadlineProtocol(HttpToolsProtocol):
                 self._stage = "headers"  # nothing started: answer it
                 self._refuse(Refused(413, f"request body over {self.limits.max_body_bytes} bytes"))
                 return
+        # uvicorn's own limit counts open connections too, so held-open slow connections
+        # would get every request refused; here only requests in flight count.
+        if len(self.server_state.tasks) >= self.limits.limit_concurrency:
+            self._stage = "headers"
+            self._refuse(Refused(503, f"over {self.limits.limit_concurrency} requests in flight; retry later"))
+            return
         super().on_headers_complete()
         self._arm(self.limits.body_timeout, "body")
 
@@ -165,6 +198,8 @@ class DeadlineProtocol(HttpToolsProtocol):
         head = [STATUS_LINE[refusal.status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
+        if refusal.status == 503:
+            head.append(b"retry-after: 1\r\n")
         head += [b"content-type: text/plain; charset=utf-8\r\n",
                  b"content-length: " + str(len(body)).encode() + b"\r\n",
                  b"connection: close\r\n\r\n", body]

@@ -105,7 +105,7 @@ class ServeConfig(uvicorn.Config):
             http=DeadlineProtocol,
             backlog=self.limits.backlog,
             timeout_keep_alive=self.limits.keep_alive,  # type: ignore[arg-type]  # a float works
-            limit_concurrency=self.limits.limit_concurrency,
+            limit_concurrency=None,  # DeadlineProtocol's own: requests in flight, not connections
             timeout_graceful_shutdown=self.limits.graceful_timeout,  # type: ignore[arg-type]
             **kwargs,
         )
