@@ -7,7 +7,9 @@ for as long as it likes. Here each request has two deadlines, counted from a fix
 and not per read: the request line and headers must be in within ``header_timeout`` of the
 connection (first request) or of the request's first byte (later ones), the body within
 ``body_timeout`` of the headers. Past a deadline the client gets 408 and the connection is
-closed; headers or a body over their caps get 431 / 413 the same way.
+closed; headers or a body over their caps get 431 / 413 the same way. Requests beyond
+``limit_concurrency`` in flight, and connections beyond ``max_connections``, get 503; a
+response the client leaves unread for ``write_timeout`` is dropped.
 """
 
 from __future__ import annotations
