@@ -169,6 +169,14 @@ def test_oversized_headers_are_refused(context: WebContext) -> None:
         assert read_all(sock).startswith(b"HTTP/1.1 431 ")
 
 
+def test_endless_headers_are_refused_before_they_end(context: WebContext) -> None:
+    with running(context, max_header_bytes=4096, header_timeout=60) as server, connect(server) as sock:
+        lines = [f"GET {PATH} HTTP/1.1\r\n".encode()] + [f"X-Line-{i}: {'v' * 90}\r\n".encode() for i in range(200)]
+        sent = trickle(sock, lines, 0.005)  # separate reads, far within the deadline
+        assert sent < len(lines)
+        assert read_all(sock).startswith(b"HTTP/1.1 431 ")
+
+
 def test_normal_clients_are_answered_while_slowloris_connections_are_open(context: WebContext) -> None:
     with running(context, header_timeout=60) as server:
         slow = [connect(server) for _ in range(32)]

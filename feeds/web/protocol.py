@@ -120,44 +120,30 @@ class DeadlineProtocol(HttpToolsProtocol):
         if self._refused:
             return
         super().on_message_begin()
+        self._stage = "headers"
         self._header_bytes = self._body_bytes = 0
-        if self._deadline is None:  # a later request on a kept-alive connection
-            self._arm(self.limits.header_timeout, "headers")
-
-    def on_url(self, url: bytes) -> None:
-        if self._refused or self._over_header_cap(len(url)):
-            return
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._refused or self._over_header_cap(len(name) + len(value) + 4):
-            return
-        super().on_header(name, value)
-
-    def _over_header_cap(self, n: int) -> bool:
-        self._header_bytes += n
-        if self._header_bytes <= self.limits.max_header_bytes:
-            return False
-        self._refuse(Refused(431, f"request headers over {self.limits.max_header_bytes} bytes"))
-        return True
 
     def on_headers_complete(self) -> None:
         if self._refused:
             return
         self._disarm()
+        self._stage = "headers"  # nothing started yet: a refusal below is answered
+        size = len(self.url)
         for name, value in self.headers:
+            size += len(name) + len(value) + 4
             if name == b"content-length" and value.isdigit() and int(value) > self.limits.max_body_bytes:
-                self._stage = "headers"  # nothing started: answer it
                 self._refuse(Refused(413, f"request body over {self.limits.max_body_bytes} bytes"))
                 return
+        if size > self.limits.max_header_bytes:
+            self._refuse(Refused(431, f"request headers over {self.limits.max_header_bytes} bytes"))
+            return
         # uvicorn's own limit counts open connections too, so held-open slow connections
         # would get every request refused; here only requests in flight count.
         if len(self.server_state.tasks) >= self.limits.limit_concurrency:
-            self._stage = "headers"
             self._refuse(Refused(503, f"over {self.limits.limit_concurrency} requests in flight; retry later"))
             return
         super().on_headers_complete()
-        self._arm(self.limits.body_timeout, "body")
+        self._stage = "body"
 
     def on_body(self, body: bytes) -> None:
         if self._refused:
@@ -172,6 +158,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._disarm()
+        self._stage = "done"
         super().on_message_complete()
 
     # --- answering -------------------------------------------------------------------
@@ -220,3 +207,22 @@ class DeadlineProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering: the rest of a refused request is dropped unread
         super().data_received(data)
+        # Timers and counts are set here, once per read, rather than in the per-request
+        # and per-header callbacks: a request read whole in one go (most GETs) costs no
+        # timer at all. A request left incomplete by this read gets its deadline now,
+        # i.e. from the read its first byte came in (the first request's runs from the
+        # connection).
+        if self._refused or self._stage == "done":
+            return
+        if self._stage == "headers":
+            # headers still incomplete: every byte of the read counts against the cap, so
+            # they cannot grow without bound before on_headers_complete counts them exactly
+            # (a read can also hold the end of an earlier pipelined request: over-counted)
+            self._header_bytes += len(data)
+            if self._header_bytes > self.limits.max_header_bytes:
+                self._refuse(Refused(431, f"request headers over {self.limits.max_header_bytes} bytes"))
+                return
+            if self._deadline is None:
+                self._arm(self.limits.header_timeout, "headers")
+        elif self._deadline is None:  # headers in, body still coming
+            self._arm(self.limits.body_timeout, "body")
