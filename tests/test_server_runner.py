@@ -290,3 +290,16 @@ def test_serve_table_errors_name_the_key(table: dict[str, Any], message: str) ->
 
     with pytest.raises(ConfigError, match=message):
         serve_settings(_serve_config(table))
+
+
+def test_serve_refuses_a_broken_serve_table_in_one_line(data: Path) -> None:
+    from crawler.config import BUNDLED_SOURCES
+
+    sources = data / "sources.toml"
+    sources.write_text(Path(str(BUNDLED_SOURCES)).read_text(encoding="utf-8") + '\n[serve]\nheader_timeout = "10s"\n',
+                       encoding="utf-8")
+    run = subprocess.run([*AKHBAR, "--data", str(data), "--sources", str(sources), "serve", "--port", "0"], cwd=ROOT,
+                         check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [f"akhbar: {sources}: [serve] header_timeout: expected a number of seconds, got '10s'"]
+    assert not (data / "public").exists()
