@@ -49,7 +49,7 @@ def rss_kib(pid: int | str = "self") -> tuple[int, int]:
 
 @dataclass
 class ServerProcess:
-    """`bench.serve` in a child process: the enlarged snapshot on its own core."""
+    """`bench.site_server` in a child process: the enlarged snapshot on its own core."""
 
     articles: int
     corpus: Path | None = None
@@ -62,7 +62,7 @@ class ServerProcess:
     start_seconds: float = 0.0
 
     def __enter__(self) -> ServerProcess:
-        cmd = [sys.executable, "-m", "bench.serve", "--articles", str(self.articles), "--cache", str(self.cache)]
+        cmd = [sys.executable, "-m", "bench.site_server", "--articles", str(self.articles), "--cache", str(self.cache)]
         if self.corpus is not None:
             cmd += ["--corpus", str(self.corpus)]
         if self.urls_file is not None:
@@ -75,7 +75,7 @@ class ServerProcess:
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=30)
-            raise RuntimeError(f"bench.serve exited with {self.proc.returncode} before listening")
+            raise RuntimeError(f"bench.site_server exited with {self.proc.returncode} before listening")
         info = json.loads(line)
         self.base_urls, self.served = info["base_urls"], info["articles"]
         self.start_seconds = time.perf_counter() - t

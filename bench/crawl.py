@@ -6,7 +6,7 @@ the same article pages, all in the same run on the same machine.
 
 1. The snapshot, enlarged to ``--articles`` distinct articles (`crawler.snapshot.catalog.
    enlarge`: the bundled sample plus variants with their own ids, URLs, dates and 35 % of
-   their words replaced), is served by `bench.serve` in a process of its own. The server
+   their words replaced), is served by `bench.site_server` in a process of its own. The server
    alone is measured first: 8 keep-alive client threads fetching 1,000 article pages.
 2. ``scrapy bench`` (Scrapy's built-in benchmark: a local link-following server in a
    subprocess, a spider that only follows links) runs for ``--scrapy-seconds``, from an

@@ -3,7 +3,7 @@ page after another, BeautifulSoup, a few CSS selectors, one JSON line per articl
 
     .venv/bin/python -m bench.naive [--pages 1500] [--articles 20000] [--latency-ms 0]
 
-Alone, it serves the enlarged snapshot (`bench.serve`, its own process) and prints the
+Alone, it serves the enlarged snapshot (`bench.site_server`, its own process) and prints the
 naive scraper's pages per minute; `bench.crawl` runs the same function as its baseline.
 It parses with ``BeautifulSoup(html, "lxml")``, the fastest parser bs4 offers (the
 default ``html.parser`` is ~2x slower), so the baseline is flattered, not handicapped.

@@ -3,7 +3,7 @@ and a pyinstrument profile of the whole chain.
 
     .venv/bin/python -m bench.profile [--quick] [--pages 1000] [--corpus PATH] [--html FILE]
 
-Article pages of the enlarged snapshot (`bench.serve` in its own process) are fetched
+Article pages of the enlarged snapshot (`bench.site_server` in its own process) are fetched
 once and kept in memory; then, per page, in this process and on the same bytes:
 
 - baseline: ``lxml.html.fromstring(body)`` — the unavoidable parse;

@@ -42,6 +42,7 @@ BENCHES: dict[str, tuple[list[str], list[str], int, int]] = {
               300, 6 * 3600),
     "feeds": (["--sizes", "10000"], ["--sizes", "100000,1000000"], 300, 4 * 3600),
     "story": (["--quick"], [], 120, 600),
+    "serve": (["--quick"], [], 120, 900),
 }
 
 

@@ -187,8 +187,10 @@ TABLE_VALIDATORS: dict[str, str] = {
     "admin": "crawler.web_config:validate_admin",
     "websub": "crawler.web_config:validate_websub",
     "cluster": "crawler.ops.cluster:validate",
+    "serve": "crawler.commands.feeds_cmds:validate",
 }
-KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin", "websub")
+KNOWN_TABLES: tuple[str, ...] = ("defaults", "sources", "schedule", "monitors", "alerts", "cluster", "admin", "websub",
+                                 "serve")
 
 
 @dataclass(frozen=True)
