@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -49,8 +49,8 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class RetryAfterMiddleware(RetryMiddleware):
@@ -124,7 +124,7 @@ class CharsetMiddleware:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "CharsetMiddleware":
+    def from_crawler(cls, crawler: Any) -> CharsetMiddleware:
         if not crawler.settings.getbool("CHARSET_FIX_ENABLED", True):
             raise NotConfigured("CHARSET_FIX_ENABLED is off")
         fallback = _codec(crawler.settings.get("CHARSET_FALLBACK", "windows-1256"))
@@ -169,7 +169,7 @@ class RedirectLoopMiddleware:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "RedirectLoopMiddleware":
+    def from_crawler(cls, crawler: Any) -> RedirectLoopMiddleware:
         if not crawler.settings.getbool("REDIRECT_ENABLED", True):
             raise NotConfigured("REDIRECT_ENABLED is off")
         return cls(crawler.stats)
@@ -209,7 +209,7 @@ class TruncatedHtmlMiddleware:
         self.max_retry_times = max_retry_times
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "TruncatedHtmlMiddleware":
+    def from_crawler(cls, crawler: Any) -> TruncatedHtmlMiddleware:
         settings = crawler.settings
         if not settings.getbool("TRUNCATED_HTML_CHECK", True):
             raise NotConfigured("TRUNCATED_HTML_CHECK is off")

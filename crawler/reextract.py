@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import scrapy
 from scrapy.exceptions import NotConfigured
@@ -87,7 +88,7 @@ class ReextractSpider(scrapy.Spider):
         self._charset: CharsetMiddleware | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "ReextractSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ReextractSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_dropped, signal=scrapy.signals.item_dropped)
         crawler.signals.connect(spider.item_scraped, signal=scrapy.signals.item_scraped)

@@ -48,7 +48,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, AsyncIterator, ClassVar, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urljoin, urlparse
 
 import scrapy
@@ -61,7 +62,7 @@ from twisted.python.failure import Failure
 from crawler.archive.runs import record_layers, run_id_for
 from crawler.config import DISCOVERY_PATHS, Source, load_sources
 from crawler.items import Article
-from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
+from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failed_store_for, failure_reason
 from crawler.seen import SeenStore, seen_store_for
 from spiders.article_evidence import article_evidence
 from spiders.discovery_tally import DiscoveryTally
@@ -179,7 +180,7 @@ class NewsSpider(scrapy.Spider):
         self._budget_moved_on = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.seen = seen_store_for(crawler)
         spider.failed = failed_store_for(crawler)

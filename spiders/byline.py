@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from lxml import etree

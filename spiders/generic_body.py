@@ -18,8 +18,9 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from lxml import etree
 

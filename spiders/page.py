@@ -19,8 +19,9 @@ import copy
 import logging
 import re
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import lxml.html
 from lxml import etree
@@ -104,7 +105,7 @@ class ArticlePage:
         self.sel = response.selector
         self.hints = dict(hints or {})
         self.default_language = default_language
-        self.fetched_at = fetched_at or datetime.now(timezone.utc)
+        self.fetched_at = fetched_at or datetime.now(UTC)
         self.field_layers: dict[str, str] = {}
         """Field name → layer that gave it (``jsonld``, ``meta``, ``selectors``, ``api``/``feed``
         hints, ``generic``), filled by `to_article`."""
@@ -121,7 +122,7 @@ class ArticlePage:
         encoding: str | None = None,
         status: int = 200,
         **kwargs: Any,
-    ) -> "ArticlePage":
+    ) -> ArticlePage:
         """Build from saved bytes; the encoding comes from headers / ``<meta charset>`` unless given."""
         response = HtmlResponse(url=url, body=body, headers=dict(headers or {}), encoding=encoding, status=status)
         return cls(response, **kwargs)
@@ -403,8 +404,5 @@ class _PageGeneric(GenericFields):
 
 
 def _has_meta(response: TextResponse) -> bool:
-    try:
-        response.meta
-    except AttributeError:  # a Response built outside a crawl has no request
-        return False
-    return True
+    # a Response built outside a crawl has no request, and its `meta` property raises AttributeError
+    return hasattr(response, "meta")

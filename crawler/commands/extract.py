@@ -21,10 +21,11 @@ import sys
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +223,7 @@ def extract_one(raw: RawPage, chain: Chain) -> dict[str, Any]:
     try:
         page = chain.page_class.from_bytes(raw.url, raw.body, headers=headers, encoding=encoding,
                                            default_language=chain.language,
-                                           fetched_at=datetime.now(timezone.utc))
+                                           fetched_at=datetime.now(UTC))
         article = page.to_article(chain.source_id)
     except (ValueError, TypeError, LookupError) as exc:  # lxml / decoding refusing the document
         raise InputError(f"cannot parse the page: {exc}") from None

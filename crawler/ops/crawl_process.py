@@ -18,10 +18,11 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ through the archive's seen set instead (what it archived is not fetched again)."
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_run_id(source: str) -> str:

@@ -20,7 +20,8 @@ Each failure is also appended to the run's ``errors`` and counted
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -132,7 +133,7 @@ class FailedUrlsStore:
         self._closed = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "FailedUrlsStore":
+    def from_crawler(cls, crawler: Any) -> FailedUrlsStore:
         settings = crawler.settings
         if not settings.getbool("FAILED_URLS_ENABLED", True) or not settings.getbool("ARCHIVE_ENABLED", True):
             raise NotConfigured("failed URLs are kept in the archive; FAILED_URLS_ENABLED or ARCHIVE_ENABLED is off")

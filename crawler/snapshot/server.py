@@ -17,10 +17,11 @@ import socket
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.snapshot import faults as faultlib
