@@ -58,7 +58,11 @@ class RetryAfterMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.max_wait = settings.getfloat("RETRY_AFTER_MAX", 120.0)
 
-    async def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+    # Scrapy awaits a coroutine process_response (async middleware methods are supported); only
+    # RetryMiddleware's own signature is synchronous, so the override differs in type alone.
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         wait = None

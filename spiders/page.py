@@ -21,12 +21,12 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import lxml.html
 from lxml import etree
 from parsel import SelectorList
-from scrapy.http import HtmlResponse, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.items import Article
 from spiders.byline import StructuralFields
@@ -64,6 +64,12 @@ def css_alternatives(css: str) -> list[str]:
     return [p for p in parts if p]
 
 
+class FieldLayer(Protocol):
+    """One layer's fields: a plain dict, or an object computing each group on its first read."""
+
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
 class ArticlePage:
     # --- what a site declares ---------------------------------------------------
     title_css: ClassVar[str | None] = None
@@ -93,7 +99,7 @@ class ArticlePage:
 
     def __init__(
         self,
-        response: TextResponse,
+        response: Response,  # anything else than a TextResponse is refused with TypeError
         hints: Mapping[str, Any] | None = None,
         *,
         default_language: str = "ar",
@@ -232,7 +238,7 @@ class ArticlePage:
         return title
 
     # --- merge ------------------------------------------------------------------
-    def layers(self) -> list[tuple[str, Fields]]:
+    def layers(self) -> list[tuple[str, FieldLayer]]:
         jsonld = extract_jsonld(self.sel)
         meta = extract_meta(self.sel)
         if "title" in meta:

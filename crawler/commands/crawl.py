@@ -141,7 +141,8 @@ def crawl_sites(
             kwargs["base_url"] = base_urls[site]
         crawler = process.create_crawler(source.spider)
         if run_ids and site in run_ids:
-            crawler.akhbar_run_id = run_ids[site]  # read by crawler.archive.runs.run_id_for
+            # read by crawler.archive.runs.run_id_for; Scrapy's Crawler has no field for it
+            crawler.akhbar_run_id = run_ids[site]  # type: ignore[attr-defined]
         crawlers[site] = crawler
         process.crawl(crawler, **kwargs)
     _treat_repeated_sigterm_as_one(process)

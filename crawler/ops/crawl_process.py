@@ -119,7 +119,7 @@ def settle_run(archive: Any, crawl: CrawlProcess, *, spider: str,
         archive.add_run_error(crawl.run_id, f"crawl process exited with code {code} before the spider closed; "
                                             f"see {crawl.log_path}")
         _alert_crash(archive, crawl, code, spider, alerts or {})
-    rec = next((x for x in archive.runs(source=crawl.source, limit=5) if x["id"] == crawl.run_id), {})
+    rec: dict[str, Any] = next((x for x in archive.runs(source=crawl.source, limit=5) if x["id"] == crawl.run_id), {})
     if rec.get("status", "crashed") not in KEEP_JOBDIR:
         shutil.rmtree(crawl.jobdir, ignore_errors=True)
     return rec

@@ -25,6 +25,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request
 from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
@@ -84,6 +85,12 @@ class FailedUrls:
         if source is None:
             return self.archive.fetch("SELECT * FROM failed_urls ORDER BY source, last_failed_at")
         return self.archive.fetch("SELECT * FROM failed_urls WHERE source = ? ORDER BY last_failed_at", (source,))
+
+
+def failure_request(failure: Failure) -> Request:
+    """The request an errback's `failure` is about."""
+    # Scrapy sets `request` on the Failure it hands to an errback; Twisted's class does not declare it
+    return failure.request  # type: ignore[attr-defined]
 
 
 def failure_reason(failure: Failure) -> tuple[str | None, int | None]:
@@ -161,7 +168,8 @@ class FailedUrlsStore:
         """Record a request that failed for good; returns the reason (None: robots.txt)."""
         reason, status = failure_reason(failure)
         # after redirects, the URL that was asked for: the retry must ask for it again
-        url = (failure.request.meta.get("redirect_urls") or [failure.request.url])[0]
+        request = failure_request(failure)
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
         if reason is None:
             self._inc("akhbar/robots_disallowed")
             return None

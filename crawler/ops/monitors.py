@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -532,7 +532,7 @@ class RunMonitorSuite(MonitorSuite):
 
 def run_monitors(stats: Mapping[str, Any], *, spider: Any, thresholds: Thresholds, run: dict[str, Any],
                  reason: str | None = None, alerts: Mapping[str, Any] | None = None,
-                 record: Any = None, history: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
+                 record: Any = None, history: Sequence[tuple[str | None, Any]] | None = None) -> dict[str, Any]:
     """Run the suite over a crawl's stats; returns the report ``{source, run_id, ...,
     health, monitors}`` (also recorded and alerted by the suite's actions). `history` is
     the source's layer counts, this run first (`layer_history`); without it only this

@@ -108,7 +108,7 @@ class Scheduler:
         self.started_count = 0
         self._stop_signals = 0
         self._stop_handled = 0
-        self._stop_signum = signal.SIGTERM
+        self._stop_signum: int = signal.SIGTERM
         self._stop_deadline: float | None = None
         self._noted: dict[str, str] = {}  # source -> the skip already reported (once, not every second)
         self._once_pending: set[str] = set()
