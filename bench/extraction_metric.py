@@ -14,9 +14,9 @@ import gzip
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 SHINGLE = 4
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -60,7 +60,7 @@ class Score:
     pages: int
 
     @classmethod
-    def of(cls, pages: Iterable[PageScore]) -> "Score":
+    def of(cls, pages: Iterable[PageScore]) -> Score:
         pages = list(pages)
         if not pages:
             return cls(0.0, 0.0, 0.0, 0)

@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ SOURCES = ("hespress", "le12", "rue20", "belpresse", "hibapress")
 HOSTS = {"hespress": "www.hespress.com", "le12": "le12.ma", "rue20": "www.rue20.com",
          "belpresse": "www.belpresse.com", "hibapress": "ar.hibapress.com"}
 CATEGORY_TOPIC = {"crime_incidents": "incidents"}
-START = datetime(2022, 9, 1, tzinfo=timezone.utc)
+START = datetime(2022, 9, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 
 
@@ -69,7 +69,7 @@ def build_archive(path: Path, n: int, corpus: list[dict[str, Any]], seed: int = 
             "section_raw", "image_url", "language", "date_published", "date_published_precision", "fetched_at",
             "topic", "topic_confidence", "story_id", "is_canonical", "archived_at", "updated_at")
     sql = f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    now = iso_utc(datetime.now(timezone.utc))
+    now = iso_utc(datetime.now(UTC))
     recent: list[tuple[str, str, str]] = []  # (story_id, source, topic) of recent stories
     step = SPAN / n
     batch: list[tuple[Any, ...]] = []

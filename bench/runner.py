@@ -22,7 +22,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import OUT, PREFIX, ROOT, env_with
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in broken:
         print(f"\n--- {r['name']} is broken ({r['broken']}); last lines:\n{r['tail']}", file=sys.stderr)
     OUT.mkdir(parents=True, exist_ok=True)
-    summary = {"mode": label, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(total),
+    summary = {"mode": label, "when": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": round(total),
                "machine": info, "runs": runs}
     out = OUT / f"summary-{label}.json"
     out.write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")

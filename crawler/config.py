@@ -63,7 +63,7 @@ SOURCE_KEY_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def _check_types(p: Path, where: str, entry: dict[str, Any]) -> None:
+def _check_types(p: Path | Traversable, where: str, entry: dict[str, Any]) -> None:
     for key, value in entry.items():
         want = SOURCE_KEY_TYPES.get(key)
         if want is None:

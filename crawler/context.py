@@ -33,7 +33,7 @@ class Context:
 
     @classmethod
     def build(cls, data: str | Path | None = None, archive: str | None = None, *,
-              environ: dict[str, str] | None = None, cluster_url: str | None = None) -> "Context":
+              environ: dict[str, str] | None = None, cluster_url: str | None = None) -> Context:
         """The context for `data` and `archive` (a command's flags), falling back to the
         user's environment, then ``[cluster] archive_url``, then ``DATA/archive.sqlite3``."""
         env = os.environ if environ is None else environ
@@ -41,7 +41,7 @@ class Context:
         url = archive or env.get(ARCHIVE_ENV) or cluster_url
         return cls(data_dir, url or default_url(data_dir), archive_explicit=bool(url))
 
-    def with_archive(self, url: str | None) -> "Context":
+    def with_archive(self, url: str | None) -> Context:
         """This context with a command's own ``--archive`` flag applied (when given)."""
         return replace(self, archive_url=url, archive_explicit=True) if url else self
 

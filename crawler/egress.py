@@ -165,7 +165,7 @@ class EgressMiddleware:
         self._policy: EgressPolicy | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "EgressMiddleware":
+    def from_crawler(cls, crawler: Any) -> EgressMiddleware:
         mw = cls(crawler)
         return mw
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -49,8 +49,8 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class RetryAfterMiddleware(RetryMiddleware):
@@ -58,7 +58,11 @@ class RetryAfterMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.max_wait = settings.getfloat("RETRY_AFTER_MAX", 120.0)
 
-    async def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+    # Scrapy awaits a coroutine process_response (async middleware methods are supported); only
+    # RetryMiddleware's own signature is synchronous, so the override differs in type alone.
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         wait = None
@@ -124,7 +128,7 @@ class CharsetMiddleware:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "CharsetMiddleware":
+    def from_crawler(cls, crawler: Any) -> CharsetMiddleware:
         if not crawler.settings.getbool("CHARSET_FIX_ENABLED", True):
             raise NotConfigured("CHARSET_FIX_ENABLED is off")
         fallback = _codec(crawler.settings.get("CHARSET_FALLBACK", "windows-1256"))
@@ -169,7 +173,7 @@ class RedirectLoopMiddleware:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "RedirectLoopMiddleware":
+    def from_crawler(cls, crawler: Any) -> RedirectLoopMiddleware:
         if not crawler.settings.getbool("REDIRECT_ENABLED", True):
             raise NotConfigured("REDIRECT_ENABLED is off")
         return cls(crawler.stats)
@@ -209,7 +213,7 @@ class TruncatedHtmlMiddleware:
         self.max_retry_times = max_retry_times
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "TruncatedHtmlMiddleware":
+    def from_crawler(cls, crawler: Any) -> TruncatedHtmlMiddleware:
         settings = crawler.settings
         if not settings.getbool("TRUNCATED_HTML_CHECK", True):
             raise NotConfigured("TRUNCATED_HTML_CHECK is off")

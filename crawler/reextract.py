@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import scrapy
 from scrapy.exceptions import NotConfigured
@@ -30,6 +31,8 @@ from crawler.archive.shared import crawler_archive, release_crawler_archive
 from crawler.config import load_sources
 from crawler.middlewares import CharsetMiddleware
 from crawler.warc import WarcReadError, WarcResponse, read_record
+from spiders.base import NewsSpider
+from spiders.page import ArticlePage
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ class ReextractSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.only_sources = list(sources or [])
         self.since = since
-        self._pages: dict[str, Any] = {}
+        self._pages: dict[str, tuple[type[ArticlePage], str]] = {}
         self.problems: list[str] = []
         """One line per article not re-extracted: ``article <id> <url>: <reason>``."""
         self._ids: dict[str, int] = {}
@@ -87,7 +90,7 @@ class ReextractSpider(scrapy.Spider):
         self._charset: CharsetMiddleware | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "ReextractSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ReextractSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_dropped, signal=scrapy.signals.item_dropped)
         crawler.signals.connect(spider.item_scraped, signal=scrapy.signals.item_scraped)
@@ -121,7 +124,7 @@ class ReextractSpider(scrapy.Spider):
         # ids first: the pipelines write these rows while this walks them
         return [int(r["id"]) for r in archive.fetch(sql, params)]
 
-    async def start(self) -> AsyncIterator[Any]:  # type: ignore[override]
+    async def start(self) -> AsyncIterator[Any]:
         try:  # the crawl's own decoding fix (a declared charset contradicting the bytes)
             self._charset = CharsetMiddleware.from_crawler(self.crawler)
         except NotConfigured:  # off for the crawls too
@@ -172,12 +175,14 @@ class ReextractSpider(scrapy.Spider):
         self._ids[article.url] = int(row["id"])
         return article
 
-    def _page_for(self, source: str) -> tuple[Any, str]:
+    def _page_for(self, source: str) -> tuple[type[ArticlePage], str]:
         if source not in self._pages:
             src = load_sources(self.settings.get("AKHBAR_SOURCES")).get(source)
             if src is None:
                 raise ValueError(f"source {source!r} is not in the sources file")
             spider_cls = get_spider_loader(self.settings).load(src.spider)
+            if not issubclass(spider_cls, NewsSpider):
+                raise ValueError(f"spider {src.spider!r} of source {source!r} is no NewsSpider: it has no page class")
             self._pages[source] = (spider_cls.page_class, src.language)
         return self._pages[source]
 

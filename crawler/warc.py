@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
@@ -53,7 +53,7 @@ class WarcMiddleware:
         self._writer: WARCWriter | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "WarcMiddleware":
+    def from_crawler(cls, crawler: Any) -> WarcMiddleware:
         if not crawler.settings.getbool("WARC_ENABLED", True):
             raise NotConfigured("WARC_ENABLED is off")
         mw = cls(crawler)
@@ -102,7 +102,7 @@ class WarcMiddleware:
         except ValueError:
             phrase = ""
         http_headers = StatusAndHeaders(f"{response.status} {phrase}".strip(), headers, protocol="HTTP/1.1")
-        warc_headers = {"WARC-Date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        warc_headers = {"WARC-Date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         if hints:
             # ASCII JSON: one header line whatever the hint values hold
             warc_headers[HINTS_HEADER] = json.dumps(hints, ensure_ascii=True, default=str, separators=(",", ":"))

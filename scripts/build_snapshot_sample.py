@@ -21,14 +21,15 @@ import random
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.snapshot.sites import FIVE_SITES, SITES, Section  # noqa: E402
-from crawler.snapshot.text import split_paragraphs, slugify  # noqa: E402
+from crawler.snapshot.text import slugify, split_paragraphs  # noqa: E402
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
 DEFAULT_OUT = ROOT / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"

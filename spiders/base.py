@@ -48,7 +48,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, AsyncIterator, ClassVar, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urljoin, urlparse
 
 import scrapy
@@ -61,7 +62,7 @@ from twisted.python.failure import Failure
 from crawler.archive.runs import record_layers, run_id_for
 from crawler.config import DISCOVERY_PATHS, Source, load_sources
 from crawler.items import Article
-from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failure_reason, failed_store_for
+from crawler.ops.failed_urls import FailedUrlsStore, NoFailedStore, failed_store_for, failure_reason, failure_request
 from crawler.seen import SeenStore, seen_store_for
 from spiders.article_evidence import article_evidence
 from spiders.discovery_tally import DiscoveryTally
@@ -137,7 +138,7 @@ class NewsSpider(scrapy.Spider):
     listing pages (a match is an article; another shape is probed by its content). None:
     every listing link is an article. Entries of the REST API, feeds and post sitemaps are
     articles whatever their shape."""
-    custom_settings: ClassVar[dict[str, Any]] = {}
+    custom_settings: dict[str, Any] | None = {}
 
     source_id: str
     source: Source
@@ -179,7 +180,7 @@ class NewsSpider(scrapy.Spider):
         self._budget_moved_on = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.seen = seen_store_for(crawler)
         spider.failed = failed_store_for(crawler)
@@ -306,7 +307,7 @@ class NewsSpider(scrapy.Spider):
             return
         extracted = self._extract(response, hints, record_failure=False)
         evidence = article_evidence(*extracted) if extracted is not None else None
-        if evidence is None:
+        if extracted is None or evidence is None:
             self.logger.debug("%s: %s is not an article by its content", self.source_id, response.url)
             self._inc("akhbar/discovery_probe/not_article")
             self.tally.judged(path, False)
@@ -321,7 +322,7 @@ class NewsSpider(scrapy.Spider):
         yield from self._probe_done(response, True)
 
     def probe_failed(self, failure: Failure) -> list[Request]:
-        request = failure.request
+        request = failure_request(failure)
         path = request.meta.get("akhbar_discovery")
         response = getattr(failure.value, "response", None)
         self.logger.warning("%s: probe of %s failed: %s", self.source_id, request.url,
@@ -463,7 +464,7 @@ class NewsSpider(scrapy.Spider):
         return self._next_path()
 
     def discovery_failed(self, failure: Failure) -> list[Request]:
-        request = failure.request
+        request = failure_request(failure)
         response = getattr(failure.value, "response", None)
         status = response.status if response is not None else None
         self.logger.warning("%s: discovery request %s failed: %s", self.source_id, request.url,
@@ -511,10 +512,12 @@ class NewsSpider(scrapy.Spider):
             self._inc("akhbar/invalid_json")
         if not isinstance(posts, list):
             self.logger.warning("%s: REST API answered no post list at %s", self.source_id, response.url)
-            self._discovery_page_failed(response.request, "invalid JSON" if posts is None else "no post list",
+            request = response.request
+            assert request is not None  # Scrapy sets it on every response it hands to a callback
+            self._discovery_page_failed(request, "invalid JSON" if posts is None else "no post list",
                                         response.status)
             yield from self._first_page_done(response, 0)
-            yield from self._api_page_after(response.request)
+            yield from self._api_page_after(request)
             return
         self._discovery_page_read(response)
         self._note_redirect(response)
@@ -524,7 +527,7 @@ class NewsSpider(scrapy.Spider):
         yield from self._first_page_done(response, found)
         page = response.meta.get("akhbar_page", 1)
         try:
-            total = int(response.headers.get(b"X-WP-TotalPages", b"0").decode() or 0)
+            total = int((response.headers.get(b"X-WP-TotalPages") or b"0").decode() or 0)
         except ValueError:
             total = 0
         if page < total and self._should_page(response, found, requests):
@@ -740,7 +743,7 @@ class NewsSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
-        self.logger.warning("%s: article %s failed: %s", self.source_id, failure.request.url,
+        self.logger.warning("%s: article %s failed: %s", self.source_id, failure_request(failure).url,
                             response.status if response is not None else failure.getErrorMessage())
         if self.failed.failed_request(failure, source=self.source_id) is None:
             return  # excluded by robots.txt: policy, not a failure

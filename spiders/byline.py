@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from lxml import etree
@@ -151,9 +152,9 @@ class StructuralFields:
         for node in self._leaves(limit=80):
             m = BYLINE.match(_text(node))
             if m:
-                name = clean_text(m.group("name").strip(" :：-–—"))
-                if name and _is_name(name):
-                    return name
+                cleaned = clean_text(m.group("name").strip(" :：-–—"))
+                if cleaned and _is_name(cleaned):
+                    return cleaned
         return self._desk_line() or self._beside_date()
 
     def _desk_line(self) -> str | None:
@@ -223,7 +224,7 @@ class StructuralFields:
                 if obj.get("@type") != "BreadcrumbList" or not isinstance(obj.get("itemListElement"), list):
                     continue
                 items = sorted((i for i in obj["itemListElement"] if isinstance(i, dict)),
-                               key=lambda i: i.get("position") if isinstance(i.get("position"), int) else 0)
+                               key=_list_position)
                 names = []
                 for item in items:
                     target = item.get("item")
@@ -333,6 +334,12 @@ class StructuralFields:
         if nxt is not None and isinstance(nxt.tag, str) and _TIME.fullmatch(_text(nxt)):
             text = f"{text} {_text(nxt)}"
         return text
+
+
+def _list_position(item: dict[str, Any]) -> int:
+    """A BreadcrumbList item's ``position``; 0 when missing or not an integer."""
+    position = item.get("position")
+    return position if isinstance(position, int) else 0
 
 
 def _walk_json(data: Any) -> Iterator[dict[str, Any]]:

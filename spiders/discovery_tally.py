@@ -9,8 +9,8 @@ keys: ``akhbar/discovery/<path>/entries``, ``.../kept``, ``.../probed`` and
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 REASONS: dict[str, str] = {
     "not_web": "not web addresses",

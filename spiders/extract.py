@@ -13,7 +13,8 @@ import copy
 import json
 import logging
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlparse
 
 from lxml import etree

@@ -18,8 +18,9 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -219,13 +220,14 @@ def add_continuations(body: etree._Element, root: etree._Element) -> int:
 def _extract(page: etree._Element | str, url: str | None, lead: LeadKeys, root: etree._Element | None = None,
              **options: Any) -> Fields:
     from trafilatura import bare_extraction
+    from trafilatura.settings import Document
 
     try:
         doc = bare_extraction(page, url=url, **{**TRAFILATURA_OPTIONS, **options})
     except Exception:  # a library failure on one odd page must not lose the page
         logger.warning("trafilatura failed on %s; generic body from the density pick", url, exc_info=True)
         return {}
-    if doc is None or doc.body is None:
+    if not isinstance(doc, Document) or doc.body is None:  # None, or a dict only with as_dict=True
         return {}
     if root is not None:
         add_continuations(doc.body, root)

@@ -40,7 +40,8 @@ from collections import Counter
 from functools import lru_cache
 from urllib.parse import parse_qs, urljoin, urlparse
 
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 from crawler.arabic import normalize
 from spiders.extract import remove_element

@@ -19,13 +19,14 @@ import copy
 import logging
 import re
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
 
 import lxml.html
 from lxml import etree
 from parsel import SelectorList
-from scrapy.http import HtmlResponse, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.items import Article
 from spiders.byline import StructuralFields
@@ -63,6 +64,12 @@ def css_alternatives(css: str) -> list[str]:
     return [p for p in parts if p]
 
 
+class FieldLayer(Protocol):
+    """One layer's fields: a plain dict, or an object computing each group on its first read."""
+
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
 class ArticlePage:
     # --- what a site declares ---------------------------------------------------
     title_css: ClassVar[str | None] = None
@@ -92,7 +99,7 @@ class ArticlePage:
 
     def __init__(
         self,
-        response: TextResponse,
+        response: Response,  # anything else than a TextResponse is refused with TypeError
         hints: Mapping[str, Any] | None = None,
         *,
         default_language: str = "ar",
@@ -104,7 +111,7 @@ class ArticlePage:
         self.sel = response.selector
         self.hints = dict(hints or {})
         self.default_language = default_language
-        self.fetched_at = fetched_at or datetime.now(timezone.utc)
+        self.fetched_at = fetched_at or datetime.now(UTC)
         self.field_layers: dict[str, str] = {}
         """Field name → layer that gave it (``jsonld``, ``meta``, ``selectors``, ``api``/``feed``
         hints, ``generic``), filled by `to_article`."""
@@ -121,7 +128,7 @@ class ArticlePage:
         encoding: str | None = None,
         status: int = 200,
         **kwargs: Any,
-    ) -> "ArticlePage":
+    ) -> ArticlePage:
         """Build from saved bytes; the encoding comes from headers / ``<meta charset>`` unless given."""
         response = HtmlResponse(url=url, body=body, headers=dict(headers or {}), encoding=encoding, status=status)
         return cls(response, **kwargs)
@@ -231,7 +238,7 @@ class ArticlePage:
         return title
 
     # --- merge ------------------------------------------------------------------
-    def layers(self) -> list[tuple[str, Fields]]:
+    def layers(self) -> list[tuple[str, FieldLayer]]:
         jsonld = extract_jsonld(self.sel)
         meta = extract_meta(self.sel)
         if "title" in meta:
@@ -403,8 +410,5 @@ class _PageGeneric(GenericFields):
 
 
 def _has_meta(response: TextResponse) -> bool:
-    try:
-        response.meta
-    except AttributeError:  # a Response built outside a crawl has no request
-        return False
-    return True
+    # a Response built outside a crawl has no request, and its `meta` property raises AttributeError
+    return hasattr(response, "meta")

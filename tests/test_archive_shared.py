@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,7 @@ from itemadapter import ItemAdapter
 from scrapy.utils.test import get_crawler
 
 from crawler.archive import Archive, open_archive
-from crawler.archive.shared import (crawler_archive, crawler_archive_users, release_crawler_archive,
-                                    using_crawler_archive)
+from crawler.archive.shared import crawler_archive, crawler_archive_users, release_crawler_archive, using_crawler_archive
 from crawler.items import Article
 from crawler.ops.monitors import MonitorsExtension
 from pipelines.archive import ArchivePipeline
@@ -58,7 +57,7 @@ class Crawl:
         """Article `n` through the archive then the dedup pipeline; its story id."""
         item = Article(url=f"https://le12.ma/article/{n}/", source="le12", title=f"خبر رقم {n} عن المغرب",
                        body_text=f"نص الخبر رقم {n} " * 20,
-                       date_published=datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(hours=n))
+                       date_published=datetime(2024, 3, 1, tzinfo=UTC) + timedelta(hours=n))
         return ItemAdapter(self.dedup.process_item(self.pipe.process_item(item))).get("story_id")
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from crawler.archive import open_archive
 from crawler.items import Article
 
@@ -23,13 +24,13 @@ def akhbar(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     d = tmp_path / "newsdata"
     d.mkdir()
     with open_archive(d / "archive.sqlite3") as a:
         a.upsert_article(Article(url="https://le12.ma/x-1/", source="le12", title="الحكومة تعلن",
-                                 body_text="نص عن الحكومة", date_published=datetime(2026, 12, 1, 9, tzinfo=timezone.utc)))
+                                 body_text="نص عن الحكومة", date_published=datetime(2026, 12, 1, 9, tzinfo=UTC)))
     return d
 
 

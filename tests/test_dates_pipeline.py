@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from crawler.items import Article
 from pipelines.dates import DatesPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
-FETCHED = datetime(2025, 7, 16, 11, 47, 30, tzinfo=timezone.utc)  # 12:47:30 in Casablanca
+FETCHED = datetime(2025, 7, 16, 11, 47, 30, tzinfo=UTC)  # 12:47:30 in Casablanca
 
 
 def pipeline(**settings: Any) -> tuple[DatesPipeline, Crawler]:
@@ -105,7 +105,7 @@ def test_ramadan_local_time_is_utc() -> None:
     pipe, _ = pipeline()
     item = article(date_published_raw="الأحد 2 مارس 2025 - 14:30")
     pipe.process_item(item)
-    assert item.date_published == datetime(2025, 3, 2, 14, 30, tzinfo=timezone.utc)
+    assert item.date_published == datetime(2025, 3, 2, 14, 30, tzinfo=UTC)
 
 
 def test_unparseable_string_keeps_the_item_empty_and_counted(caplog: pytest.LogCaptureFixture) -> None:

@@ -5,17 +5,16 @@ raises; date-like noise never yields an invented date."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime
-from typing import Callable
 
+from hijridate import Gregorian
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crawler.arabic import fold_digits
 from crawler.snapshot import dates as site_dates
-from hijridate import Gregorian
-
 from pipelines.dates import CASABLANCA, hijri_to_gregorian, parse_date, parse_date_explained
 
 MOROCCAN = "يناير فبراير مارس أبريل ماي يونيو يوليوز غشت شتنبر أكتوبر نونبر دجنبر".split()
@@ -119,7 +118,7 @@ def test_day_forms_parse_back_to_themselves(day: date, form: str, digits: str) -
 
 
 @PROPS
-@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30)), timezone(timedelta(hours=3))])))
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30)), timezone(timedelta(hours=3))])))
 def test_machine_forms_parse_back_to_themselves(moment: datetime) -> None:
     moment = moment.replace(microsecond=0)
     for text in (moment.isoformat(), format_datetime(moment), moment.isoformat().translate(DIGITS["arabic-indic"])):
@@ -136,7 +135,7 @@ UNITS = {  # unit -> (singular, dual, plural 3-10, 11+)
 
 @PROPS
 @given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(timezone.utc)),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(UTC)),
     st.sampled_from(sorted(UNITS)),
     st.integers(min_value=1, max_value=59),
     st.sampled_from(["منذ", "قبل"]),
@@ -153,7 +152,7 @@ def test_relative_minutes_and_hours_parse_back(reference: datetime, unit: str, n
 
 @PROPS
 @given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(timezone.utc)),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(UTC)),
     st.integers(min_value=1, max_value=60),
     st.sampled_from(["سنة", "عام"]),
     st.sampled_from(["منذ", "قبل"]),
@@ -171,7 +170,7 @@ def test_relative_years_are_365_days_each_and_year_precise(reference: datetime, 
 
 @PROPS
 @given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(timezone.utc)),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2050, 1, 1), timezones=st.just(UTC)),
     st.integers(min_value=1, max_value=40),
 )
 def test_relative_days_are_counted_back_from_the_reference(reference: datetime, n: int) -> None:
@@ -242,7 +241,7 @@ RELATIVE = re.compile("منذ|قبل|أمس|اليوم")
 @given(token_soup, st.sampled_from(sorted(DIGITS)))
 def test_date_like_noise_never_yields_an_invented_date(tokens: list[str], digits: str) -> None:
     text = " ".join(tokens).translate(DIGITS[digits])
-    got = parse_date(text, reference=datetime(2025, 7, 16, 12, tzinfo=timezone.utc))
+    got = parse_date(text, reference=datetime(2025, 7, 16, 12, tzinfo=UTC))
     if got is None or RELATIVE.search(text):
         return
     folded = fold_digits(text)
@@ -308,7 +307,7 @@ def test_snapshot_site_formats_read_back(wall: datetime, site: str) -> None:
 
 @PROPS
 @given(
-    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)),
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
     st.integers(min_value=30, max_value=200 * 86400),
 )
 def test_wordpress_relative_dates_land_within_their_precision(now: datetime, age_seconds: int) -> None:

@@ -18,7 +18,7 @@ The benchmark (`bench/dates.py`) loads this module to score accuracy on the same
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,8 +27,8 @@ from pipelines.dates import PRECISIONS, parse_date, parse_date_explained
 
 Row = tuple[str, str | None, str | None]
 
-REFERENCE = datetime(2025, 7, 16, 11, 47, 30, tzinfo=timezone.utc)
-RAMADAN_REFERENCE = datetime(2025, 3, 10, 9, 5, 10, tzinfo=timezone.utc)
+REFERENCE = datetime(2025, 7, 16, 11, 47, 30, tzinfo=UTC)
+RAMADAN_REFERENCE = datetime(2025, 3, 10, 9, 5, 10, tzinfo=UTC)
 
 TABLE: list[Row] = [
     ('3 يناير 2025', '2025-01-03T00:00:00+01:00', 'day'),  # moroccan
@@ -603,8 +603,8 @@ def _expected(day: date, hour: int | None, minute: int) -> str:
 
 def family_order_rows() -> list[Row]:
     rows: list[Row] = []
-    for f, (family, names) in enumerate(FAMILIES.items()):
-        for o, (order, (write, timed)) in enumerate(ORDERS.items()):
+    for f, names in enumerate(FAMILIES.values()):
+        for o, (write, timed) in enumerate(ORDERS.values()):
             for month, name in enumerate(names, start=1):
                 day = date(2020 + (f + o) % 6, month, (month * 3 + f * 5 + o) % 28 + 1)
                 hour, minute = 8 + (month + o) % 14, (month * 7 + f) % 60  # 08-21: clear of clock changes
@@ -619,7 +619,7 @@ def family_order_rows() -> list[Row]:
         "m d، y هـ": lambda d, m, y, w: f"{m} {d}، {y} هـ",
         "d m y هـ (Arabic-Indic)": lambda d, m, y, w: f"{d} {m} {y} هـ".translate(ARABIC_INDIC),
     }
-    for o, (order, write) in enumerate(hijri_orders.items()):
+    for o, write in enumerate(hijri_orders.values()):
         for month, name in enumerate(HIJRI_MONTHS, start=1):
             hijri_day = (month * 5 + o) % 29 + 1
             day = UMM_AL_QURA_1446[month - 1] + timedelta(days=hijri_day - 1)
@@ -689,7 +689,7 @@ def test_every_month_of_every_naming_system() -> None:
 
 
 def test_relative_dates_use_the_current_time_without_reference() -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     got = parse_date("منذ دقيقتين", fallback=False)
     assert got is not None and got.precision == "minute"
     assert 60 <= (before - got.value).total_seconds() <= 181
@@ -715,12 +715,12 @@ def test_values_in_the_repeated_ramadan_hour_compare_as_instants() -> None:
     # 2020-04-19: Casablanca's clock went from 03:00 back to 02:00 (UTC+1 -> UTC+0), so
     # 02:xx local happened twice. Values are pinned to the offset in force and compare
     # as instants with any other zone (a zoneinfo value there would never compare equal).
-    first = parse_date("منذ ساعة", reference=datetime(2020, 4, 19, 2, 0, tzinfo=timezone.utc), fallback=False)
-    second = parse_date("منذ دقيقة", reference=datetime(2020, 4, 19, 2, 31, tzinfo=timezone.utc), fallback=False)
+    first = parse_date("منذ ساعة", reference=datetime(2020, 4, 19, 2, 0, tzinfo=UTC), fallback=False)
+    second = parse_date("منذ دقيقة", reference=datetime(2020, 4, 19, 2, 31, tzinfo=UTC), fallback=False)
     assert first is not None and second is not None
-    assert first.value == datetime(2020, 4, 19, 1, 0, tzinfo=timezone.utc)
+    assert first.value == datetime(2020, 4, 19, 1, 0, tzinfo=UTC)
     assert first.value.isoformat() == "2020-04-19T02:00:00+01:00"
-    assert second.value == datetime(2020, 4, 19, 2, 30, tzinfo=timezone.utc)
+    assert second.value == datetime(2020, 4, 19, 2, 30, tzinfo=UTC)
     assert second.value.isoformat() == "2020-04-19T02:30:00+00:00"
     assert sorted([second.value, first.value]) == [first.value, second.value]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serving_support import SitesAt, article_page, loopback_server, reply, rss, serving, sources_with
+from test_faults import crawl
 
 from crawler.archive import open_archive
 from crawler.egress import EgressPolicy, forbidden_address, literal_address
-from serving_support import SitesAt, article_page, loopback_server, reply, rss, serving, sources_with
-from test_faults import crawl
 
 
 @pytest.mark.parametrize(("address", "why"), [

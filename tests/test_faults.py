@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-
 from conftest import ROOT
+
 from crawler.archive import open_archive
 from crawler.snapshot import SnapshotServer
 from crawler.snapshot.faults import Fault, load_faults

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import feedparser
 import pytest
@@ -21,7 +22,7 @@ from feeds.query import ArchiveStore, feeds_from_archive, latest_rows, publish
 from feeds.samples import SOURCES, fill_archive, sample_stories
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2025, 7, 16, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 7, 16, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_one_entry_per_story_with_other_reports(archive: Any, tmp_path: Path) ->
     d = feedparser.parse((tmp_path / "public/feeds/all.atom").read_bytes())
     assert d.bozo == 0
     assert [e.id for e in d.entries] == [story_guid(s.url) for s in feeds["all"]]
-    related = [l.href for l in d.entries[0].links if l.rel == "related"]
+    related = [link.href for link in d.entries[0].links if link.rel == "related"]
     assert related == ["https://www.le12.ma/b.html", "https://www.rue20.com/c.html"]
     assert (tmp_path / "public/index.html").read_text().startswith("<!DOCTYPE html>")
 

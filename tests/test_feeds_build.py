@@ -8,7 +8,7 @@ import html
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
@@ -83,9 +83,9 @@ def test_every_feed_parses_with_right_guids_dates_links() -> None:
         for e in d.entries:
             s = by_url[e.link]
             assert e.id == story_guid(s.url) == s.guid
-            assert datetime(*e.published_parsed[:6], tzinfo=timezone.utc) == s.published.astimezone(timezone.utc)
+            assert datetime(*e.published_parsed[:6], tzinfo=UTC) == s.published.astimezone(UTC)
             if path.endswith(".atom"):
-                assert datetime(*e.updated_parsed[:6], tzinfo=timezone.utc) == s.updated.astimezone(timezone.utc)
+                assert datetime(*e.updated_parsed[:6], tzinfo=UTC) == s.updated.astimezone(UTC)
             assert e.title == s.title
             assert e.author == s.author
             assert {t.term for t in e.tags} & {s.topic, "سياسة", "اقتصاد", "مجتمع", "رياضة", "دولي", "فن وثقافة", "جهات"}
@@ -109,16 +109,16 @@ def test_atom_has_xml_lang_ar_and_proper_links() -> None:
     assert root.findtext("{http://www.w3.org/2005/Atom}author/{http://www.w3.org/2005/Atom}name")
     d = parse("all.atom", files["feeds/all.atom"])
     first = d.entries[0]  # sample 0: has an image and another report
-    rels = {(l.rel, l.href) for l in first.links}
+    rels = {(link.rel, link.href) for link in first.links}
     assert ("alternate", stories[0].url) in rels
     assert ("related", stories[0].also_reported_by[0].url) in rels
     assert ("enclosure", stories[0].image_url) in rels
-    assert sum(1 for l in first.links if l.rel == "alternate") == 1
+    assert sum(1 for link in first.links if link.rel == "alternate") == 1
     assert "أوردته أيضاً" in first.content[0].value and "le12" in first.content[0].value
     rss = parse("all.rss", files["feeds/all.rss"])
-    enclosure = [l for l in rss.entries[0].links if l.rel == "enclosure"]
+    enclosure = [link for link in rss.entries[0].links if link.rel == "enclosure"]
     assert enclosure and enclosure[0].href == stories[0].image_url and enclosure[0].type == "image/jpeg"
-    assert not [l for l in rss.entries[1].links if l.rel == "enclosure"]  # sample 1 has no image
+    assert not [link for link in rss.entries[1].links if link.rel == "enclosure"]  # sample 1 has no image
     assert rss.entries[0].media_content[0]["url"] == stories[0].image_url
     assert rss.entries[0].summary.startswith("ملخص الخبر 0")
 
@@ -141,7 +141,7 @@ def test_output_is_byte_stable_and_dates_come_from_data() -> None:
     assert one == two
     d = parse("x", one["feeds/all.atom"])
     newest = max(s.updated for s in sample_stories(40))
-    assert datetime(*d.feed.updated_parsed[:6], tzinfo=timezone.utc) == newest.astimezone(timezone.utc)
+    assert datetime(*d.feed.updated_parsed[:6], tzinfo=UTC) == newest.astimezone(UTC)
 
 
 def test_xss_payloads_never_reach_a_feed() -> None:

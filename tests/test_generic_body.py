@@ -31,7 +31,7 @@ def page(body: str, title: str = TITLE) -> bytes:
         '<body><nav><a href="/">الرئيسية</a> <a href="/s">مجتمع</a></nav>'
         f"<main><article>{body}</article></main>"
         '<footer><p>جميع الحقوق محفوظة للجريدة التجريبية 2025</p></footer></body></html>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def body_of(html: bytes) -> dict[str, str]:

@@ -11,17 +11,18 @@ rows of their own with the cross-site canonical kept as data.
 from __future__ import annotations
 
 import html
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from serving_support import SitesAt, article_page, loopback_server, reply, rss, serving, sources_with
+from test_faults import crawl
 
 from crawler.archive import open_archive
 from crawler.archive.canonical import fold_url
 from crawler.snapshot import SnapshotServer
-from serving_support import SitesAt, article_page, loopback_server, reply, rss, serving, sources_with
-from test_faults import crawl
 
 STOLEN = 5
 
@@ -103,12 +104,12 @@ def archive(archive_url: str) -> Any:
 
 
 def _art(source: str, url: str, title: str, canonical: str | None = None) -> Any:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from crawler.items import Article
 
     return Article(url=url, source=source, canonical_url=canonical, title=title, body_text=f"نص {title}",
-                   date_published=datetime(2025, 7, 16, tzinfo=timezone.utc), fetched_at=datetime.now(timezone.utc))
+                   date_published=datetime(2025, 7, 16, tzinfo=UTC), fetched_at=datetime.now(UTC))
 
 
 def test_same_address_from_two_sources_gives_two_rows(archive: Any) -> None:

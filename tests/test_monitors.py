@@ -25,8 +25,7 @@ from crawler.archive import open_archive
 from crawler.archive.runs import LAYER_FIELDS
 from crawler.config import BUNDLED_SOURCES, ConfigError, load_config
 from crawler.ops.alerts import post_webhook, send
-from crawler.ops.monitors import (COVERAGE_FIELDS, Thresholds, health_of, monitors_of, record_health, run_monitors,
-                                  thresholds_for)
+from crawler.ops.monitors import COVERAGE_FIELDS, Thresholds, health_of, monitors_of, record_health, run_monitors, thresholds_for
 from crawler.snapshot import SnapshotServer
 from crawler.snapshot.faults import Fault
 from tests.conftest import ROOT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pages_support import FIXTURES, assert_no_boilerplate, load, paragraphs
+
 from spiders.belpresse import BelpresseArticlePage
 from spiders.page import ArticlePage
 

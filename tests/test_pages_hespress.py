@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import UTC
+
+from pages_support import FIXTURES, assert_no_boilerplate, load, paragraphs
 
 from spiders.hespress import HespressArticlePage
-from pages_support import FIXTURES, assert_no_boilerplate, load, paragraphs
 
 URL = "https://www.hespress.com/%D8%A7%D9%84%D8%A7%D8%AA%D8%AD%D8%A7%D8%AF-458123.html"
 
@@ -34,7 +35,7 @@ def test_every_field() -> None:
     assert a.date_displayed_raw == "الجمعة 31 يناير 2020 - 04:34"
     assert a.date_modified_raw == "2020-01-31T09:12:45+01:00"
     assert a.date_published is None  # dates are parsed by the dates pipeline, not here
-    assert a.fetched_at is not None and a.fetched_at.tzinfo is timezone.utc
+    assert a.fetched_at is not None and a.fetched_at.tzinfo is UTC
     assert a.http_status == 200
     assert a.extraction == "meta,selectors"
     paras = paragraphs(a)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pages_support import assert_no_boilerplate, load, paragraphs
+
 from spiders.hibapress import HibapressArticlePage
 
 URL = "https://ar.hibapress.com/details-1234567.html"

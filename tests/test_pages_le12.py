@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pages_support import assert_no_boilerplate, load, paragraphs
+
 from spiders.le12 import Le12ArticlePage
 
 URL = "https://le12.ma/article/190999/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pages_support import assert_no_boilerplate, load, paragraphs
+
 from spiders.rue20 import Rue20ArticlePage
 
 URL = "https://rue20.com/901999.html"

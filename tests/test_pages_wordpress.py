@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pages_support import assert_no_boilerplate, load, paragraphs
+
 from spiders.wordpress import WordPressArticlePage
 
 URL = "https://news.example.ma/2020/08/08/melilla-covid/"

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ROOT
+from serving_support import loopback_server, reply, serving
+from test_spiders import FAST, SITES, _env, _read
+
 from crawler.archive import open_archive
 from crawler.archive.canonical import fold_url
 from crawler.snapshot import SnapshotServer
 from crawler.snapshot.permalinks import STRUCTURES, resolve
-from serving_support import loopback_server, reply, serving
 from spiders.article_evidence import article_evidence
 from spiders.belpresse import BelpresseArticlePage
 from spiders.hespress import HespressArticlePage
@@ -34,7 +35,6 @@ from spiders.hibapress import HibapressArticlePage
 from spiders.le12 import Le12ArticlePage
 from spiders.page import ArticlePage
 from spiders.rue20 import Rue20ArticlePage
-from test_spiders import FAST, SITES, _env, _read
 
 # The four WordPress structures, and Hespress's pre-2021 CMS shape (/<section>/<id>.html)
 STRUCTURE_NAMES = ["category", "query", "day", "id", "section-id"]

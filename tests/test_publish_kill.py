@@ -23,9 +23,9 @@ from typing import Any
 
 import feedparser
 import pytest
+from conftest import ROOT
 from lxml import etree
 
-from conftest import ROOT
 from crawler.archive import open_archive
 from feeds.publish import TMP_PREFIX
 from feeds.samples import START, fill_archive, sample_stories

@@ -9,10 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import ROOT
+
 from crawler.archive import open_archive
 from crawler.ops.reaper import process_alive, reap_dead_runs
 
@@ -55,10 +56,10 @@ def test_a_killed_crawl_is_marked_crashed_by_the_next_status(archive_url: str, t
 def test_live_and_remote_runs_are_left_alone(archive_url: str) -> None:
     with open_archive(archive_url) as a:
         a.start_run("live", spider="le12", source="le12")  # this test's own process: alive
-        old = (datetime.now(timezone.utc) - timedelta(hours=30)).isoformat()
+        old = (datetime.now(UTC) - timedelta(hours=30)).isoformat()
         a.execute("INSERT INTO crawl_runs (id, source, started_at, status, stats, errors, host, pid) "
                   "VALUES ('remote-new', 'rue20', ?, 'running', ?, ?, 'elsewhere', 1)",
-                  (a.enc_datetime(datetime.now(timezone.utc)), a.enc_json({}), a.enc_json([])))
+                  (a.enc_datetime(datetime.now(UTC)), a.enc_json({}), a.enc_json([])))
         a.execute("INSERT INTO crawl_runs (id, source, started_at, status, stats, errors, host, pid) "
                   "VALUES ('remote-old', 'hespress', ?, 'running', ?, ?, 'elsewhere', 1)",
                   (a.enc_datetime(datetime.fromisoformat(old)), a.enc_json({}), a.enc_json([])))
@@ -69,8 +70,8 @@ def test_live_and_remote_runs_are_left_alone(archive_url: str) -> None:
 
 def test_a_reused_pid_is_not_a_live_run() -> None:
     """A pid whose process started after the run did is not the run's process."""
-    assert process_alive(os.getpid(), datetime.now(timezone.utc))
-    assert not process_alive(os.getpid(), datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert process_alive(os.getpid(), datetime.now(UTC))
+    assert not process_alive(os.getpid(), datetime(2000, 1, 1, tzinfo=UTC))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     assert not process_alive(dead.pid)

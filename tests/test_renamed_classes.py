@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ROOT
+from test_spiders import FAST, SITES, _env, _read, expected_body
+
 from crawler.items import Article
 from crawler.snapshot import SnapshotServer
 from crawler.snapshot.rename import ClassRenamer
@@ -33,7 +34,6 @@ from spiders.hibapress import HibapressArticlePage
 from spiders.le12 import Le12ArticlePage
 from spiders.page import ArticlePage
 from spiders.rue20 import Rue20ArticlePage
-from test_spiders import FAST, SITES, _env, _read, expected_body
 
 PAGES: dict[str, type[ArticlePage]] = {
     "hespress": HespressArticlePage,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from scrapy.exceptions import DropItem
@@ -14,7 +14,7 @@ from pipelines.validate import ValidatePipeline
 
 
 def test_retry_after_seconds_and_http_date() -> None:
-    now = datetime(2025, 7, 16, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 7, 16, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds(b"7") == 7.0
     assert retry_after_seconds("Wed, 16 Jul 2025 12:00:30 GMT", now) == 30.0
     assert retry_after_seconds("Wed, 16 Jul 2025 11:00:00 GMT", now) == 0.0  # in the past: no wait

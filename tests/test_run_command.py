@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def akhbar(data: Path, *args: str, archive_url: str, sources: Path | None = None
                           env=env_for(archive_url, sources), capture_output=True, text=True, timeout=TIMEOUT)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def snapshot_count(site: str) -> int:
     with SnapshotServer(sites=[site]) as snap:
         return len(snap.articles(site))
@@ -335,8 +335,9 @@ def test_the_scheduler_survives_losing_its_archive_connection(tmp_path: Path, po
     # A PostgreSQL restart or failover drops the scheduler's connection between two
     # crawls; before, `akhbar run` died on it ("akhbar: error: terminating connection
     # due to administrator command") and nothing was crawled until someone restarted it.
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     url = f"{postgres_url}?schema=t_{os.getpid()}_{time.monotonic_ns() % 10**8}"
     sources = tmp_path / "sources.toml"
@@ -488,7 +489,7 @@ def test_finish_run_fills_the_run_columns(archive_url: str) -> None:
 
 
 def test_leases_exclude_expire_and_release(archive_url: str) -> None:
-    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     ttl = timedelta(minutes=10)
     with open_archive(archive_url) as a:
         one, two = Leases(a, "one"), Leases(a, "two")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from crawler.ops.schedule import (
 )
 
 CASA = ZoneInfo("Africa/Casablanca")
-UTC = timezone.utc
+UTC = UTC
 
 
 def casa(*args: int) -> datetime:

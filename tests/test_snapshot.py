@@ -15,10 +15,11 @@ import sys
 import urllib.error
 import urllib.request
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -33,7 +34,7 @@ from crawler.snapshot.sites import FIVE_SITES
 
 ROOT = Path(__file__).resolve().parent.parent
 
-NOW = datetime(2025, 7, 16, 13, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 16, 13, 30, tzinfo=UTC)
 ALL_SITES = [*FIVE_SITES, "wpdemo"]
 
 # the article link of a listing card, per site (docs/snapshot-contract.md)
@@ -175,7 +176,7 @@ def test_rss_feed_parses_with_full_content(snap: SnapshotServer, site: str) -> N
         assert entry.link == art["url"]
         assert entry.title == art["title"]
         assert art["paragraphs"][-1][:40] in html.unescape(entry.content[0].value)
-        assert datetime(*entry.published_parsed[:6], tzinfo=timezone.utc) == art["published"]
+        assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == art["published"]
         assert entry.tags[0].term == art["section_name"]
         assert entry.author
     if site == "rue20":
@@ -223,7 +224,7 @@ def test_rest_api_post_fields_and_dates(snap: SnapshotServer) -> None:
     assert post["link"] == art["url"]
     assert "_embedded" not in post
     # WordPress `date` is Casablanca wall time without offset, `date_gmt` UTC
-    assert post["date_gmt"] == art["published"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    assert post["date_gmt"] == art["published"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     assert post["date"] == art["published"].strftime("%Y-%m-%dT%H:%M:%S")
     local = datetime.fromisoformat(post["date"])
     assert local - datetime.fromisoformat(post["date_gmt"]) == art["published"].utcoffset()
@@ -237,7 +238,7 @@ def test_rest_api_filters_and_caps(snap: SnapshotServer) -> None:
     politics = json.loads(get_ok(f"{base}/wp-json/wp/v2/posts?per_page=100&categories=3"))
     assert politics and {p["categories"][0] for p in politics} == {3}
     assert len(politics) == sum(a["section"] == "section-3" for a in arts)
-    cut = arts[9]["published"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cut = arts[9]["published"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     after = json.loads(get_ok(f"{base}/wp-json/wp/v2/posts?per_page=100&after={cut}"))
     assert [p["id"] for p in after] == [a["id"] for a in arts[:9]]
     before = json.loads(get_ok(f"{base}/wp-json/wp/v2/posts?per_page=100&before={cut}"))

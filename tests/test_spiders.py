@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ROOT
+
 from crawler.snapshot import SnapshotServer
 
 SITES = ["hespress", "hibapress", "le12", "rue20", "belpresse"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import contextlib
 import fcntl
+import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
 def preflight_archive(url: str | None) -> None:
     """Open (and migrate) the archive before Scrapy starts: a pipeline that cannot open
     it inside the crawl only logs a traceback, and the crawl would run and keep nothing."""
-    from crawler.archive import archive_url, open_archive
     from scrapy.utils.project import get_project_settings
+
+    from crawler.archive import archive_url, open_archive
 
     target = url or archive_url(get_project_settings())
     try:
@@ -140,7 +141,8 @@ def crawl_sites(
             kwargs["base_url"] = base_urls[site]
         crawler = process.create_crawler(source.spider)
         if run_ids and site in run_ids:
-            crawler.akhbar_run_id = run_ids[site]  # read by crawler.archive.runs.run_id_for
+            # read by crawler.archive.runs.run_id_for; Scrapy's Crawler has no field for it
+            crawler.akhbar_run_id = run_ids[site]  # type: ignore[attr-defined]
         crawlers[site] = crawler
         process.crawl(crawler, **kwargs)
     _treat_repeated_sigterm_as_one(process)

@@ -21,10 +21,14 @@ import sys
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # imported where used: `akhbar extract --help` must not load the spiders
+    from spiders.page import ArticlePage
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +187,7 @@ class _Counts:
 class Chain:
     """The page object class and the source id / language an input is extracted with."""
 
-    page_class: type
+    page_class: type[ArticlePage]
     source_id: str
     language: str
 
@@ -198,12 +202,15 @@ def chain_for(source_id: str | None) -> Chain:
 
     from crawler.config import load_config
     from crawler.settings import SPIDER_MODULES
+    from spiders.base import NewsSpider
 
     cfg = load_config()
     source = cfg.sources.get(source_id)
     if source is None:
         raise KeyError(f"unknown source {source_id!r}; known: {', '.join(sorted(cfg.sources))}")
     spider_cls = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": SPIDER_MODULES})).load(source.spider)
+    if not issubclass(spider_cls, NewsSpider):
+        raise KeyError(f"source {source_id!r}: spider {source.spider!r} is no NewsSpider, so it has no page class")
     return Chain(spider_cls.page_class, source.id, source.language)
 
 
@@ -222,7 +229,7 @@ def extract_one(raw: RawPage, chain: Chain) -> dict[str, Any]:
     try:
         page = chain.page_class.from_bytes(raw.url, raw.body, headers=headers, encoding=encoding,
                                            default_language=chain.language,
-                                           fetched_at=datetime.now(timezone.utc))
+                                           fetched_at=datetime.now(UTC))
         article = page.to_article(chain.source_id)
     except (ValueError, TypeError, LookupError) as exc:  # lxml / decoding refusing the document
         raise InputError(f"cannot parse the page: {exc}") from None

@@ -25,10 +25,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crawler.archive import open_archive
+    from crawler.commands.existing import existing_archive
     from crawler.exporters import to_jsonable
     from crawler.ops.failed_urls import FailedUrls
-
-    from crawler.commands.existing import existing_archive
 
     archive = open_archive(existing_archive(args.ctx.archive_url, "failed"))
     try:

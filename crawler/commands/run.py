@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from crawler.config import ConfigError, load_config
@@ -35,7 +34,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
-
 
     from crawler.ops.schedule import scheduler_options
     from crawler.ops.scheduler import Scheduler

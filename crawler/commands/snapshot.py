@@ -40,9 +40,7 @@ def register(sub: Any) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from crawler.snapshot import SnapshotServer
-
-    from crawler.snapshot import permalinks
+    from crawler.snapshot import SnapshotServer, permalinks
     from crawler.snapshot.faults import load_faults
 
     faults = args.faults

@@ -28,9 +28,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     cfg = load_config()
-    from crawler.ops.reaper import reap_dead_runs
-
     from crawler.commands.existing import existing_archive
+    from crawler.ops.reaper import reap_dead_runs
 
     with open_archive(existing_archive(args.ctx.archive_url, "status")) as archive:
         reap_dead_runs(archive)

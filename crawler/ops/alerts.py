@@ -18,7 +18,8 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import Config, ConfigError

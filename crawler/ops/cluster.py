@@ -109,7 +109,7 @@ class ClusterAddon:
     settings. Without a Redis URL the frontier stays in the process (the default)."""
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ClusterAddon":
+    def from_crawler(cls, crawler: Crawler) -> ClusterAddon:
         return cls()
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -207,7 +207,7 @@ class ClusterScheduler(Scheduler):
     keys: dict[str, str]
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ClusterScheduler":
+    def from_crawler(cls, crawler: Crawler) -> ClusterScheduler:
         scheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
         settings = crawler.settings

@@ -18,10 +18,11 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ through the archive's seen set instead (what it archived is not fetched again)."
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_run_id(source: str) -> str:
@@ -118,7 +119,7 @@ def settle_run(archive: Any, crawl: CrawlProcess, *, spider: str,
         archive.add_run_error(crawl.run_id, f"crawl process exited with code {code} before the spider closed; "
                                             f"see {crawl.log_path}")
         _alert_crash(archive, crawl, code, spider, alerts or {})
-    rec = next((x for x in archive.runs(source=crawl.source, limit=5) if x["id"] == crawl.run_id), {})
+    rec: dict[str, Any] = next((x for x in archive.runs(source=crawl.source, limit=5) if x["id"] == crawl.run_id), {})
     if rec.get("status", "crashed") not in KEEP_JOBDIR:
         shutil.rmtree(crawl.jobdir, ignore_errors=True)
     return rec

@@ -20,10 +20,12 @@ Each failure is also appended to the run's ``errors`` and counted
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request
 from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
@@ -85,6 +87,12 @@ class FailedUrls:
         return self.archive.fetch("SELECT * FROM failed_urls WHERE source = ? ORDER BY last_failed_at", (source,))
 
 
+def failure_request(failure: Failure) -> Request:
+    """The request an errback's `failure` is about."""
+    # Scrapy sets `request` on the Failure it hands to an errback; Twisted's class does not declare it
+    return failure.request  # type: ignore[attr-defined]
+
+
 def failure_reason(failure: Failure) -> tuple[str | None, int | None]:
     """(reason, HTTP status) of a failed request; reason None for a robots.txt exclusion."""
     exc = failure.value
@@ -132,7 +140,7 @@ class FailedUrlsStore:
         self._closed = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "FailedUrlsStore":
+    def from_crawler(cls, crawler: Any) -> FailedUrlsStore:
         settings = crawler.settings
         if not settings.getbool("FAILED_URLS_ENABLED", True) or not settings.getbool("ARCHIVE_ENABLED", True):
             raise NotConfigured("failed URLs are kept in the archive; FAILED_URLS_ENABLED or ARCHIVE_ENABLED is off")
@@ -160,7 +168,8 @@ class FailedUrlsStore:
         """Record a request that failed for good; returns the reason (None: robots.txt)."""
         reason, status = failure_reason(failure)
         # after redirects, the URL that was asked for: the retry must ask for it again
-        url = (failure.request.meta.get("redirect_urls") or [failure.request.url])[0]
+        request = failure_request(failure)
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
         if reason is None:
             self._inc("akhbar/robots_disallowed")
             return None

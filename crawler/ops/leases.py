@@ -14,7 +14,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crawler.archive.records import parse_datetime
@@ -40,7 +40,7 @@ class Leases:
 
     def acquire(self, source: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
         """Take (or renew) the lease on `source`; False when someone else holds it."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         a = self.archive
         with a.transaction():
             row = a.fetchone(
@@ -57,7 +57,7 @@ class Leases:
 
     def renew(self, source: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
         """Push our lease's expiry on; False when we no longer hold it."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         a = self.archive
         n = a.execute(
             "UPDATE schedule_leases SET expires_at = ? WHERE source = ? AND holder = ?",
@@ -74,7 +74,7 @@ class Leases:
 
     def held(self, *, now: datetime | None = None) -> list[Lease]:
         """Every unexpired lease: the sources being crawled right now, and by whom."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         rows = self.archive.fetch("SELECT * FROM schedule_leases WHERE expires_at > ? ORDER BY source",
                                   (self.archive.enc_datetime(now),))
         return [_lease(r) for r in rows]

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy import signals
@@ -172,7 +173,7 @@ class RunFacts:
         return self.errors / self.requests if self.requests else 0.0
 
     @classmethod
-    def from_stats(cls, stats: Mapping[str, Any]) -> "RunFacts":
+    def from_stats(cls, stats: Mapping[str, Any]) -> RunFacts:
         errors = int(stats.get("downloader/exception_count", 0))
         prefix = "downloader/response_status_count/"
         for key, n in stats.items():
@@ -531,7 +532,7 @@ class RunMonitorSuite(MonitorSuite):
 
 def run_monitors(stats: Mapping[str, Any], *, spider: Any, thresholds: Thresholds, run: dict[str, Any],
                  reason: str | None = None, alerts: Mapping[str, Any] | None = None,
-                 record: Any = None, history: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
+                 record: Any = None, history: Sequence[tuple[str | None, Any]] | None = None) -> dict[str, Any]:
     """Run the suite over a crawl's stats; returns the report ``{source, run_id, ...,
     health, monitors}`` (also recorded and alerted by the suite's actions). `history` is
     the source's layer counts, this run first (`layer_history`); without it only this
@@ -566,7 +567,7 @@ class MonitorsExtension:
         """The crawler's shared archive, held from spider_opened until the health is recorded."""
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "MonitorsExtension":
+    def from_crawler(cls, crawler: Any) -> MonitorsExtension:
         if not crawler.settings.getbool("MONITORS_ENABLED", True):
             raise NotConfigured("MONITORS_ENABLED is off")
         from crawler.config import load_config

@@ -125,7 +125,7 @@ class ProgressExtension:
         self._last_plain = 0.0
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ProgressExtension":
+    def from_crawler(cls, crawler: Any) -> ProgressExtension:
         s = crawler.settings
         if not s.getbool("PROGRESS_ENABLED", True):
             raise NotConfigured("PROGRESS_ENABLED is off")

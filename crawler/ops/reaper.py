@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crawler.archive.records import parse_datetime
@@ -53,7 +53,7 @@ def process_started_at(pid: int) -> datetime | None:
     if boot is None:
         return None
     ticks = int(fields[19])  # field 22 of stat(5), counted after the ")" of the command name
-    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), timezone.utc)
+    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
 
 
 def process_alive(pid: int, since: datetime | None = None) -> bool:
@@ -87,7 +87,7 @@ def _dead_reason(run: dict[str, Any], host: str, held: set[str], now: datetime) 
 
 def reap_dead_runs(archive: Any, *, now: datetime | None = None) -> list[str]:
     """Mark every dead ``running`` run ``crashed``; returns their ids."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     host = socket.gethostname()
     try:
         rows = archive.fetch("SELECT id, source, started_at, host, pid FROM crawl_runs WHERE status = 'running'")

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.config import Config, ConfigError, Source, load_config
@@ -84,7 +85,7 @@ class QuietHours:
     end: time
 
     @classmethod
-    def parse(cls, text: Any) -> "QuietHours | None":
+    def parse(cls, text: Any) -> QuietHours | None:
         """``"01:00-05:00"`` (may wrap midnight: ``"22:00-06:00"``); ``""`` or absent: none."""
         if text is None or text == "" or text is False:
             return None
@@ -123,8 +124,10 @@ _MACROS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
 }
-_FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
-           ("month", 1, 12, _MONTHS), ("day of week", 0, 7, _DAYS))
+_FIELDS: tuple[tuple[str, int, int, Mapping[str, int]], ...] = (
+    ("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS), ("day of week", 0, 7, _DAYS),
+)
 
 
 def _cron_field(text: str, name: str, lo: int, hi: int, names: Mapping[str, int]) -> frozenset[int]:
@@ -178,7 +181,7 @@ class Cron:
     any_weekday: bool
 
     @classmethod
-    def parse(cls, text: str) -> "Cron":
+    def parse(cls, text: str) -> Cron:
         spec = _MACROS.get(text.strip().lower(), text)
         parts = spec.split()
         if len(parts) != 5:
@@ -212,7 +215,7 @@ class Cron:
                     for mi in minutes:
                         naive = datetime.combine(day, time(h, mi))
                         aware = naive.replace(tzinfo=tz, fold=0)
-                        u = aware.astimezone(timezone.utc)
+                        u = aware.astimezone(UTC)
                         if u.astimezone(tz).replace(tzinfo=None) != naive:
                             continue  # skipped by a clock change
                         if u > after:
@@ -226,7 +229,7 @@ class Every:
     interval: timedelta
 
     @classmethod
-    def parse(cls, text: str) -> "Every":
+    def parse(cls, text: str) -> Every:
         d = parse_duration(text)
         if d <= timedelta(0):
             raise ValueError(f"interval must be longer than 0: {text!r}")
@@ -260,7 +263,7 @@ class SourceSchedule:
     tz: ZoneInfo
 
     @classmethod
-    def from_raw(cls, source: str, raw: Mapping[str, Any], timezone_name: str = "Africa/Casablanca") -> "SourceSchedule":
+    def from_raw(cls, source: str, raw: Mapping[str, Any], timezone_name: str = "Africa/Casablanca") -> SourceSchedule:
         """Raises ValueError("<key>: <reason>")."""
 
         def field(key: str, parse: Any, default: Any) -> Any:
@@ -286,7 +289,7 @@ class SourceSchedule:
         span = int(self.jitter.total_seconds())
         if span <= 0:
             return timedelta(0)
-        digest = hashlib.sha256(f"{self.source}|{tick.astimezone(timezone.utc).isoformat()}".encode()).digest()
+        digest = hashlib.sha256(f"{self.source}|{tick.astimezone(UTC).isoformat()}".encode()).digest()
         return timedelta(seconds=int.from_bytes(digest[:8], "big") % span)
 
     def tick_after(self, last_started: datetime) -> datetime:
@@ -303,12 +306,12 @@ class SourceSchedule:
             local = due.astimezone(self.tz)
             if self.quiet.contains(local):
                 end = self.quiet.end_after(local.replace(tzinfo=None)).replace(tzinfo=self.tz)
-                due = end.astimezone(timezone.utc)
+                due = end.astimezone(UTC)
         due = due + self.jitter_for(tick)
         if self.quiet is not None and self.quiet.contains(due.astimezone(self.tz)):
             # jitter pushed it back in (quiet hours starting right after): wait them out too
             due = self.quiet.end_after(due.astimezone(self.tz).replace(tzinfo=None)).replace(tzinfo=self.tz)
-        return due.astimezone(timezone.utc)
+        return due.astimezone(UTC)
 
     def next_run(self, after: datetime, *, last_started: datetime | None = None,
                  last_status: str | None = None) -> datetime | None:
@@ -334,7 +337,7 @@ def next_run(source: str | Source, after: datetime | None = None, *, config: Con
     The value may be earlier than `after` (default now): the source is overdue and is
     started as soon as a slot is free. The last run comes from `last_run` (a
     ``crawl_runs`` row), else from `archive` when given (none: never run)."""
-    now = after or datetime.now(timezone.utc)
+    now = after or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("next_run: `after` must be timezone-aware")
     if isinstance(source, str):

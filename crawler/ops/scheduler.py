@@ -22,10 +22,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from crawler.config import Config
 from crawler.ops.crawl_process import CrawlProcess, progress_file_for, settle_run, start_crawl
@@ -52,7 +53,7 @@ def archive_errors() -> tuple[type[BaseException], ...]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 Running = CrawlProcess
@@ -107,7 +108,7 @@ class Scheduler:
         self.started_count = 0
         self._stop_signals = 0
         self._stop_handled = 0
-        self._stop_signum = signal.SIGTERM
+        self._stop_signum: int = signal.SIGTERM
         self._stop_deadline: float | None = None
         self._noted: dict[str, str] = {}  # source -> the skip already reported (once, not every second)
         self._once_pending: set[str] = set()

@@ -14,7 +14,7 @@ import logging
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -168,11 +168,11 @@ class Post:
 
     @property
     def published_utc(self) -> datetime:
-        return self.published.astimezone(timezone.utc)
+        return self.published.astimezone(UTC)
 
     @property
     def modified_utc(self) -> datetime:
-        return self.modified.astimezone(timezone.utc)
+        return self.modified.astimezone(UTC)
 
     @property
     def media_id(self) -> int:
@@ -237,7 +237,7 @@ def post_path(site: str, slug: str, pid: int, local: datetime) -> str:
 
 
 def default_now() -> datetime:
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def build_catalog(site: str, base_url: str, now: datetime, faults: bool = False,

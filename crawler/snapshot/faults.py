@@ -43,11 +43,12 @@ import struct
 import threading
 import time
 import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class Fault:
         return fnmatchcase(path, self.match) or fnmatchcase(full, self.match)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Fault":
+    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
         data = dict(data)
         try:
             kind = data.pop("kind")
@@ -318,7 +319,7 @@ def xml_bomb(body: bytes, variant: str, url: str) -> bytes:
     """`body` (an XML document) with a hostile DTD and its entity used in a first element."""
     if variant == "laughs":
         ents = ['<!ENTITY lol0 "lol">'] + [
-            f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)
+            f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
         ]
         use = "&lol9;"
     elif variant == "external":

@@ -17,10 +17,11 @@ import socket
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.snapshot import faults as faultlib
@@ -65,10 +66,11 @@ class SiteApp:
         self.fault_urls: dict[str, tuple[int, int]] = {}
         if faults and len(cat.posts) > 4:
             biggest = max(cat.spec.sections, key=lambda s: len(cat.section_posts(s)))
-            plan = [(cat.posts[2].path, 503, 1, {}), (cat.posts[4].path, 429, 1, {"Retry-After": "1"})]
+            demo_faults: list[tuple[str, int, int, dict[str, str]]] = [
+                (cat.posts[2].path, 503, 1, {}), (cat.posts[4].path, 429, 1, {"Retry-After": "1"})]
             if len(cat.section_posts(biggest)) > 10:
-                plan.append((cat.section_path(biggest, 2), 500, 2, {}))
-            for path, status, times, headers in plan:
+                demo_faults.append((cat.section_path(biggest, 2), 500, 2, {}))
+            for path, status, times, headers in demo_faults:
                 self.fault_plan[unquote(path)] = (status, times, headers)
                 self.fault_urls[cat.url(path)] = (status, times)
 
@@ -295,7 +297,7 @@ class SnapshotServer:
         # a name or WordPress structure (crawler/snapshot/permalinks.py); checked before any port opens
         self.permalinks = permalinks
         permalinklib.resolve(permalinks)
-        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._servers: dict[str, _Server] = {}
         self._threads: list[threading.Thread] = []
         self._apps: dict[str, SiteApp] = {}
 

@@ -8,7 +8,7 @@ Shapes follow WordPress core (``/wp-json/wp/v2/posts``, ``X-WP-Total``, the 400
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -171,7 +171,7 @@ def rss(r: Renderer, posts: list[Post], title: str, self_path: str) -> str:
         f"<title>{xml_escape(title)}</title>\n"
         f'<atom:link href="{xml_escape(r.url(self_path))}" rel="self" type="application/rss+xml"/>\n'
         f"<link>{xml_escape(r.url('/'))}</link>\n<description>{xml_escape(r.spec.name)}</description>\n"
-        f"<lastBuildDate>{dates.rfc822(last.astimezone(timezone.utc))}</lastBuildDate>\n<language>ar</language>\n"
+        f"<lastBuildDate>{dates.rfc822(last.astimezone(UTC))}</lastBuildDate>\n<language>ar</language>\n"
         + "".join(items)
         + "</channel>\n</rss>\n"
     )

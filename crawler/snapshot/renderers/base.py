@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from html import escape
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from crawler.snapshot.catalog import Post, SiteCatalog
 from crawler.snapshot.sites import Section
