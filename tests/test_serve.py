@@ -421,34 +421,6 @@ def test_keep_alive_survives_a_refused_body(site) -> None:
         conn.close()
 
 
-def test_web_package_imports_the_rest_only_through_the_archive_interface() -> None:
-    """feeds/web/ imports from crawler only the archive, config, taxonomy, Arabic text,
-    dedup, ops and items; nothing outside the CLI imports feeds.web."""
-    import ast
-
-    root = Path(__file__).resolve().parent.parent
-    allowed = ("crawler.archive", "crawler.config", "crawler.taxonomy", "crawler.arabic", "crawler.dedup",
-               "crawler.ops", "crawler.items")
-
-    def imports(path: Path) -> set[str]:
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.add(node.module)
-            elif isinstance(node, ast.Import):
-                names.update(a.name for a in node.names)
-        return names
-
-    web = {p.name: imports(p) for p in (root / "feeds" / "web").glob("*.py")}
-    assert "app.py" in web and "api.py" in web
-    bad = {f: sorted(m for m in mods if (m == "crawler" or m.startswith("crawler.")) and not m.startswith(allowed))
-           for f, mods in web.items()}
-    assert not any(bad.values()), bad
-    outside = [p.relative_to(root).as_posix() for d in ("crawler", "spiders", "pipelines") for p in (root / d).rglob("*.py")
-               if any(m == "feeds.web" or m.startswith("feeds.web.") for m in imports(p))]
-    assert all(p.startswith("crawler/commands/") for p in outside), outside
-
-
 def test_feeds_directory_lists_every_published_feed(site) -> None:
     import re
 
