@@ -31,7 +31,7 @@ from bench.common import ROOT, result
 from bench.extraction_metric import LabelledPage, Score, load_set, score_page
 from crawler.snapshot import SnapshotServer
 from spiders.belpresse import BelpresseArticlePage
-from spiders.extract import GenericFields
+from spiders.generic_fields import GenericFields
 from spiders.hespress import HespressArticlePage
 from spiders.hibapress import HibapressArticlePage
 from spiders.le12 import Le12ArticlePage

@@ -16,7 +16,7 @@ patterns, the URL), never a class or id. JSON-LD, ``article:section`` / ``author
 - date_displayed_raw: the first short text after the headline that reads as a date, with a
   time printed in the next element.
 
-Each group is computed on its first read, like `spiders.extract.GenericFields`.
+Each group is computed on its first read, like `spiders.generic_fields.GenericFields`.
 """
 
 from __future__ import annotations

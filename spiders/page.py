@@ -33,7 +33,6 @@ from spiders.byline import StructuralFields
 from spiders.extract import (
     BLOCK_TAGS,
     Fields,
-    GenericFields,
     absolute,
     clean_body,
     clean_text,
@@ -43,6 +42,7 @@ from spiders.extract import (
     inner_html,
     paragraphs,
 )
+from spiders.generic_fields import GenericFields
 from spiders.noise import remove_noise
 
 logger = logging.getLogger(__name__)

@@ -9,13 +9,12 @@ from parsel import Selector
 
 from spiders.extract import (
     BOILERPLATE_MAX_LEN,
-    GenericFields,
-    extract_generic,
     extract_jsonld,
     is_boilerplate_paragraph,
     is_boilerplate_text,
     paragraphs,
 )
+from spiders.generic_fields import GenericFields, extract_generic
 from spiders.page import ArticlePage, css_alternatives
 
 

@@ -15,7 +15,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from bench.extraction_metric import Score, evaluate, load_set, score_page, shingles
-from spiders.extract import GenericFields
+from spiders.generic_fields import GenericFields
 from spiders.wordpress import WordPressArticlePage
 
 SET = Path(__file__).parent / "fixtures" / "extraction"

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
+from feeds.arabic_date import arabic_date
 from feeds.model import OtherReport, RelatedStory
-from feeds.page import PageContext, arabic_date, render_page
+from feeds.page import PageContext, render_page
 from feeds.samples import SOURCES, sample_stories
 from feeds.web.server import WebServer
 from tests.browser_support import check_results, chromium_cmd, dump_dom
@@ -26,10 +27,10 @@ PAYLOAD_TITLE = '<img src=x onerror="document.body.setAttribute(\'data-pwned\',1
 
 def test_arabic_dates_in_moroccan_time() -> None:
     # Morocco is UTC+1, except during Ramadan (UTC+0): April 2022 fell in Ramadan.
-    assert arabic_date(datetime(2022, 4, 8, 23, 56, tzinfo=timezone.utc)) == "الجمعة 8 أبريل 2022 - 23:56"
-    assert arabic_date(datetime(2025, 7, 16, 11, 0, tzinfo=timezone.utc)) == "الأربعاء 16 يوليوز 2025 - 12:00"
-    assert arabic_date(datetime(2025, 8, 1, 23, 30, tzinfo=timezone.utc)) == "السبت 2 غشت 2025 - 00:30"
-    months = [arabic_date(datetime(2025, m, 15, 12, tzinfo=timezone.utc)).split()[2] for m in range(1, 13)]
+    assert arabic_date(datetime(2022, 4, 8, 23, 56, tzinfo=UTC)) == "الجمعة 8 أبريل 2022 - 23:56"
+    assert arabic_date(datetime(2025, 7, 16, 11, 0, tzinfo=UTC)) == "الأربعاء 16 يوليوز 2025 - 12:00"
+    assert arabic_date(datetime(2025, 8, 1, 23, 30, tzinfo=UTC)) == "السبت 2 غشت 2025 - 00:30"
+    months = [arabic_date(datetime(2025, m, 15, 12, tzinfo=UTC)).split()[2] for m in range(1, 13)]
     assert months == ["يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر", "أكتوبر", "نونبر", "دجنبر"]
 
 
@@ -129,7 +130,7 @@ def test_chromium_renders_stories_right_to_left(served, chromium: str, tmp_path:
 
 # --- search with its filters, served ------------------------------------------------------
 
-OLD = datetime(2025, 7, 1, 9, 0, tzinfo=timezone.utc)
+OLD = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 
 
 def _older(n: int) -> list:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from lxml import etree
 from scrapy.http import HtmlResponse
 
-from spiders.extract import GenericFields
 from spiders.generic_body import add_continuations, trafilatura_body
+from spiders.generic_fields import GenericFields
 
 SENTENCES = [
     "أعلنت وزارة الصحة اليوم عن تسجيل تراجع ملحوظ في عدد الحالات الجديدة بعدد من جهات المملكة خلال الأسبوع الماضي.",

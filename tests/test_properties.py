@@ -253,7 +253,8 @@ def test_page_objects_extract_any_html_without_raising(body: bytes, page_cls: ty
 def test_site_independent_extractors_take_any_fragment(fragment: str) -> None:
     from parsel import Selector
 
-    from spiders.extract import extract_generic, extract_jsonld, extract_meta
+    from spiders.extract import extract_jsonld, extract_meta
+    from spiders.generic_fields import extract_generic
 
     # Text decoded from a response never holds lone surrogates (bytes decode with replacement).
     sel = Selector(text=fragment.encode("utf-8", "replace").decode("utf-8") or "<p></p>")

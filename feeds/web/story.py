@@ -284,7 +284,7 @@ def arabic_date(dt: datetime | None) -> str:
     """``الجمعة 8 أبريل 2022 - 23:56`` in Moroccan time (as the front page prints dates)."""
     if dt is None:
         return ""
-    from feeds.page import arabic_date as page_date
+    from feeds.arabic_date import arabic_date as page_date
 
     return page_date(dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc), MOROCCO)  # the archive stores UTC
 

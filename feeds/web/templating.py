@@ -16,8 +16,8 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from feeds.arabic_date import MONTHS_MA, arabic_date
 from feeds.build import plain_text, safe_url
-from feeds.page import MONTHS_MA, arabic_date
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
