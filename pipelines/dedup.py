@@ -107,8 +107,13 @@ class DedupPipeline:
 
     # --- per item ----------------------------------------------------------------------
     def process_item(self, item: Any) -> Any:
-        assert self.dedup is not None
         adapter = ItemAdapter(item)
+        if self.dedup is None:
+            # closed already (an engine stopped without waiting for its items): the next
+            # crawl's `index_missing` gives the stored article its story
+            logger.warning("dedup: closed before %s arrived; its story comes with the next crawl", adapter.get("url"))
+            self.stats.inc_value("dedup/late")
+            return item
         done = self._assigned.pop(id(item), None)
         if done is not None and done[0] is item:
             res: StoryResult | None = done[1]
