@@ -9,6 +9,7 @@ same tokens the search index does.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Tashkeel (harakat, tanwin, shadda, sukun, superscript alef, Quranic marks) and tatweel.
 _DIACRITICS = "".join(chr(c) for c in range(0x0610, 0x061B)) + "".join(
@@ -53,6 +54,56 @@ DELETED_CLASS: str = "".join(chr(k) for k, v in _TRANSLATE.items() if v is None)
 """Regex character-class body of every character `normalize` deletes (tashkeel, tatweel,
 joiners, direction marks), for patterns that must tolerate them in raw text."""
 
+_FAST_MIN = 200
+"""Characters from which `_translate` goes through arrays: ``str.translate`` looks every
+character up in the table (~150 ns each: most of the time the pipelines spend
+normalising an article body); below this, the array round trip costs more."""
+_tables: tuple[Any, Any] | None = None
+
+
+def _lookup_tables() -> tuple[Any, Any] | None:
+    """`_TRANSLATE` as arrays over the BMP: code point -> code point, and "deleted"."""
+    global _tables
+    if _tables is None:
+        import numpy as np
+
+        if any(v is not None and len(v) != 1 for v in _TRANSLATE.values()) or max(_TRANSLATE) >= 0x10000:
+            _tables = (None, None)  # not a one-to-one table: `str.translate` only
+        else:
+            lut = np.arange(0x10000, dtype=np.uint32)
+            gone = np.zeros(0x10000, dtype=bool)
+            for k, v in _TRANSLATE.items():
+                if v is None:
+                    gone[k] = True
+                else:
+                    lut[k] = ord(v)
+            _tables = (lut, gone)
+    return _tables if _tables[0] is not None else None
+
+
+def _translate(text: str) -> str:
+    """``text.translate(_TRANSLATE)``, the same string, ~8x quicker on an article body."""
+    tables = None if len(text) < _FAST_MIN or text.isascii() else _lookup_tables()
+    if tables is None:
+        return text.translate(_TRANSLATE)
+    import numpy as np
+
+    try:
+        cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # a lone surrogate
+        return text.translate(_TRANSLATE)
+    lut, gone = tables
+    if int(cp.max()) < 0x10000:
+        mapped, drop = lut[cp], gone[cp]
+    else:  # astral characters (emoji) are never in the table
+        bmp = cp < 0x10000
+        idx = np.where(bmp, cp, 0)
+        mapped, drop = np.where(bmp, lut[idx], cp), gone[idx] & bmp
+    if drop.any():
+        mapped = mapped[~drop]
+    return mapped.tobytes().decode("utf-32-le")
+
+
 _SPACES = re.compile(r"\s+")
 _TOKEN = re.compile(r"[0-9A-Za-z\u0621-\u064A\u0660-\u0669\u06F0-\u06F9]+")
 
@@ -71,11 +122,11 @@ def normalize(text: str) -> str:
     whitespace collapsed."""
     if not text:
         return ""
-    return _SPACES.sub(" ", text.translate(_TRANSLATE).lower()).strip()
+    return _SPACES.sub(" ", _translate(text).lower()).strip()
 
 
 def tokens(text: str) -> list[str]:
     """Word tokens of the normalised text (letters and digits; punctuation dropped)."""
     # `normalize` minus its whitespace collapsing: tokens never hold whitespace, so the
     # result is the same, for a quarter less time on an article body
-    return _TOKEN.findall(text.translate(_TRANSLATE).lower()) if text else []
+    return _TOKEN.findall(_translate(text).lower()) if text else []

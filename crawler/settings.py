@@ -105,6 +105,11 @@ PROGRESS_INTERVAL = 30.0
 # (postgresql://... for many crawler machines). Spiders skip URLs it already holds.
 AKHBAR_ARCHIVE_URL = os.environ.get("AKHBAR_ARCHIVE_URL")
 AKHBAR_SEEN_STORE = "crawler.archive.seen.ArchiveSeenStore"
+# Articles and their stories are stored in one transaction per batch (pipelines/archive.py):
+# up to this many, or this long after the batch's first. A kill -9 loses nothing: a URL
+# is marked seen in the transaction that stores it, so an uncommitted batch is re-fetched.
+ARCHIVE_BATCH_ITEMS = 32
+ARCHIVE_BATCH_SECONDS = 1.0
 # Discovery (spiders/base.py, docs/spiders.md): listing links whose URL is not of the site's
 # known article shape are fetched and kept when their content is an article, this many per run.
 AKHBAR_DISCOVERY_PROBE_BUDGET = os.environ.get("AKHBAR_DISCOVERY_PROBE_BUDGET", "200")

@@ -266,3 +266,46 @@ def test_snapshot_sample_republished_copies_are_one_story(tmp_path: Path) -> Non
     for u, sid in got.items():
         mine[sid].add(u)
     assert {frozenset(g) for g in mine.values()} == {frozenset(g) for g in expected.values()}
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+_FRESH = """
+import json, sys
+from crawler.archive import open_archive
+from crawler.archive.migrations import MIGRATIONS
+archive = open_archive(sys.argv[1], migrate=False)
+first = archive.migrate(int(sys.argv[2])) if len(sys.argv) > 2 else []
+rest = archive.migrate()
+tables = archive.fetchval("SELECT COUNT(*) FROM dedup_band") if 100 in archive.applied_migrations() else None
+archive.close()
+print(json.dumps({"first": first, "rest": rest, "listed": [m.version for m in MIGRATIONS], "tables": tables,
+                  "dedup_imported": sorted(m for m in sys.modules if m.startswith("crawler.dedup"))}))
+"""
+
+
+def _migrate_in_a_fresh_process(url: str, *first: str) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", _FRESH, url, *first], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_a_fresh_archive_without_dedup_imported_gets_every_migration_in_order(archive_url: str) -> None:
+    got = _migrate_in_a_fresh_process(archive_url)
+    assert got["dedup_imported"] == []  # the process never imported the dedup package
+    assert 100 in got["listed"] and got["listed"] == sorted(got["listed"])
+    assert got["rest"] == got["listed"]  # applied in one pass, in ascending order, the stories among them
+    assert got["tables"] == 0
+    # and the dedup package, imported later, finds its tables there and adds nothing
+    with open_archive(archive_url) as archive:
+        assert archive.migrate() == []
+        ArchiveDedup(archive)
+        assert archive.applied_migrations() == got["listed"]
+
+
+def test_an_archive_from_before_the_stories_upgrades_in_order(archive_url: str) -> None:
+    got = _migrate_in_a_fresh_process(archive_url, "20")  # the core schema only, as an early archive
+    assert got["first"] and max(got["first"]) == 20 and got["tables"] is not None
+    assert got["rest"] == [v for v in got["listed"] if v > 20] and got["rest"][0] == 100

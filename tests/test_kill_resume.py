@@ -123,3 +123,54 @@ def test_kill_9_then_restart_keeps_every_article_once(snapshot: SnapshotServer, 
         assert text_rows == docs == len(rows)
         runs = db.execute("SELECT status FROM crawl_runs ORDER BY started_at").fetchall()
         assert [r[0] for r in runs][-1] == "finished"
+
+
+def test_kill_9_with_a_batch_open_then_restart_archives_everything(snapshot: SnapshotServer, tmp_path: Path) -> None:
+    """The archive pipeline commits articles in batches (pipelines/archive.py). A kill -9
+    while a batch waits loses that batch from the archive and nothing else: its URLs were
+    not marked seen either, so the restart fetches and stores them."""
+    truth = snapshot.articles(SITE)
+    sources = _sources(snapshot, tmp_path / "sources.toml")
+    data = tmp_path / "data"
+    data.mkdir()
+    batch = 8
+    # no timer flush during the test: only full batches reach the archive before the kill
+    proc = _crawl(data, sources, "-s", f"ARCHIVE_BATCH_ITEMS={batch}", "-s", "ARCHIVE_BATCH_SECONDS=600")
+    archive = data / "archive.sqlite3"
+    base = _article_hits(snapshot)
+
+    def archived() -> int:
+        try:
+            with sqlite3.connect(f"file:{archive}?mode=ro", uri=True) as db:
+                return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        except sqlite3.Error:  # not created or not migrated yet
+            return 0
+
+    # two batches committed, and more articles served than stored: the next batch is open
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and not (
+            archived() >= 2 * batch and _article_hits(snapshot) - base >= archived() + batch // 2):
+        time.sleep(0.01)
+    assert proc.poll() is None, "the crawl ended before the kill"
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(30) == -signal.SIGKILL
+    served = _article_hits(snapshot) - base
+    killed_at = _article_hits(snapshot)
+
+    with sqlite3.connect(archive) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        before = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        seen = {r[0] for r in db.execute("SELECT article_id FROM seen_urls")}
+        ids = {r[0] for r in db.execute("SELECT id FROM articles")}
+    assert before % batch == 0 and 2 * batch <= before < served, (before, served)
+    assert seen == ids  # a URL is seen only with its stored article
+
+    proc = _crawl(data, sources)  # the project's batches: the last one is stored by its timer
+    assert proc.wait(180) == 0, (data / "crawl.log").read_text()[-3000:]
+    refetched = _article_hits(snapshot) - killed_at
+    assert refetched <= len(truth) - before + 2, (refetched, before)
+    with sqlite3.connect(archive) as db:
+        rows = db.execute("SELECT url, story_id FROM articles WHERE source = ?", (SITE,)).fetchall()
+        assert db.execute("SELECT count(*) FROM dedup_doc").fetchone()[0] == len(rows)
+    assert sorted(u for u, _ in rows) == sorted(a["url"] for a in truth)  # every article, exactly once
+    assert all(story for _, story in rows)

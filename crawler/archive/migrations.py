@@ -6,10 +6,9 @@ archive applies, in ascending order, every registered version not yet recorded i
 ``schema_migrations`` when it opens, so upgrading an existing archive only adds.
 
 Version ranges keep parallel work from colliding: 1-99 the archive core, 100-199
-stories/dedup, 200-299 feeds, 300-399 operations. Register with `register()` from
-the module that needs the tables (it runs at import, before `open_archive`), e.g.::
+stories/dedup, 200-299 feeds, 300-399 operations. Every migration is registered in this
+module, so any archive, whatever the process has imported, gets them all in order::
 
-    from crawler.archive.migrations import Migration, register
     register(Migration(100, "stories", sqlite=["CREATE TABLE ..."], postgres=["CREATE TABLE ..."]))
 """
 
@@ -338,6 +337,42 @@ register(
         ],
     )
 )
+
+
+# --- 100: stories (dedup) -------------------------------------------------------------------
+# The near-duplicate index and the stories (crawler/dedup/sqlstore.py says what each table
+# holds). Listed here with every other migration, not registered by the dedup package on
+# import: an archive opened without crawler.dedup imported gets it in order too.
+
+_DEDUP_SQLITE = [
+    """CREATE TABLE dedup_band (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,
+        PRIMARY KEY (band_key, article_id)) WITHOUT ROWID""",
+    """CREATE TABLE dedup_doc (article_id INTEGER PRIMARY KEY, story_id TEXT NOT NULL,
+        published TEXT NOT NULL, key TEXT NOT NULL, shingles BLOB NOT NULL, figures TEXT NOT NULL)""",
+    "CREATE INDEX dedup_doc_story ON dedup_doc (story_id)",
+    """CREATE TABLE stories (story_id TEXT PRIMARY KEY, head_published TEXT NOT NULL, head_key TEXT NOT NULL,
+        canonical_id INTEGER, size INTEGER NOT NULL DEFAULT 1, updated_at TEXT)""",
+    """CREATE TABLE story_related (story_id TEXT NOT NULL, related_id TEXT NOT NULL, score REAL NOT NULL,
+        PRIMARY KEY (story_id, related_id)) WITHOUT ROWID""",
+    "CREATE INDEX story_related_other ON story_related (related_id)",
+    "CREATE TABLE dedup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+_DEDUP_POSTGRES = [
+    """CREATE TABLE dedup_band (band_key BIGINT NOT NULL, article_id BIGINT NOT NULL,
+        PRIMARY KEY (band_key, article_id))""",
+    """CREATE TABLE dedup_doc (article_id BIGINT PRIMARY KEY, story_id TEXT NOT NULL,
+        published TEXT NOT NULL, key TEXT NOT NULL, shingles BYTEA NOT NULL, figures TEXT NOT NULL)""",
+    "CREATE INDEX dedup_doc_story ON dedup_doc (story_id)",
+    """CREATE TABLE stories (story_id TEXT PRIMARY KEY, head_published TEXT NOT NULL, head_key TEXT NOT NULL,
+        canonical_id BIGINT, size INTEGER NOT NULL DEFAULT 1, updated_at TEXT)""",
+    """CREATE TABLE story_related (story_id TEXT NOT NULL, related_id TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (story_id, related_id))""",
+    "CREATE INDEX story_related_other ON story_related (related_id)",
+    "CREATE TABLE dedup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+register(Migration(100, "dedup: LSH band index, fingerprints, stories, related stories",
+                   sqlite=_DEDUP_SQLITE, postgres=_DEDUP_POSTGRES))
 
 
 # --- 301: run health (operations: monitors) ---------------------------------------------

@@ -1,6 +1,6 @@
 """The dedup index in the archive (SQLite or PostgreSQL), and story upkeep there.
 
-Tables (migration 100, appended to the archive's list):
+Tables (migration 100 in `crawler.archive.migrations`):
 
 - ``dedup_band (band_key, article_id)``, primary key on both: the LSH index. A band
   key is the report's 16-day publication epoch (high 16 bits) and a 47-bit hash of
@@ -33,43 +33,12 @@ from itertools import chain, repeat
 from dataclasses import asdict
 from typing import Any, Sequence
 
-from crawler.archive.migrations import Migration, register
 from crawler.dedup.engine import Head, IndexedDoc
 from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
 
 logger = logging.getLogger(__name__)
 
 DEDUP_LOCK_KEY = 0x616B6464  # "akdd": the advisory lock serialising story assignment
-
-_SQLITE = [
-    """CREATE TABLE dedup_band (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,
-        PRIMARY KEY (band_key, article_id)) WITHOUT ROWID""",
-    """CREATE TABLE dedup_doc (article_id INTEGER PRIMARY KEY, story_id TEXT NOT NULL,
-        published TEXT NOT NULL, key TEXT NOT NULL, shingles BLOB NOT NULL, figures TEXT NOT NULL)""",
-    "CREATE INDEX dedup_doc_story ON dedup_doc (story_id)",
-    """CREATE TABLE stories (story_id TEXT PRIMARY KEY, head_published TEXT NOT NULL, head_key TEXT NOT NULL,
-        canonical_id INTEGER, size INTEGER NOT NULL DEFAULT 1, updated_at TEXT)""",
-    """CREATE TABLE story_related (story_id TEXT NOT NULL, related_id TEXT NOT NULL, score REAL NOT NULL,
-        PRIMARY KEY (story_id, related_id)) WITHOUT ROWID""",
-    "CREATE INDEX story_related_other ON story_related (related_id)",
-    "CREATE TABLE dedup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-]
-_POSTGRES = [
-    """CREATE TABLE dedup_band (band_key BIGINT NOT NULL, article_id BIGINT NOT NULL,
-        PRIMARY KEY (band_key, article_id))""",
-    """CREATE TABLE dedup_doc (article_id BIGINT PRIMARY KEY, story_id TEXT NOT NULL,
-        published TEXT NOT NULL, key TEXT NOT NULL, shingles BYTEA NOT NULL, figures TEXT NOT NULL)""",
-    "CREATE INDEX dedup_doc_story ON dedup_doc (story_id)",
-    """CREATE TABLE stories (story_id TEXT PRIMARY KEY, head_published TEXT NOT NULL, head_key TEXT NOT NULL,
-        canonical_id BIGINT, size INTEGER NOT NULL DEFAULT 1, updated_at TEXT)""",
-    """CREATE TABLE story_related (story_id TEXT NOT NULL, related_id TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (story_id, related_id))""",
-    "CREATE INDEX story_related_other ON story_related (related_id)",
-    "CREATE TABLE dedup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-]
-
-register(Migration(100, "dedup: LSH band index, fingerprints, stories, related stories",
-                   sqlite=_SQLITE, postgres=_POSTGRES))
 
 INDEX_PARAMS = ("shingle_size", "bands", "rows", "lead_shingles", "lead_bands", "passage_window", "passage_keys", "seed")
 """Parameters the stored index depends on: changing one needs ``akhbar dedup --rebuild``."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterator
 
 from crawler.dedup.engine import Assignment, StoryIndex, published_key
 from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
@@ -65,11 +65,10 @@ class ArchiveDedup:
                 self.store.lock()
                 self.store.check_params()
 
-    def _add(self, row: dict[str, Any]) -> Assignment:
-        return self.index.add(
-            row["url_key"], title=row.get("title"), body=row.get("body_text"), summary=row.get("summary"),
-            published=row.get("date_published"), doc_id=int(row["id"]),
-        )
+    def _add(self, row: dict[str, Any], *, known_new: bool = False) -> Assignment:
+        fp = self.fingerprinter.fingerprint(title=row.get("title"), body=row.get("body_text"), summary=row.get("summary"))
+        return self.index.add_fingerprint(row["url_key"], fp, published_key(row.get("date_published")), int(row["id"]),
+                                          known_new=known_new)
 
     def assign(self, article_id: int) -> StoryResult | None:
         """Give one archived article its story; None when there is no such article."""
@@ -90,6 +89,46 @@ class ArchiveDedup:
             self.store.discard()
             raise
         return StoryResult(int(article_id), res.story_id, cid == int(article_id), res.duplicates, res.renamed)
+
+    def assign_many(self, article_ids: list[int], *, new: Collection[int] = ()) -> list[StoryResult | None]:
+        """`assign` for several archived articles, in order, in one transaction (the
+        caller's when one is open: the crawl's batch writes its articles and their
+        stories together). Each result carries its story and canonical flag as they
+        stand once the whole batch is assigned (a later report of the batch may have
+        renamed a story or become its canonical); None for an id with no article.
+        `new`: ids the caller has just inserted (not indexed yet: no lookup)."""
+        if not article_ids:
+            return []
+        a = self.archive
+        ids = [int(i) for i in article_ids]
+        distinct = sorted(set(ids))
+        try:
+            with a.transaction():
+                self.store.lock()
+                rows = {r["id"]: r for r in a.fetch(
+                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({', '.join('?' * len(distinct))})",
+                    distinct)}
+                assigned: dict[int, Assignment] = {}
+                for aid in ids:
+                    if aid in rows:
+                        # an id twice in the batch: the second finds the first indexed
+                        assigned[aid] = self._add(rows[aid], known_new=aid in new and aid not in assigned)
+                self.store.flush()
+                self.store.refresh_canonical()
+                final = {r["id"]: r for r in a.fetch(
+                    f"SELECT id, story_id, is_canonical FROM articles WHERE id IN ({', '.join('?' * len(distinct))})",
+                    distinct)}
+        except BaseException:
+            self.store.discard()
+            raise
+        out: list[StoryResult | None] = []
+        for aid in ids:
+            res, row = assigned.get(aid), final.get(aid)
+            if res is None or row is None:
+                out.append(None)
+                continue
+            out.append(StoryResult(aid, row["story_id"], bool(row["is_canonical"]), res.duplicates, res.renamed))
+        return out
 
     def add_rows(self, rows: list[dict[str, Any]], fps: list[Fingerprint] | None = None,
                  *, known_new: bool = False) -> int:
