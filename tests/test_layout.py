@@ -46,3 +46,16 @@ def test_web_package_reaches_crawler_only_through_the_archive_interface() -> Non
         if dep.startswith(("crawler", "spiders", "pipelines")) and not dep.startswith(WEB_MAY_IMPORT)
     )
     assert outside == []
+
+
+def test_reader_follows_runtime_imports_only(tmp_path) -> None:
+    pkg = tmp_path / "crawler"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from crawler.b import B\n")
+    (pkg / "b.py").write_text("def f():\n    from crawler import a\n    return a\n")
+    (pkg / "c.py").write_text("from .b import f\n")
+    graph = import_graph(tmp_path)
+    assert graph["crawler.a"] == set()  # annotations only
+    assert graph["crawler.b"] == {"crawler.a"}  # a function-level import counts
+    assert graph["crawler.c"] == {"crawler.b"}  # relative imports resolved
