@@ -119,8 +119,8 @@ def _site_sections(sources: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 # --- floor ---------------------------------------------------------------------------------
 
-def floor(path: Path, db: Path) -> float:
-    """Seconds for the bare batched storage floor over the file."""
+def floor(path: Path, db: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of the bare batched storage floor over the file."""
     from datasketch import MinHash
 
     for p in db.parent.glob(db.name + "*"):
@@ -131,6 +131,7 @@ def floor(path: Path, db: Path) -> float:
     conn.execute("CREATE TABLE a (id INTEGER PRIMARY KEY, url TEXT UNIQUE, title TEXT, body TEXT)")
     conn.execute("CREATE VIRTUAL TABLE f USING fts5(title, body)")
     t = time.perf_counter()
+    c = time.process_time()
     n = 0
     with path.open("rb") as fh:
         conn.execute("BEGIN")
@@ -147,9 +148,9 @@ def floor(path: Path, db: Path) -> float:
                 conn.execute("COMMIT")
                 conn.execute("BEGIN")
         conn.execute("COMMIT")
-    secs = time.perf_counter() - t
+    secs, cpu = time.perf_counter() - t, time.process_time() - c
     conn.close()
-    return secs
+    return secs, cpu
 
 
 # --- a command, timed, with its memory -----------------------------------------------------
@@ -165,21 +166,25 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _stat(pid: int) -> tuple[int, float]:
-    """(RSS KiB, CPU seconds) of a process, 0 when it is gone."""
+def _stat(pid: int) -> tuple[int, int, float]:
+    """(RSS KiB, PSS KiB, CPU seconds) of a process, zeros when it is gone. PSS shares the
+    pages forked workers hold in common among them: the sum over processes is real memory."""
     try:
         with open(f"/proc/{pid}/status") as fh:
             rss = next((int(ln.split()[1]) for ln in fh if ln.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            pss = next((int(ln.split()[1]) for ln in fh if ln.startswith("Pss:")), rss)
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
         cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return rss, cpu
+        return rss, pss, cpu
     except (OSError, IndexError, ValueError):
-        return 0, 0.0
+        return 0, 0, 0.0
 
 
 def run_measured(cmd: list[str], env: dict[str, str], stdout: Any = subprocess.DEVNULL) -> dict[str, Any]:
-    """Run `cmd`; wall seconds, peak RSS (main process; all its processes summed), CPU
+    """Run `cmd`; wall seconds, peak RSS of the main process, peak PSS of all its processes
+    summed, CPU
     seconds of the main process and of its children, sampled from /proc."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE)
@@ -192,8 +197,8 @@ def run_measured(cmd: list[str], env: dict[str, str], stdout: Any = subprocess.D
         while not stop.is_set():
             total = 0
             for pid in _tree(proc.pid):
-                rss, c = _stat(pid)
-                total += rss
+                rss, pss, c = _stat(pid)
+                total += pss
                 if pid == proc.pid:
                     peak_main = max(peak_main, rss)
                 if c:
@@ -249,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     exports: dict[int, dict[str, Any]] = {}
     for n in sizes:
         src = make_file(work / f"articles-{n}.jsonl", n, args.corpus)
-        fl = floor(src, work / f"floor-{n}.sqlite3")
+        fl, fl_cpu = floor(src, work / f"floor-{n}.sqlite3")
         for p in work.glob(f"floor-{n}.sqlite3*"):
             p.unlink()
         db = work / f"import-{n}.sqlite3"
@@ -263,13 +268,17 @@ def main(argv: list[str] | None = None) -> int:
         rate, floor_rate = n / m["secs"], n / fl
         print(f"  {n:>9,}: floor {floor_rate:,.0f}/s ({fl:.1f} s); akhbar import {rate:,.0f}/s ({m['secs']:.1f} s) "
               f"= {rate / floor_rate:.2f}x floor; peak RSS main {m['peak_main_mb']:.0f} MB, all processes "
-              f"{m['peak_all_mb']:.0f} MB; CPU main {m['main_cpu']:.0f} s + workers {m['child_cpu']:.0f} s; "
-              f"load {os.getloadavg()[0]:.2f}", flush=True)
+              f"{m['peak_all_mb']:.0f} MB (PSS); load {os.getloadavg()[0]:.2f}", flush=True)
+        print(f"             CPU per article: floor {fl_cpu / n * 1e3:.2f} ms; import {m['main_cpu'] / n * 1e3:.2f} ms "
+              f"in the writer + {m['child_cpu'] / n * 1e3:.2f} ms in the workers (parse, pipelines, search text, "
+              f"fingerprint)", flush=True)
         print(f"             {summary}", flush=True)
-        result("import", f"akhbar import, {n:,} articles into SQLite (peak RSS {m['peak_all_mb']:.0f} MB all processes)",
+        result("import", f"akhbar import, {n:,} articles into SQLite (peak {m['peak_all_mb']:.0f} MB all processes)",
                round(rate), "articles/s", "bare batched storage floor (row + FTS5 + MinHash-128)", round(floor_rate),
                round(rate / floor_rate, 2), ">= 1.0x, <= 500 MB", rate >= floor_rate and m["peak_all_mb"] <= 500,
-               peak_rss_main_mb=round(m["peak_main_mb"]), peak_rss_all_mb=round(m["peak_all_mb"]),
+               peak_rss_main_mb=round(m["peak_main_mb"]), peak_pss_all_mb=round(m["peak_all_mb"]),
+               floor_cpu_ms=round(fl_cpu / n * 1e3, 3), writer_cpu_ms=round(m["main_cpu"] / n * 1e3, 3),
+               worker_cpu_ms=round(m["child_cpu"] / n * 1e3, 3),
                load_avg=round(os.getloadavg()[0], 2))
         if not args.no_export:
             e = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(data), "export", "--archive", url],
@@ -308,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             rate = n / m["secs"]
             print(f"  PostgreSQL {n:,}: akhbar import {rate:,.0f}/s ({m['secs']:.1f} s); peak RSS all processes "
                   f"{m['peak_all_mb']:.0f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
-            fl_rate = n / floor(src, work / "floor-pg.sqlite3")
+            fl_rate = n / floor(src, work / "floor-pg.sqlite3")[0]
             for p in work.glob("floor-pg.sqlite3*"):
                 p.unlink()
             result("import", f"akhbar import, {n:,} articles into PostgreSQL", round(rate), "articles/s",

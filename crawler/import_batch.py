@@ -174,6 +174,8 @@ class Preparer:
                 logger.debug("import: pipeline %s off: %s", path, exc)
                 continue
             self.pipes.append(pipe.process_item)
+        url = str(settings.get("AKHBAR_ARCHIVE_URL") or "")
+        self.sqlite = not url.startswith(("postgresql://", "postgres://"))
         self.fingerprinter = None
         if dedup_params is not None:
             from crawler.dedup.fingerprint import Fingerprinter
@@ -196,7 +198,7 @@ class Preparer:
             logger.error("pipeline error on %s", getattr(item, "url", "?"), exc_info=True)
             return Outcome("failed", f"pipeline error: {exc}")
         try:
-            prep = prepare(item)
+            prep = prepare(item, sqlite=self.sqlite)
         except Exception as exc:  # the archive pipeline would refuse it too: it says why
             return Outcome("ok", item=item, reason=str(exc))
         fp = None
@@ -270,7 +272,9 @@ class PreparePool:
                 yield (lines, *self._local.batch(texts(lines)))
             return
         pending: deque[tuple[list[Line], Any]] = deque()
-        limit = 2 * self.workers + 1
+        # one batch in each worker and one waiting for the writer: enough to keep every
+        # process busy, and what the writer holds in memory stays a few batches
+        limit = self.workers + 1
         for lines in batches:
             pending.append((lines, self._pool.apply_async(_work, (texts(lines),))))
             while len(pending) >= limit:

@@ -30,6 +30,8 @@ from crawler.archive.records import (
     changed_fields,
     content_hash,
     decode_row,
+    encode_json,
+    iso_utc,
     merge,
     parse_datetime,
     search_text,
@@ -59,9 +61,31 @@ class Prepared:
     fts_body: str
     sort_when: datetime | None
     """Publication (else fetch) time the sort key is made of; None: the write time."""
+    values: tuple[Any, ...] | None = None
+    """The Article fields as SQLite stores them (`sqlite_values`), when prepared for SQLite."""
 
 
-def prepare(item: Any) -> Prepared:
+def sqlite_values(rec: dict[str, Any]) -> tuple[Any, ...]:
+    """`SQLiteArchive.encode_field` of every Article field (ISO UTC text, JSON text, 0/1),
+    computed where the record is prepared, not in the writer."""
+    out = []
+    for name in ARTICLE_FIELDS:
+        v = rec.get(name)
+        if v is None:
+            out.append(None)
+        elif name in DATETIME_FIELDS:
+            out.append(iso_utc(v))
+        elif name in JSON_FIELDS:
+            out.append(encode_json(v))
+        elif name in BOOL_FIELDS:
+            out.append(int(bool(v)))
+        else:
+            out.append(v)
+    return tuple(out)
+
+
+def prepare(item: Any, *, sqlite: bool = False) -> Prepared:
+    """`sqlite`: also encode the fields as SQLite stores them."""
     rec = _clean_record(article_dict(item))
     keyed = own_key_url(rec.get("url"), rec.get("canonical_url"), ())
     url_key = fold_url(keyed)
@@ -69,7 +93,8 @@ def prepare(item: Any) -> Prepared:
     title, body = search_text(rec)
     when = parse_datetime(rec.get("date_published")) or parse_datetime(rec.get("fetched_at"))
     return Prepared(rec, url_key, site_id_key(rec["source"], rec.get("site_article_id")), seen,
-                    key_url(rec.get("url"), rec.get("canonical_url")) != keyed, content_hash(rec), title, body, when)
+                    key_url(rec.get("url"), rec.get("canonical_url")) != keyed, content_hash(rec), title, body, when,
+                    sqlite_values(rec) if sqlite else None)
 
 
 def _chunks(values: Sequence[Any], n: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -181,10 +206,12 @@ def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | Non
     ids = _new_ids(archive, len(preps))
     stamp = archive.enc_datetime(now)
     rows = []
+    sqlite = archive.dialect == "sqlite"
     for aid, p, skey in zip(ids, preps, sort_keys):
         rec = p.rec
-        rows.append((aid, *(_encode(archive, n, rec.get(n)) for n in ARTICLE_FIELDS),
-                     p.url_key, p.skey, skey, p.content_hash, 1, stamp, stamp, run_id))
+        values = p.values if sqlite and p.values is not None else \
+            tuple(_encode(archive, n, rec.get(n)) for n in ARTICLE_FIELDS)
+        rows.append((aid, *values, p.url_key, p.skey, skey, p.content_hash, 1, stamp, stamp, run_id))
     text_rows = [(aid, skey, p.fts_title, p.fts_body) for aid, p, skey in zip(ids, preps, sort_keys)]
     seen_rows = []
     for aid, p in zip(ids, preps):
