@@ -238,15 +238,18 @@ def pg_database(base: str, name: str, create: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000,1000000")
-    ap.add_argument("--quick", action="store_true", help="one size of 5,000 (CI: catches breakage only)")
+    ap.add_argument("--quick", action="store_true", help="one size of 2,000 (CI: catches breakage only)")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--workdir", type=Path, default=OUT / "import")
     ap.add_argument("--postgres", default=os.environ.get("AKHBAR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--pg-size", type=int, default=None, help="articles imported into PostgreSQL (default: the smallest size)")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--one-at-a-time", type=int, default=None,
+                    help="also import this many articles with --one-at-a-time, the previous path "
+                         "(default 500 quick, 5,000 full; 0: not)")
     args = ap.parse_args(argv)
-    sizes = [5000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",")]
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores at the start", flush=True)
@@ -288,6 +291,31 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         for p in work.glob(db.name + "*"):
             p.unlink()
+    old_n = args.one_at_a_time if args.one_at_a_time is not None else (500 if args.quick else 5000)
+    if old_n:
+        n = min(sizes)
+        head = work / f"head-{old_n}.jsonl"
+        with (work / f"articles-{n}.jsonl").open("rb") as src_fh, head.open("wb") as out:
+            for _ in range(old_n):
+                out.write(src_fh.readline())
+        rates = {}
+        for mode, extra in (("one at a time", ["--one-at-a-time"]), ("batched", [])):
+            db = work / "old-path.sqlite3"
+            for p in work.glob(db.name + "*"):
+                p.unlink()
+            m = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(work / "data"), "import", str(head),
+                              *extra], import_env(f"sqlite:///{db}"))
+            rates[mode] = old_n / m["secs"]
+            for p in work.glob(db.name + "*"):
+                p.unlink()
+        head.unlink()
+        print(f"  first {old_n:,} articles: one at a time (the previous path) {rates['one at a time']:,.0f}/s, "
+              f"batched {rates['batched']:,.0f}/s = {rates['batched'] / rates['one at a time']:.2f}x; "
+              f"load {os.getloadavg()[0]:.2f}", flush=True)
+        result("import", f"akhbar import batched vs one at a time, {old_n:,} articles (SQLite)",
+               round(rates["batched"]), "articles/s", "akhbar import --one-at-a-time (the previous path)",
+               round(rates["one at a time"]), round(rates["batched"] / rates["one at a time"], 2), "~5x (issue 18)",
+               rates["batched"] >= 5 * rates["one at a time"])
     if len(sizes) > 1:
         lo, hi = min(sizes), max(sizes)
         grow = imports[hi]["peak_all_mb"] / imports[lo]["peak_all_mb"]

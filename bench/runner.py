@@ -41,6 +41,7 @@ BENCHES: dict[str, tuple[list[str], list[str], int, int]] = {
     "dedup": (["--sizes", "2000", "--baseline-max", "2000", "--skip-quality"], ["--sizes", "10000,1000000", "--baseline-max", "10000"],
               300, 6 * 3600),
     "feeds": (["--sizes", "10000"], ["--sizes", "100000,1000000"], 300, 4 * 3600),
+    "import": (["--quick"], ["--sizes", "100000,1000000"], 300, 6 * 3600),
 }
 
 
