@@ -34,7 +34,6 @@ target >= 1,500 articles/s.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
