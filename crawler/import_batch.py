@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 1000
+DEFAULT_BATCH = 500
 ARCHIVE_PIPELINE = "pipelines.archive.ArchivePipeline"
 DEDUP_PIPELINE = "pipelines.dedup.DedupPipeline"
 

@@ -66,7 +66,7 @@ def register(sub: Any) -> None:
     p.add_argument("--max-line-bytes", type=int, default=None,
                    help="refuse lines longer than this without reading them (default 16 MiB)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="records per archive transaction (default 1000); a kill loses at most one batch")
+                   help="records per archive transaction (default 500); a kill loses at most one batch")
     p.add_argument("--workers", type=int, default=None,
                    help="processes running the pipelines before the archive (default: one per core; 0: none)")
     p.add_argument("--one-at-a-time", action="store_true",
