@@ -237,7 +237,7 @@ def pg_database(base: str, name: str, create: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000,1000000")
-    ap.add_argument("--quick", action="store_true", help="one size of 2,000 (CI: catches breakage only)")
+    ap.add_argument("--quick", action="store_true", help="one size of 1,000 (CI: catches breakage only)")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--workdir", type=Path, default=OUT / "import")
     ap.add_argument("--postgres", default=os.environ.get("AKHBAR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"))
@@ -246,9 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--one-at-a-time", type=int, default=None,
                     help="also import this many articles with --one-at-a-time, the previous path "
-                         "(default 500 quick, 5,000 full; 0: not)")
+                         "(default 300 quick, 5,000 full; 0: not)")
     args = ap.parse_args(argv)
-    sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [1000] if args.quick else [int(s) for s in args.sizes.split(",")]
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores at the start", flush=True)
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         for p in work.glob(db.name + "*"):
             p.unlink()
-    old_n = args.one_at_a_time if args.one_at_a_time is not None else (500 if args.quick else 5000)
+    old_n = args.one_at_a_time if args.one_at_a_time is not None else (300 if args.quick else 5000)
     if old_n:
         n = min(sizes)
         head = work / f"head-{old_n}.jsonl"
