@@ -43,6 +43,7 @@ BENCHES: dict[str, tuple[list[str], list[str], int, int]] = {
     "feeds": (["--sizes", "10000"], ["--sizes", "100000,1000000"], 300, 4 * 3600),
     "story": (["--quick"], [], 120, 600),
     "serve": (["--quick"], [], 120, 900),
+    "import": (["--quick"], ["--sizes", "100000,1000000"], 300, 6 * 3600),
 }
 
 

@@ -89,6 +89,9 @@ class SQLiteArchive(Archive):
         # A separate connection: the read snapshot of a long export must not hold this
         # thread's connection (and its transactions) hostage.
         conn = self._connect()
+        # a stream reads each page once: the archive's 64 MiB page cache would only make an
+        # export's memory grow with the archive up to that size
+        conn.execute("PRAGMA cache_size = -4096")
         try:
             cur = conn.execute(sql, tuple(params))
             names = [d[0] for d in cur.description]

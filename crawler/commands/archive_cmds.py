@@ -4,7 +4,11 @@
 - ``export --format jsonl|csv [--output FILE]``: every article with every field, streamed
   (constant memory), to standard output unless ``--output`` is given.
 - ``import FILE.jsonl[.gz]``: JSON Lines records with `Article` fields go through the same
-  item pipelines as a crawl (ITEM_PIPELINES, in order), without fetching anything.
+  item pipelines as a crawl (ITEM_PIPELINES, in order), without fetching anything: in
+  batches, the pipelines before the archive in worker processes and one archive
+  transaction per batch (`crawler.import_batch`); ``--one-at-a-time`` runs the records
+  through a Scrapy crawl one by one instead (also chosen when ITEM_PIPELINES has a
+  pipeline after the archive that the batched import does not know).
 
 Every command takes ``--archive URL`` (default: ``AKHBAR_ARCHIVE_URL`` or the SQLite file
 under ``--data``).
@@ -61,6 +65,12 @@ def register(sub: Any) -> None:
     p.add_argument("--errors", metavar="FILE", help="write every rejected line, with its number and reason, to FILE")
     p.add_argument("--max-line-bytes", type=int, default=None,
                    help="refuse lines longer than this without reading them (default 16 MiB)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="records per archive transaction (default 500); a kill loses at most one batch")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes running the pipelines before the archive (default: one per core; 0: none)")
+    p.add_argument("--one-at-a-time", action="store_true",
+                   help="each record through a Scrapy crawl and its own transaction (the slower, older path)")
     p.set_defaults(func=run_import)
 
 
@@ -310,6 +320,32 @@ def import_file(path: str, data_dir: Path, *, settings: dict[str, Any] | None = 
     return stats
 
 
+def _batch_refusal(data_dir: Path, overrides: dict[str, Any]) -> str | None:
+    from crawler.import_batch import batchable, project_settings
+
+    return batchable(project_settings(data_dir, overrides))
+
+
+def import_batched(path: str, data_dir: Path, *, settings: dict[str, Any] | None = None, errors: str | None = None,
+                   max_line_bytes: int | None = None, batch_size: int | None = None,
+                   workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """`import_file` in batches (`crawler.import_batch`): the same stats keys, the same
+    rejected-lines log."""
+    from crawler.import_batch import DEFAULT_BATCH, project_settings, run_batched
+    from crawler.import_records import DEFAULT_MAX_LINE_BYTES
+
+    log = ImportLog(errors, path)
+    try:
+        stats = run_batched(path, project_settings(data_dir, settings or {}), reject=log.reject,
+                            max_line_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES,
+                            batch_size=batch_size or DEFAULT_BATCH, workers=workers, progress=progress)
+    finally:
+        log.close()
+    for kind, n in log.counts.items():
+        stats[f"import/rejected/{kind}"] = n
+    return stats
+
+
 def run_import(args: argparse.Namespace) -> int:
     if args.file != "-" and not Path(args.file).is_file():
         print(f"akhbar import: no such file: {args.file}", file=sys.stderr)
@@ -325,8 +361,23 @@ def run_import(args: argparse.Namespace) -> int:
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.WARNING)
     preflight_archive(url)
-    stats = import_file(args.file, args.ctx.data_dir, settings={"AKHBAR_ARCHIVE_URL": url}, errors=args.errors,
-                        max_line_bytes=args.max_line_bytes)
+    if args.batch_size is not None and args.batch_size < 1:
+        print("akhbar import: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers is not None and args.workers < 0:
+        print("akhbar import: --workers must not be negative", file=sys.stderr)
+        return 2
+    overrides = {"AKHBAR_ARCHIVE_URL": url}
+    why_not = None if args.one_at_a_time else _batch_refusal(args.ctx.data_dir, overrides)
+    if args.one_at_a_time or why_not:
+        if why_not:
+            logger.warning("akhbar import: one record at a time (%s)", why_not)
+        stats = import_file(args.file, args.ctx.data_dir, settings=overrides, errors=args.errors,
+                            max_line_bytes=args.max_line_bytes)
+    else:
+        stats = import_batched(args.file, args.ctx.data_dir, settings=overrides, errors=args.errors,
+                               max_line_bytes=args.max_line_bytes, batch_size=args.batch_size,
+                               workers=args.workers)
     print(import_summary(stats), file=sys.stderr)
     reason = stats.get("finish_reason")
     if reason != "finished":
