@@ -117,6 +117,9 @@ def project_settings(data_dir: Path, overrides: dict[str, Any]) -> Settings:
 
     project = get_project_settings()
     project.set("AKHBAR_DATA", str(data_dir), priority="cmdline")
+    # the import makes its own batches (one transaction each) and calls the archive
+    # pipeline outside any reactor: the crawl's write batching would wait on one
+    project.set("ARCHIVE_BATCH_ITEMS", 1, priority="cmdline")
     for k, v in overrides.items():
         project.set(k, v, priority="cmdline")
     return project
