@@ -20,9 +20,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from crawler.archive.base import Archive
+from crawler.archive.base import Archive, SearchResult
 from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats
-from crawler.archive.search import SearchQuery, Term
+from crawler.archive.search import SearchQuery, SearchTimeout, Term, search_budget_default
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x616B6862  # "akhb": one advisory lock for schema migrations
@@ -69,6 +69,7 @@ class PostgresArchive(Archive):
         super().__init__(url)
         self.conninfo, self.schema = split_schema(url)
         self._stats: TextStats | None = None
+        self.search_budget = search_budget_default()
 
     def _connect(self) -> psycopg.Connection:
         conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row, connect_timeout=10)
@@ -87,7 +88,37 @@ class PostgresArchive(Archive):
         return conn
 
     def _run(self, conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> Any:
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            # each statement of a search gets what is left of its budget
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                raise SearchTimeout(self.search_budget or 0.0)
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(left_ms),))
         return conn.execute(to_pyformat(sql), tuple(params))
+
+    def search(self, *args: Any, **kwargs: Any) -> SearchResult:
+        """`Archive.search` under the time budget (`search_budget` seconds; None: none):
+        in a transaction whose every statement runs with ``statement_timeout`` set
+        (``SET LOCAL``) to what is left of the budget; past it, `SearchTimeout`."""
+        budget = self.search_budget
+        if not budget:
+            return super().search(*args, **kwargs)
+        conn = self._conn()
+        outer = self._local.depth > 0
+        previous = conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] if outer else None
+        try:
+            with self.transaction():
+                self._local.deadline = time.monotonic() + budget
+                try:
+                    result = super().search(*args, **kwargs)
+                finally:
+                    self._local.deadline = None
+                if outer:  # SET LOCAL lasts to the end of the caller's transaction
+                    conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous,))
+                return result
+        except psycopg.errors.QueryCanceled:
+            raise SearchTimeout(budget) from None
 
     def _rows(self, cursor: Any) -> list[dict[str, Any]]:
         return list(cursor.fetchall()) if cursor.description else []
