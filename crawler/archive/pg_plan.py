@@ -39,6 +39,12 @@ GIN_MATCH_COST = 5.0
 PHRASE_FACTOR = 0.5
 # Selectivity of an equality filter on a value the statistics do not list.
 UNLISTED_FILTER_SEL = 0.01
+# The newest-slice plan (see `slice_span`): reading one posting of a word into the GIN
+# bitmap, and one row of the date slice's B-tree bitmap (µs; guesses checked at 1M).
+GIN_POSTING_COST = 0.05
+RANGE_ROW_COST = 0.1
+# A slice is sized to hold this many times the matches needed (estimates are rough).
+SLICE_MARGIN = 2.0
 
 
 @dataclass
@@ -150,3 +156,41 @@ def choose_walk(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], l
         # so it costs at most that
         return walk_rows * WALK_ROW_COST < min(gin_matches * per_match + extra, in_range * WALK_ROW_COST)
     return walk_rows * WALK_ROW_COST < gin_matches * per_match + extra
+
+
+def slice_span(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], needed: int) -> float | None:
+    """The ``sort_key`` span of the newest slice of the archive expected to hold
+    `SLICE_MARGIN` x `needed` matches (articles spread evenly over the archive's dates);
+    None when the statistics cannot tell (a fresh archive, a word rarer than every listed
+    one, a story or unlisted filter value: then every match is few enough anyway).
+
+    "Newest N matching" is then asked of that slice only: ``tsv @@ q AND sort_key >= lo``
+    lets PostgreSQL AND the word's GIN bitmap with the slice's B-tree bitmap before reading
+    any row, so only matches inside the slice are fetched, and no ``tsv`` is read (the
+    walk's cost) unless a phrase must be checked. Fewer than N there: a slice 4x wider."""
+    if not st.usable or st.key_lo is None or st.key_hi is None or st.key_hi <= st.key_lo:
+        return None
+    f = match_fraction(st, q)
+    g = filter_fraction(st, filters)
+    if not f or not g:
+        return None
+    density = st.rows / (st.key_hi - st.key_lo)
+    return SLICE_MARGIN * needed / (f * g) / density
+
+
+def slice_cheaper(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], needed: int) -> bool:
+    """True when the newest-slice plan is estimated cheaper than walking the date index:
+    the walk tests ``tsv`` on needed / (f g) rows; the slice reads every posting of the
+    words, a B-tree range of SLICE_MARGIN times those rows, and fetches the slice's matches."""
+    f = match_fraction(st, q)
+    g = filter_fraction(st, filters)
+    if not f or not g:
+        return False
+    postings = sum(_word_freq(st, w, t.prefix and i == len(t.words) - 1) or 0.0
+                   for t in q.terms for i, w in enumerate(t.words)) * st.rows
+    walk_rows = needed / (f * g)
+    slice_cost = (postings * GIN_POSTING_COST + SLICE_MARGIN * walk_rows * RANGE_ROW_COST
+                  + SLICE_MARGIN * needed / g * GIN_MATCH_COST)
+    if any(len(t.words) > 1 for t in q.terms):
+        slice_cost += SLICE_MARGIN * needed / PHRASE_FACTOR * WALK_ROW_COST
+    return slice_cost < walk_rows * WALK_ROW_COST

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from crawler.archive.base import Archive, SearchResult
-from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats
+from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats, slice_cheaper, slice_span
 from crawler.archive.search import SearchQuery, SearchTimeout, Term, search_budget_default
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -70,6 +70,9 @@ class PostgresArchive(Archive):
         self.conninfo, self.schema = split_schema(url)
         self._stats: TextStats | None = None
         self.search_budget = search_budget_default()
+        self.use_slices = True
+        """Search the newest slice of the archive first where that is cheaper (tests and
+        benchmarks compare with False)."""
 
     def _connect(self) -> psycopg.Connection:
         conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row, connect_timeout=10)
@@ -183,7 +186,7 @@ class PostgresArchive(Archive):
         self._stats = None
 
     def _candidates_sql(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
-                        needed: int, with_tsv: bool) -> tuple[str, list[Any]]:
+                        needed: int, with_tsv: bool, walk: bool | None) -> tuple[str, list[Any]]:
         """``SELECT article_id, sort_key[, tsv]`` of the matches, newest first (no LIMIT yet).
 
         Walk: ``ts_match_vq`` (the function behind ``@@``) cannot use the GIN index, so
@@ -191,7 +194,6 @@ class PostgresArchive(Archive):
         ``articles`` (source, sort_key)-style index, probing each row's text. GIN:
         ``ORDER BY sort_key + 0`` cannot use a date index, so the planner takes the GIN
         bitmap (and a top-N sort). See `crawler.archive.pg_plan`."""
-        walk = choose_walk(self._text_stats(), q, filters, lo, hi, needed)
         phrase = any(len(t.words) > 1 for t in q.terms)
         if walk is False and (phrase or filters):
             return self._phrase_candidates_sql(q, filters, lo, hi, with_tsv, phrase)
@@ -248,25 +250,70 @@ class PostgresArchive(Archive):
         )
         return sql, params
 
+    def _plan(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+              needed: int) -> tuple[bool | None, float | None]:
+        """(walk the date index?, the span of the newest slice to search first or None);
+        see `crawler.archive.pg_plan`."""
+        st = self._text_stats()
+        walk = choose_walk(st, q, filters, lo, hi, needed)
+        if walk is None or any(c not in ("source", "topic") for c, _ in filters):
+            return walk, None
+        if walk and not slice_cheaper(st, q, filters, needed):
+            return True, None
+        return False, slice_span(st, q, filters, needed)
+
+    def _sliced(self, run: Any, lo: int | None, hi: int | None, span: float | None) -> list[dict[str, Any]]:
+        """`run(lower_bound)` on the newest slice (below `hi`) of `span` sort-key units,
+        then on one 4x wider, ..., until `run` says the slice held enough (its second
+        value) or the slice reaches `lo` or the oldest article."""
+        st = self._stats
+        if not self.use_slices or span is None or st is None or st.key_lo is None or st.key_hi is None:
+            return run(lo)[0]
+        floor = max(lo if lo is not None else st.key_lo, st.key_lo)
+        top = min(hi, st.key_hi) if hi is not None else st.key_hi
+        while True:
+            bound = int(top - span)
+            if bound <= floor:
+                return run(lo)[0]
+            rows, enough = run(bound)
+            if enough:
+                return rows
+            span *= 4
+
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
         if sort == "date":
-            inner, params = self._candidates_sql(q, filters, lo, hi, limit + offset, with_tsv=False)
-            sql = (
-                f"SELECT a.* FROM ({inner} LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
-                "ORDER BY c.sort_key DESC"
-            )
-            return self.fetch(sql, [*params, limit, offset])
+            walk, span = self._plan(q, filters, lo, hi, limit + offset)
+
+            def run_date(bound: int | None) -> tuple[list[dict[str, Any]], bool]:
+                inner, params = self._candidates_sql(q, filters, bound, hi, limit + offset, False, walk)
+                sql = (
+                    f"SELECT a.* FROM ({inner} LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
+                    "ORDER BY c.sort_key DESC"
+                )
+                rows = self.fetch(sql, [*params, limit, offset])
+                return rows, len(rows) >= limit
+
+            return self._sliced(run_date, lo, hi, span)
         # Rank the newest N matches with ts_rank (per-document work, no whole-index statistics).
         k = self.relevance_candidates if not filters else max(1, self.relevance_candidates * 2 // 3)
-        inner, params = self._candidates_sql(q, filters, lo, hi, k, with_tsv=True)
-        sql = (
-            "SELECT a.*, r.score AS score FROM ("
-            "SELECT c.article_id, c.sort_key, ts_rank(c.tsv, to_tsquery('simple', ?)) AS score FROM ("
-            f"{inner} LIMIT ?) c ORDER BY score DESC, c.sort_key DESC LIMIT ? OFFSET ?"
-            ") r JOIN articles a ON a.id = r.article_id ORDER BY r.score DESC, r.sort_key DESC"
-        )
-        return self.fetch(sql, [q.tsquery(), *params, k, limit, offset])
+        walk, span = self._plan(q, filters, lo, hi, k)
+
+        def run_rank(bound: int | None) -> tuple[list[dict[str, Any]], bool]:
+            inner, params = self._candidates_sql(q, filters, bound, hi, k, True, walk)
+            sql = (
+                "SELECT a.*, r.score AS score, r.n AS n_candidates FROM ("
+                "SELECT c.article_id, c.sort_key, ts_rank(c.tsv, to_tsquery('simple', ?)) AS score, "
+                f"count(*) OVER () AS n FROM ({inner} LIMIT ?) c ORDER BY score DESC, c.sort_key DESC LIMIT ? OFFSET ?"
+                ") r JOIN articles a ON a.id = r.article_id ORDER BY r.score DESC, r.sort_key DESC"
+            )
+            rows = self.fetch(sql, [q.tsquery(), *params, k, limit, offset])
+            enough = bool(rows) and rows[0]["n_candidates"] >= k
+            for r in rows:
+                del r["n_candidates"]
+            return rows, enough
+
+        return self._sliced(run_rank, lo, hi, span)
 
     def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
         order = "ts_rank(tsv, to_tsquery('simple', ?)) DESC" if ranked else "sort_key DESC"
