@@ -11,6 +11,14 @@ row for its sort key):
 - **gin**: the GIN bitmap gives every match, then a top-N sort. Cost ~ number of
   matches. Cheap for rare words, slow for a word in half the archive.
 
+- **slice** (at scale, for words between those two): the GIN bitmap ANDed with a B-tree
+  bitmap of the newest slice of ``sort_key`` sized to hold about twice the N matches,
+  then a top-N sort of the matches inside it; a slice holding fewer is widened 4x and
+  asked again. Cost ~ the words' postings (read compressed from GIN, no row) + the slice's
+  index entries + 2N row fetches: no ``tsv`` read, unlike the walk, and not every match
+  fetched, unlike the GIN plan. At 1M a mid-frequency word (~1-3 % of articles) has
+  10-30k matches, and 200 relevance candidates need ~10k rows walked.
+
 The choice uses PostgreSQL's own statistics: ``ANALYZE`` keeps, for the ``tsv``
 column, the most common lexemes with their document frequencies (every lexeme in
 more than a few percent of articles), and for ``articles.source``/``topic`` the
