@@ -49,6 +49,8 @@ DEFAULT_CORPUS = Path("/work/shared/corpus/hespress_stories/hespress_stories.jso
 SOURCES = ("hespress", "le12", "rue20", "belpresse", "hibapress")
 BASE_DATE = datetime(2016, 1, 1, tzinfo=timezone.utc)
 SPAN_S = 10 * 365 * 86400
+ONLY_SHAPES: set[str] | None = None
+NO_SLICES = False  # --no-slices: PostgreSQL without the newest-slice plan (the previous search path)
 TOPICS = ("politics", "economy", "society", "sports", "culture", "world", "regions", "incidents")
 
 
@@ -301,6 +303,8 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
     # no time budget while timing (a slow shape is a figure, not an error); the abusive
     # queries at the end run under the default one
     archive = open_archive(url, search_budget=None)
+    if NO_SLICES and hasattr(archive, "use_slices"):
+        archive.use_slices = False
     total = archive.count_articles()
     queries = [q for qs in query_set(corpus).values() for q in qs]
     mid_day = BASE_DATE + timedelta(days=5 * 365)
@@ -340,6 +344,8 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
     results: dict[str, dict[str, float]] = {}
     m = "cpu" if sqlite else "wall"
     for name, fn in shapes.items():
+        if ONLY_SHAPES and name not in ONLY_SHAPES:
+            continue
         wall: list[float] = []
         cpu: list[float] = []
         per_query: dict[str, float] = {}
@@ -411,6 +417,8 @@ def explain(url: str, corpus: list[dict[str, Any]]) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of every statement `Archive.search` runs, for one query of
     each kind (common, mid-frequency, rare word; two-word AND; phrase) in each shape."""
     archive = open_archive(url, search_budget=None)
+    if NO_SLICES and hasattr(archive, "use_slices"):
+        archive.use_slices = False
     qs = query_set(corpus)
     picks = {"common": qs["common"][0], "mid": qs["mid"][0], "rare": qs["rare"][0], "and": qs["multi"][0],
              "phrase": qs["multi"][5]}
@@ -486,7 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quality-only", action="store_true", help="only the judged-query precision/recall, no latency")
     p.add_argument("--build-only", action="store_true", help="only build (bulk load) the archives of --sizes")
     p.add_argument("--explain", action="store_true", help="only print the query plans of each shape (--url, --sizes)")
+    p.add_argument("--no-slices", action="store_true", help="PostgreSQL: without the newest-slice plan (the previous path)")
+    p.add_argument("--shapes", default=None, help="comma-separated shape names to time (default: all)")
     args = p.parse_args(argv)
+    global NO_SLICES, ONLY_SHAPES
+    NO_SLICES = args.no_slices
+    ONLY_SHAPES = set(args.shapes.split(",")) if args.shapes else None
     from bench import search_quality
 
     if args.explain:
@@ -520,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in (int(x) for x in args.sizes.split(",")):
         url = args.url.format(n=n) if args.url else f"sqlite:///{(args.cache / f'archive-{n}.sqlite3').resolve()}"
         results[n] = run_size(url, n, corpus, args.reps)
+    if ONLY_SHAPES:
+        return 0  # a partial run: the per-shape lines above are its report
     report(results)
     for n, r in results.items():
         s, m = r["shapes"], ("cpu_" if r.get("dialect", "sqlite") == "sqlite" else "")
