@@ -479,7 +479,8 @@ def report(all_results: dict[int, dict[str, Any]]) -> None:
             else:
                 ratio = ""
             if not name.startswith(("bare", "LIKE")):
-                ratio += "  ok" if v[m + "p95"] <= 5 else "  > 5 ms"
+                cap = 5 if m else 20  # SQLite's target, PostgreSQL's (issue 18)
+                ratio += "  ok" if v[m + "p95"] <= cap else f"  > {cap} ms"
             print(f"  {name:<24} {v['p50']:9.2f} {v['p95']:9.2f} {v['cpu_p50']:8.2f} {v['cpu_p95']:8.2f}  {ratio}")
 
 
@@ -540,9 +541,11 @@ def main(argv: list[str] | None = None) -> int:
         s, m = r["shapes"], ("cpu_" if r.get("dialect", "sqlite") == "sqlite" else "")
         worst = max(v[m + "p95"] for k, v in s.items() if k.startswith(("date", "relevance")))
         date, floor = s["date"][m + "p95"], s["bare FTS date (floor)"][m + "p95"]
+        cap = 5 if m else 20
         result("archive", f"search p95, date-sorted, {r['articles']:,} articles ({r['dialect']}, {m or 'wall '}time)",
                round(date, 2), "ms", "bare FTS query, same rows", round(floor, 2), round(date / floor, 2),
-               "<= 2x bare, every shape <= 5 ms", date <= 2 * floor and worst <= 5, worst_shape_p95_ms=round(worst, 2))
+               f"<= 2x bare, every shape <= {cap} ms", date <= 2 * floor and worst <= cap,
+               worst_shape_p95_ms=round(worst, 2))
         naive = s["bare FTS bm25, naive"][m + "p95"]
         rel = s["relevance"][m + "p95"]
         result("archive", f"search p95, relevance, {r['articles']:,} articles", round(rel, 2), "ms",
