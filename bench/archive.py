@@ -49,6 +49,8 @@ DEFAULT_CORPUS = Path("/work/shared/corpus/hespress_stories/hespress_stories.jso
 SOURCES = ("hespress", "le12", "rue20", "belpresse", "hibapress")
 BASE_DATE = datetime(2016, 1, 1, tzinfo=timezone.utc)
 SPAN_S = 10 * 365 * 86400
+ONLY_SHAPES: set[str] | None = None
+NO_SLICES = False  # --no-slices: PostgreSQL without the newest-slice plan (the previous search path)
 TOPICS = ("politics", "economy", "society", "sports", "culture", "world", "regions", "incidents")
 
 
@@ -78,27 +80,143 @@ def make_article(i: int, corpus: list[dict[str, Any]], rng: random.Random) -> Ar
     )
 
 
-def build(url: str, n: int, corpus: list[dict[str, Any]], batch: int = 2000) -> float | None:
-    """Fill the archive up to `n` articles; returns inserts per second (None if cached)."""
+def build(url: str, n: int, corpus: list[dict[str, Any]], batch: int = 20000) -> float | None:
+    """Fill the archive up to `n` articles with the rows `Archive.upsert_article` would
+    write, loaded in bulk (not timed: `insert_throughput` measures the upsert path).
+    Returns rows loaded per second (None if cached)."""
     archive = open_archive(url)
     have = archive.count_articles()
     if have >= n:
         archive.close()
         return None
-    rng = random.Random(42 + have)
+    for s in SOURCES:
+        archive.upsert_source(s)
     t0 = time.perf_counter()
-    for start in range(have, n, batch):
-        items = [make_article(i, corpus, rng) for i in range(start, min(n, start + batch))]
-        archive.upsert_many(items)
-        done = min(n, start + batch)
-        if done % 50000 < batch:
-            rate = (done - have) / (time.perf_counter() - t0)
-            print(f"  built {done:,}/{n:,} ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+    if archive.dialect == "sqlite":
+        _bulk_sqlite(archive, have, n, corpus, batch)
+    else:
+        _bulk_postgres(archive, have, n, corpus, batch)
     elapsed = time.perf_counter() - t0
     if hasattr(archive, "optimize"):
         archive.optimize()  # type: ignore[attr-defined]
     archive.close()
     return (n - have) / elapsed
+
+
+def bulk_rows(archive: Any, start: int, stop: int, corpus: list[dict[str, Any]], first_id: int,
+              text_cache: dict[int, tuple[str, str]]) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(article columns, article rows, (id, sort_key, title, body) search rows) for articles
+    `start`..`stop`: the values `Archive._insert` writes, without a statement per row.
+    The resampler repeats its (title, body) pairs every len(corpus) articles, so their
+    search text is computed once per pair."""
+    from crawler.archive.base import _clean_record
+    from crawler.archive.canonical import fold_url, own_key_url, site_id_key
+    from crawler.archive.records import article_dict, content_hash, search_text, sort_date, sort_key_for
+
+    now = datetime.now(timezone.utc)
+    rng = random.Random(42 + start)
+    cols: list[str] = []
+    rows: list[tuple[Any, ...]] = []
+    texts: list[tuple[Any, ...]] = []
+    for i in range(start, stop):
+        rec = _clean_record(article_dict(make_article(i, corpus, rng)))
+        url_key = fold_url(own_key_url(rec.get("url"), rec.get("canonical_url")))
+        sort_key = sort_key_for(sort_date(rec, now), url_key)
+        c = archive._columns_for(rec)
+        c.update(id=first_id + i - start, url_key=url_key, site_key=site_id_key(rec["source"], rec.get("site_article_id")),
+                 sort_key=sort_key, content_hash=content_hash(rec), version=1,
+                 archived_at=archive.enc_datetime(now), updated_at=archive.enc_datetime(now), run_id=None)
+        if not cols:
+            cols = list(c)
+        rows.append(tuple(c[k] for k in cols))
+        pair = i % len(corpus)
+        if pair not in text_cache:
+            text_cache[pair] = search_text(rec)
+        texts.append((c["id"], sort_key, *text_cache[pair]))
+    return cols, rows, texts
+
+
+def _bulk_sqlite(archive: Any, have: int, n: int, corpus: list[dict[str, Any]], batch: int) -> None:
+    """executemany, with the articles' secondary indexes and the FTS5 triggers set aside
+    during the load (re-created from their own SQL after it) and the FTS5 index rebuilt
+    once from the loaded text: incremental FTS5 inserts with their segment merges, and ten
+    B-trees maintained row by row, were ~200 rows/s on the loaded 2-core machine."""
+    conn = archive._conn()
+    conn.execute("PRAGMA synchronous = OFF")
+    aside = archive.fetch(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+        "((type = 'index' AND tbl_name = 'articles') OR (type = 'trigger' AND tbl_name = 'article_text'))"
+    )
+    for r in aside:
+        conn.execute(f'DROP {r["type"].upper()} "{r["name"]}"')
+    try:
+        cache: dict[int, tuple[str, str]] = {}
+        first = int(archive.fetchval("SELECT COALESCE(MAX(id), 0) AS m FROM articles") or 0) + 1
+        t0 = time.perf_counter()
+        for start in range(have, n, batch):
+            stop = min(n, start + batch)
+            cols, rows, texts = bulk_rows(archive, start, stop, corpus, first + start - have, cache)
+            with archive.transaction():
+                conn.executemany(f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+                conn.executemany("INSERT INTO article_text (article_id, sort_key, title, body) VALUES (?, ?, ?, ?)",
+                                 texts)
+            _progress(stop, have, n, t0, batch)
+    finally:  # an interrupted load still leaves the schema's indexes and triggers in place
+        print("  re-creating indexes, rebuilding the FTS5 index", file=sys.stderr, flush=True)
+        for r in aside:
+            conn.execute(r["sql"])
+        conn.execute("INSERT INTO article_fts (article_fts) VALUES ('rebuild')")
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def _bulk_postgres(archive: Any, have: int, n: int, corpus: list[dict[str, Any]], batch: int) -> None:
+    """COPY, with the secondary indexes of both tables dropped during the load and
+    re-created from their own definitions after it (a GIN index built once is minutes;
+    maintained row by row through its pending list, hours)."""
+
+    idx = archive.fetch(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
+        "JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = i.schemaname "
+        "WHERE i.schemaname = current_schema() AND i.tablename IN ('articles', 'article_text') "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)"
+    )
+    for r in idx:
+        archive.execute(f'DROP INDEX "{r["indexname"]}"')
+    try:
+        _copy_postgres(archive, have, n, corpus, batch)
+    finally:  # an interrupted load still leaves the schema's indexes in place
+        print("  re-creating indexes", file=sys.stderr, flush=True)
+        archive.execute("SET maintenance_work_mem = '1GB'")
+        for r in idx:
+            archive.execute(r["indexdef"])
+    archive.execute("SELECT setval(pg_get_serial_sequence('articles', 'id'), (SELECT MAX(id) FROM articles))")
+    archive.execute("VACUUM ANALYZE articles")
+    archive.execute("VACUUM ANALYZE article_text")
+
+
+def _copy_postgres(archive: Any, have: int, n: int, corpus: list[dict[str, Any]], batch: int) -> None:
+    cache: dict[int, tuple[str, str]] = {}
+    first = int(archive.fetchval("SELECT COALESCE(MAX(id), 0) AS m FROM articles") or 0) + 1
+    t0 = time.perf_counter()
+    conn = archive._conn()
+    for start in range(have, n, batch):
+        stop = min(n, start + batch)
+        cols, rows, texts = bulk_rows(archive, start, stop, corpus, first + start - have, cache)
+        with conn.transaction():
+            with conn.cursor() as cur:
+                with cur.copy(f"COPY articles ({', '.join(cols)}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row(row)
+                with cur.copy("COPY article_text (article_id, sort_key, title, body) FROM STDIN") as cp:
+                    for t in texts:
+                        cp.write_row(t)
+        _progress(stop, have, n, t0, batch)
+
+
+def _progress(done: int, have: int, n: int, t0: float, batch: int) -> None:
+    if done % 100000 < batch or done == n:
+        rate = (done - have) / (time.perf_counter() - t0)
+        print(f"  loaded {done:,}/{n:,} ({rate:,.0f}/s)", file=sys.stderr, flush=True)
 
 
 def insert_throughput(corpus: list[dict[str, Any]], workdir: Path, n: int = 5000) -> dict[str, float]:
@@ -182,7 +300,11 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
 
     print(f"== {n:,} articles: {url}", file=sys.stderr, flush=True)
     rate = build(url, n, corpus)
-    archive = open_archive(url)
+    # no time budget while timing (a slow shape is a figure, not an error); the abusive
+    # queries at the end run under the default one
+    archive = open_archive(url, search_budget=None)
+    if NO_SLICES and hasattr(archive, "use_slices"):
+        archive.use_slices = False
     total = archive.count_articles()
     queries = [q for qs in query_set(corpus).values() for q in qs]
     mid_day = BASE_DATE + timedelta(days=5 * 365)
@@ -220,17 +342,24 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
         "bare FTS bm25, naive": lambda q: archive.bare_search(parse_query(q), 20, ranked=True),  # type: ignore[arg-type]
     }
     results: dict[str, dict[str, float]] = {}
+    m = "cpu" if sqlite else "wall"
     for name, fn in shapes.items():
+        if ONLY_SHAPES and name not in ONLY_SHAPES:
+            continue
         wall: list[float] = []
         cpu: list[float] = []
+        per_query: dict[str, float] = {}
         for q in queries:
-            w, c = timeit(lambda: fn(q), reps)
+            # naive ranking scores every match (seconds for a common word at 1M): once
+            w, c = timeit(lambda: fn(q), 1 if "naive" in name else reps)  # noqa: B023 (called at once)
             wall += w
             cpu += c
+            per_query[q] = sorted(c if sqlite else w)[len(w) // 2]
         results[name] = {"p50": pct(wall, 50), "p95": pct(wall, 95), "cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95)}
         r = results[name]
-        print(f"  {name:<24} wall p50 {r['p50']:7.2f} p95 {r['p95']:7.2f} ms   cpu p50 {r['cpu_p50']:7.2f} p95 {r['cpu_p95']:7.2f} ms",
-              file=sys.stderr, flush=True)
+        slow = sorted(per_query.items(), key=lambda kv: -kv[1])[:3]
+        print(f"  {name:<24} wall p50 {r['p50']:7.2f} p95 {r['p95']:7.2f} ms   cpu p50 {r['cpu_p50']:7.2f} p95 {r['cpu_p95']:7.2f} ms"
+              f"   slowest ({m} median): " + ", ".join(f"{q} {t:.1f}" for q, t in slow), file=sys.stderr, flush=True)
     # a mid-frequency word (the newest 20 turn up early in the scan) and a rare one (the scan
     # reads the whole table)
     like_words = [query_set(corpus)["mid"][0], query_set(corpus)["rare"][0]]
@@ -240,13 +369,89 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
         wall += a
         cpu += b
     results["LIKE scan (baseline)"] = {"p50": pct(wall, 50), "p95": pct(wall, 95), "cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95)}
+    from crawler.archive.search import search_budget_default
+
+    archive.search_budget = search_budget_default()  # type: ignore[attr-defined]
+    abuse = abusive_queries(archive, query_set(corpus))
     archive.close()
     size_mb = None
     if url.startswith("sqlite"):
         from crawler.archive.sqlite import path_from_url
 
         size_mb = path_from_url(url).stat().st_size / 2**20
-    return {"dialect": archive.dialect, "articles": total, "insert_per_s": rate, "db_mb": size_mb, "queries": len(queries), "reps": reps, "shapes": results}
+    return {"dialect": archive.dialect, "articles": total, "insert_per_s": rate, "db_mb": size_mb, "queries": len(queries), "reps": reps, "shapes": results,
+            "abuse": abuse}
+
+
+def abusive_queries(archive: Any, qs: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Queries meant to hurt, each once, under the archive's time budget: wall ms to the
+    answer or to `SearchTimeout`, and which."""
+    from crawler.archive import SearchTimeout
+
+    common = qs["common"]
+    cases = {
+        "32 x a one-letter prefix": " ".join(["ا*"] * 32),
+        "4 two/three-letter prefixes": "من* في* على* الم*",
+        "3 three-letter prefixes": "مست* انت* حكو*",
+        "phrase of two common words": f'"{common[0]} {common[1]}"',
+        "3 phrases of common words": " ".join(f'"{common[i]} {common[i + 1]}"' for i in range(0, 6, 2)),
+        "32 distinct words": " ".join(common + qs["mid"] + qs["rare"] + [w.split()[-1] for w in qs["multi"][:4]] + ["المغرب"] * 4),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    print(f"  abusive queries (budget {archive.search_budget} s), relevance and date, wall ms:", file=sys.stderr)
+    for name, q in cases.items():
+        for sort in ("relevance", "date"):
+            t = time.perf_counter()
+            try:
+                n = len(archive.search(q, sort=sort, limit=20).items)
+                what = f"{n} results"
+            except SearchTimeout:
+                what = "SearchTimeout"
+            ms = (time.perf_counter() - t) * 1000
+            out[f"{name}, {sort}"] = {"ms": round(ms, 1), "outcome": what}
+            print(f"    {name + ', ' + sort:<42} {ms:8.1f}  {what}", file=sys.stderr, flush=True)
+    return out
+
+
+def explain(url: str, corpus: list[dict[str, Any]]) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement `Archive.search` runs, for one query of
+    each kind (common, mid-frequency, rare word; two-word AND; phrase) in each shape."""
+    archive = open_archive(url, search_budget=None)
+    if NO_SLICES and hasattr(archive, "use_slices"):
+        archive.use_slices = False
+    qs = query_set(corpus)
+    picks = {"common": qs["common"][0], "mid": qs["mid"][0], "rare": qs["rare"][0], "and": qs["multi"][0],
+             "phrase": qs["multi"][5]}
+    mid_day = BASE_DATE + timedelta(days=5 * 365)
+    since, until = mid_day.date().isoformat(), (mid_day + timedelta(days=180)).date().isoformat()
+    shapes = {"date": {}, "date+source": {"source": "le12"}, "date+range": {"since": since, "until": until},
+              "relevance": {}, "relevance+source": {"source": "le12"},
+              "relevance+range": {"since": since, "until": until}}
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    run = archive._run
+
+    def spy(conn: Any, sql: str, params: Any) -> Any:
+        seen.append((sql, tuple(params)))
+        return run(conn, sql, params)
+
+    for shape, kw in shapes.items():
+        for kind, q in picks.items():
+            sort = "relevance" if shape.startswith("relevance") else "date"
+            archive.search(q, sort=sort, limit=20, **kw)  # warm, and the statistics
+            seen.clear()
+            archive._run = spy  # type: ignore[method-assign]
+            t = time.perf_counter()
+            archive.search(q, sort=sort, limit=20, **kw)
+            ms = (time.perf_counter() - t) * 1000
+            archive._run = run  # type: ignore[method-assign]
+            print(f"\n### {shape}, {kind} ({q}): {ms:.1f} ms, {len(seen)} statement(s)")
+            for sql, params in seen:
+                prefix = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " if archive.dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+                print("```")
+                for r in archive.fetch(prefix + sql, params):
+                    print(next(iter(r.values())) if archive.dialect == "postgresql" else r.get("detail"))
+                print("```")
+    archive.close()
 
 
 def report(all_results: dict[int, dict[str, Any]]) -> None:
@@ -255,7 +460,7 @@ def report(all_results: dict[int, dict[str, Any]]) -> None:
         print(f"\narchive search at {r['articles']:,} articles ({r['queries']} queries x {r['reps']} reps, top 20)"
               + (f", DB {r['db_mb']:,.0f} MiB" if r["db_mb"] else ""))
         if r["insert_per_s"]:
-            print(f"  insert throughput (upsert, 2000 per transaction): {r['insert_per_s']:,.0f} articles/s")
+            print(f"  built by bulk load (COPY / executemany, not the upsert path): {r['insert_per_s']:,.0f} rows/s")
         print(f"  {'shape':<24} {'wall p50':>9} {'wall p95':>9} {'cpu p50':>8} {'cpu p95':>8}  (ms)  ratio")
         ids, naive = s["bare FTS ids only"], s["bare FTS bm25, naive"]
         # SQLite runs in this thread: its CPU time is the query's cost. PostgreSQL works in
@@ -274,7 +479,8 @@ def report(all_results: dict[int, dict[str, Any]]) -> None:
             else:
                 ratio = ""
             if not name.startswith(("bare", "LIKE")):
-                ratio += "  ok" if v[m + "p95"] <= 5 else "  > 5 ms"
+                cap = 5 if m else 20  # SQLite's target, PostgreSQL's (issue 18)
+                ratio += "  ok" if v[m + "p95"] <= cap else f"  > {cap} ms"
             print(f"  {name:<24} {v['p50']:9.2f} {v['p95']:9.2f} {v['cpu_p50']:8.2f} {v['cpu_p95']:8.2f}  {ratio}")
 
 
@@ -287,9 +493,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=5, help="timed repetitions per query")
     p.add_argument("--inserts", type=int, default=5000, help="articles in the insert-throughput test")
     p.add_argument("--quality-only", action="store_true", help="only the judged-query precision/recall, no latency")
+    p.add_argument("--build-only", action="store_true", help="only build (bulk load) the archives of --sizes")
+    p.add_argument("--explain", action="store_true", help="only print the query plans of each shape (--url, --sizes)")
+    p.add_argument("--no-slices", action="store_true", help="PostgreSQL: without the newest-slice plan (the previous path)")
+    p.add_argument("--shapes", default=None, help="comma-separated shape names to time (default: all)")
     args = p.parse_args(argv)
+    global NO_SLICES, ONLY_SHAPES
+    NO_SLICES = args.no_slices
+    ONLY_SHAPES = set(args.shapes.split(",")) if args.shapes else None
     from bench import search_quality
 
+    if args.explain:
+        corpus = load_corpus(args.corpus)
+        for n in (int(x) for x in args.sizes.split(",")):
+            explain(args.url.format(n=n) if args.url else f"sqlite:///{(args.cache / f'archive-{n}.sqlite3').resolve()}",
+                    corpus)
+        return 0
+    if args.build_only:
+        corpus = load_corpus(args.corpus)
+        for n in (int(x) for x in args.sizes.split(",")):
+            url = args.url.format(n=n) if args.url else f"sqlite:///{(args.cache / f'archive-{n}.sqlite3').resolve()}"
+            args.cache.mkdir(parents=True, exist_ok=True)
+            rate = build(url, n, corpus)
+            print(f"{url}: {'cached' if rate is None else f'built, {rate:,.0f} rows/s'}")
+        return 0
     search_quality.run()
     if args.quality_only:
         return 0
@@ -307,14 +534,18 @@ def main(argv: list[str] | None = None) -> int:
     for n in (int(x) for x in args.sizes.split(",")):
         url = args.url.format(n=n) if args.url else f"sqlite:///{(args.cache / f'archive-{n}.sqlite3').resolve()}"
         results[n] = run_size(url, n, corpus, args.reps)
+    if ONLY_SHAPES:
+        return 0  # a partial run: the per-shape lines above are its report
     report(results)
     for n, r in results.items():
         s, m = r["shapes"], ("cpu_" if r.get("dialect", "sqlite") == "sqlite" else "")
         worst = max(v[m + "p95"] for k, v in s.items() if k.startswith(("date", "relevance")))
         date, floor = s["date"][m + "p95"], s["bare FTS date (floor)"][m + "p95"]
+        cap = 5 if m else 20
         result("archive", f"search p95, date-sorted, {r['articles']:,} articles ({r['dialect']}, {m or 'wall '}time)",
                round(date, 2), "ms", "bare FTS query, same rows", round(floor, 2), round(date / floor, 2),
-               "<= 2x bare, every shape <= 5 ms", date <= 2 * floor and worst <= 5, worst_shape_p95_ms=round(worst, 2))
+               f"<= 2x bare, every shape <= {cap} ms", date <= 2 * floor and worst <= cap,
+               worst_shape_p95_ms=round(worst, 2))
         naive = s["bare FTS bm25, naive"][m + "p95"]
         rel = s["relevance"][m + "p95"]
         result("archive", f"search p95, relevance, {r['articles']:,} articles", round(rel, 2), "ms",

@@ -219,3 +219,27 @@ def test_phrase_check_agrees_with_the_exact_form_on_the_sample() -> None:
             assert (f" {' '.join(words)} " in e) == bool(pattern.search(f)), (words, e[:80])
         for t, e in zip(texts, exact) if n < 40 else ():  # the slower raw-text path: fewer phrases
             assert (f" {' '.join(words)} " in e) == phrase_in(t, words), (words, t[:80])
+
+
+def test_raw_text_candidates_never_miss_a_phrase() -> None:
+    """`loose_pattern` finds candidates in the raw text and `phrase_in` says no at once
+    where it finds none, so it must match wherever the folded phrase does: spellings that
+    fold together, diacritics and tatweel inside words, clitics on any word, punctuation
+    runs between words, Latin case and Unicode case oddities, Arabic-Indic digits."""
+    from crawler.archive.search import phrase_in
+
+    texts = [
+        "الحكـــــومة   المغربيّة؛؛؛ «للحكومة» المغربية، وبالحكومة-المغربيه ١٢ abc",
+        "إنّ أزمةَ كورونا والأزمة، الكورونية: أزمه  كورونا!! ازمة؟كورونا",
+        "xالحكومة المغربية ًالحكومة ًالمغربية الحكومةٌ\u200cالمغربية",
+        "KELVIN \u212aelvin İstanbul ISTANBUL abcİxyz Covid-19 COVID 19 ٢٠٢٤ ۲۰۲۴ 2024",
+        "مجلس النّواب، ومجلس المستشارين؛ فالمجلس الأعلى… كالمجلس الوطني لل مجلس",
+        "الـــــ حكومة ال حكومة والي الحكومة لل حكومة",
+    ]
+    exact = [f" {exact_form(t)} " for t in texts]
+    phrases = {tuple(w[i:i + k]) for e in exact for w in [e.split()] for k in (1, 2, 3) for i in range(len(w) - k + 1)}
+    phrases |= {("الحكومه", "المغربيه"), ("ازمه", "كورونا"), ("الازمه", "كورونا"), ("مجلس", "النواب"),
+                ("kelvin",), ("istanbul",), ("2024",), ("12", "abc"), ("covid", "19"), ("الحكومه",), ("حكومه",)}
+    for words in sorted(phrases):
+        for t, e in zip(texts, exact):
+            assert (f" {' '.join(words)} " in e) == phrase_in(t, words), (words, t)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.archive.base import Archive, SearchResult, UpsertResult
-from crawler.archive.search import QueryError
+from crawler.archive.search import QueryError, SearchTimeout
 
-__all__ = ["Archive", "QueryError", "SearchResult", "UpsertResult", "archive_url", "open_archive"]
+__all__ = ["Archive", "QueryError", "SearchResult", "SearchTimeout", "UpsertResult", "archive_url", "open_archive"]
 
 
 def default_url(data_dir: str | Path | None = None) -> str:
@@ -39,9 +39,14 @@ def archive_url(settings: Any = None) -> str:
     return url or default_url(data)
 
 
-def open_archive(url_or_path: str | Path | None = None, *, migrate: bool = True, migrate_to: int | None = None) -> Archive:
+_DEFAULT: Any = object()
+
+
+def open_archive(url_or_path: str | Path | None = None, *, migrate: bool = True, migrate_to: int | None = None,
+                 search_budget: float | None = _DEFAULT) -> Archive:
     """Open (creating when needed) the archive at `url_or_path` (default: `archive_url()`)
-    and bring its schema up to date."""
+    and bring its schema up to date. `search_budget`: seconds a search may take before it
+    raises `SearchTimeout` (None: no limit; default ``AKHBAR_SEARCH_BUDGET`` or 2 s)."""
     url = str(url_or_path) if url_or_path else archive_url()
     archive: Archive
     if url.startswith(("postgresql://", "postgres://")):
@@ -54,6 +59,8 @@ def open_archive(url_or_path: str | Path | None = None, *, migrate: bool = True,
         from crawler.archive.sqlite import SQLiteArchive
 
         archive = SQLiteArchive(url)
+    if search_budget is not _DEFAULT:
+        archive.search_budget = search_budget  # type: ignore[attr-defined]
     if migrate:
         archive.migrate(migrate_to)
     return archive

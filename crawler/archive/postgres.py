@@ -20,10 +20,13 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from crawler.archive.base import Archive
-from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats
-from crawler.archive.search import SearchQuery, Term
+from crawler.archive.base import Archive, SearchResult
+from crawler.archive.pg_plan import STATS_TTL, TextStats, choose_walk, load_stats, slice_cheaper, slice_span
+from crawler.archive.search import SearchQuery, SearchTimeout, Term, search_budget_default
 
+RANK_ALL_MAX = 100
+"""Relevance ranks its candidates with ts_rank when there are at most this many (every
+match of a rare query); more, by title and date (see `PostgresArchive._search_rows`)."""
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x616B6862  # "akhb": one advisory lock for schema migrations
 
@@ -69,6 +72,10 @@ class PostgresArchive(Archive):
         super().__init__(url)
         self.conninfo, self.schema = split_schema(url)
         self._stats: TextStats | None = None
+        self.search_budget = search_budget_default()
+        self.use_slices = True
+        """Search the newest slice of the archive first where that is cheaper (tests and
+        benchmarks compare with False)."""
 
     def _connect(self) -> psycopg.Connection:
         conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row, connect_timeout=10)
@@ -87,7 +94,37 @@ class PostgresArchive(Archive):
         return conn
 
     def _run(self, conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> Any:
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            # each statement of a search gets what is left of its budget
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                raise SearchTimeout(self.search_budget or 0.0)
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(left_ms),))
         return conn.execute(to_pyformat(sql), tuple(params))
+
+    def search(self, *args: Any, **kwargs: Any) -> SearchResult:
+        """`Archive.search` under the time budget (`search_budget` seconds; None: none):
+        in a transaction whose every statement runs with ``statement_timeout`` set
+        (``SET LOCAL``) to what is left of the budget; past it, `SearchTimeout`."""
+        budget = self.search_budget
+        if not budget:
+            return super().search(*args, **kwargs)
+        conn = self._conn()
+        outer = self._local.depth > 0
+        previous = conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] if outer else None
+        try:
+            with self.transaction():
+                self._local.deadline = time.monotonic() + budget
+                try:
+                    result = super().search(*args, **kwargs)
+                finally:
+                    self._local.deadline = None
+                if outer:  # SET LOCAL lasts to the end of the caller's transaction
+                    conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous,))
+                return result
+        except psycopg.errors.QueryCanceled:
+            raise SearchTimeout(budget) from None
 
     def _rows(self, cursor: Any) -> list[dict[str, Any]]:
         return list(cursor.fetchall()) if cursor.description else []
@@ -152,7 +189,7 @@ class PostgresArchive(Archive):
         self._stats = None
 
     def _candidates_sql(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
-                        needed: int, with_tsv: bool) -> tuple[str, list[Any]]:
+                        needed: int, with_tsv: bool, walk: bool | None) -> tuple[str, list[Any]]:
         """``SELECT article_id, sort_key[, tsv]`` of the matches, newest first (no LIMIT yet).
 
         Walk: ``ts_match_vq`` (the function behind ``@@``) cannot use the GIN index, so
@@ -160,7 +197,6 @@ class PostgresArchive(Archive):
         ``articles`` (source, sort_key)-style index, probing each row's text. GIN:
         ``ORDER BY sort_key + 0`` cannot use a date index, so the planner takes the GIN
         bitmap (and a top-N sort). See `crawler.archive.pg_plan`."""
-        walk = choose_walk(self._text_stats(), q, filters, lo, hi, needed)
         phrase = any(len(t.words) > 1 for t in q.terms)
         if walk is False and (phrase or filters):
             return self._phrase_candidates_sql(q, filters, lo, hi, with_tsv, phrase)
@@ -217,25 +253,82 @@ class PostgresArchive(Archive):
         )
         return sql, params
 
+    def _plan(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
+              needed: int) -> tuple[bool | None, float | None]:
+        """(walk the date index?, the span of the newest slice to search first or None);
+        see `crawler.archive.pg_plan`."""
+        st = self._text_stats()
+        walk = choose_walk(st, q, filters, lo, hi, needed)
+        if walk is None or any(c not in ("source", "topic") for c, _ in filters):
+            return walk, None
+        if walk and not slice_cheaper(st, q, filters, needed):
+            return True, None
+        span = slice_span(st, q, filters, needed)
+        # no estimate for the slice: the walk or the whole GIN plan, as chosen
+        return (walk, None) if span is None else (False, span)
+
+    def _sliced(self, run: Any, lo: int | None, hi: int | None, span: float | None) -> list[dict[str, Any]]:
+        """`run(lower_bound)` on the newest slice (below `hi`) of `span` sort-key units,
+        then on one 4x wider, ..., until `run` says the slice held enough (its second
+        value) or the slice reaches `lo` or the oldest article."""
+        st = self._stats
+        if not self.use_slices or span is None or st is None or st.key_lo is None or st.key_hi is None:
+            return run(lo)[0]
+        floor = max(lo if lo is not None else st.key_lo, st.key_lo)
+        top = min(hi, st.key_hi) if hi is not None else st.key_hi
+        while True:
+            bound = int(top - span)
+            if bound <= floor:
+                return run(lo)[0]
+            rows, enough = run(bound)
+            if enough:
+                return rows
+            span *= 4
+
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
         if sort == "date":
-            inner, params = self._candidates_sql(q, filters, lo, hi, limit + offset, with_tsv=False)
-            sql = (
-                f"SELECT a.* FROM ({inner} LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
-                "ORDER BY c.sort_key DESC"
-            )
-            return self.fetch(sql, [*params, limit, offset])
-        # Rank the newest N matches with ts_rank (per-document work, no whole-index statistics).
+            walk, span = self._plan(q, filters, lo, hi, limit + offset)
+
+            def run_date(bound: int | None) -> tuple[list[dict[str, Any]], bool]:
+                inner, params = self._candidates_sql(q, filters, bound, hi, limit + offset, False, walk)
+                sql = (
+                    f"SELECT a.* FROM ({inner} LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
+                    "ORDER BY c.sort_key DESC"
+                )
+                rows = self.fetch(sql, [*params, limit, offset])
+                return rows, len(rows) >= limit
+
+            return self._sliced(run_date, lo, hi, span)
+        # Relevance ranks the newest k matches. Few of them (a rare query: every match):
+        # ts_rank. Many: as on SQLite, those with the whole query in the title first, each
+        # tier newest first, read from the titles alone: ts_rank reads each candidate's
+        # whole tsv (a TOASTed ~2 KB value, ~40 µs at 1M), 300 of them a page.
         k = self.relevance_candidates if not filters else max(1, self.relevance_candidates * 2 // 3)
-        inner, params = self._candidates_sql(q, filters, lo, hi, k, with_tsv=True)
-        sql = (
-            "SELECT a.*, r.score AS score FROM ("
-            "SELECT c.article_id, c.sort_key, ts_rank(c.tsv, to_tsquery('simple', ?)) AS score FROM ("
-            f"{inner} LIMIT ?) c ORDER BY score DESC, c.sort_key DESC LIMIT ? OFFSET ?"
-            ") r JOIN articles a ON a.id = r.article_id ORDER BY r.score DESC, r.sort_key DESC"
-        )
-        return self.fetch(sql, [q.tsquery(), *params, k, limit, offset])
+        walk, span = self._plan(q, filters, lo, hi, k)
+
+        def run_cands(bound: int | None) -> tuple[list[dict[str, Any]], bool]:
+            inner, params = self._candidates_sql(q, filters, bound, hi, k, False, walk)
+            rows = self.fetch(f"{inner} LIMIT ?", [*params, k])
+            return rows, len(rows) >= k
+
+        cands = self._sliced(run_cands, lo, hi, span)
+        if not cands:
+            return []
+        ids = [c["article_id"] for c in cands]
+        key = {c["article_id"]: c["sort_key"] for c in cands}
+        if len(cands) <= RANK_ALL_MAX:
+            scores = {r["article_id"]: float(r["score"]) for r in self.fetch(
+                "SELECT article_id, ts_rank(tsv, to_tsquery('simple', ?)) AS score FROM article_text "
+                "WHERE article_id = ANY(?)", [q.tsquery(), ids])}
+        else:
+            scores = {r["article_id"]: 1.0 if q.matches_words(r["title"]) else 0.0 for r in self.fetch(
+                "SELECT article_id, title FROM article_text WHERE article_id = ANY(?)", [ids])}
+        ranked = sorted(ids, key=lambda i: (scores.get(i, 0.0), key[i]), reverse=True)[offset:offset + limit]
+        if not ranked:
+            return []
+        by_id = {r["id"]: r for r in self.fetch("SELECT a.* FROM articles a WHERE a.id = ANY(?)", [ranked])}
+        return [{**by_id[i], "score": scores.get(i, 0.0)} for i in ranked if i in by_id]
 
     def bare_search(self, q: SearchQuery, limit: int = 20, *, ranked: bool = False) -> list[int]:
         order = "ts_rank(tsv, to_tsquery('simple', ?)) DESC" if ranked else "sort_key DESC"

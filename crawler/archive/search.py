@@ -87,42 +87,74 @@ def phrase_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(f"(?<![{_T}])" + f"[^{_T}]+".join(parts) + f"(?![{_T}])")
 
 
-# Folded letters other spellings fold into (أ إ آ ٱ, ؤ, ئ ى ی, ة, ک): a probe avoids them.
-_FOLD_TARGETS = frozenset(v for v in _TRANSLATE.values() if v and v != " ")
-_PROBE_RUN = re.compile(f"[^{''.join(sorted(_FOLD_TARGETS))}]{{3,}}")
-_WINDOW = 80
-_PROBE_TRIES = 4
+_RAW_T = "0-9A-Za-z\u0621-\u063F\u0641-\u064A\u0660-\u0669\u06F0-\u06F9"
+"""Raw characters that fold to token characters (`_T` less the tatweel, which is deleted)."""
+_LOOSE_TRIES = 8
+
+
+@functools.lru_cache(maxsize=1)
+def _raw_spellings() -> dict[str, str]:
+    """Folded character -> regex class body of every raw character `fold_chars` turns
+    into a text starting with it (``ه``: ``هة``; ``ا``: ``اأإآٱ``; ``3``: ``3٣۳``; ``k``:
+    ``kK`` and the Kelvin sign; ...). Built once from the Basic Multilingual Plane."""
+    deleted = set(DELETED_CLASS)
+    replaced = dict(_REPLACED)
+    out: dict[str, set[str]] = {}
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if ch in deleted or 0xD800 <= cp < 0xE000:
+            continue
+        folded = replaced.get(ch, ch).lower()
+        if folded:
+            out.setdefault(folded[0], set()).add(ch)
+    return {c: "".join(re.escape(x) for x in sorted(chars)) for c, chars in out.items()}
+
+
+def _loose_literal(text: str) -> str:
+    spell = _raw_spellings()
+    return "".join(f"[{spell.get(c, re.escape(c))}][{DELETED_CLASS}]*" for c in text)
 
 
 @functools.lru_cache(maxsize=1024)
-def _probe(words: tuple[str, ...]) -> str:
-    """The longest run of 3+ letters of the phrase that every spelling writes the same
-    way ('' when none): where it is found, the phrase can only be near."""
-    runs = [r for w in words for r in _PROBE_RUN.findall(w)]
-    return max(runs, key=len) if runs else ""
+def loose_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A regex over *raw* text matching wherever `phrase_pattern` can match its folded
+    form, and some places more: each letter in any spelling that folds to it, deleted
+    characters (diacritics, tatweel) allowed after each, no word boundaries, any run of
+    non-token characters between words. No match here: no match at all."""
+    parts = []
+    spell = _raw_spellings()
+    # one to four letters of وبال / وال / فال / بال / كال / ال / ولل / لل, in any order
+    clitic = "(?:[" + "".join(spell[c] for c in "وبفكال") + f"][{DELETED_CLASS}]*){{1,4}}"
+    for i, w in enumerate(words):
+        if w.startswith("ال") and len(w) - 2 >= 3:
+            # the first word's article and clitics are left out: the window reaches back
+            # to the space before the match, so they are checked there
+            parts.append(("" if i == 0 else clitic) + _loose_literal(w[2:]))
+        else:
+            parts.append(_loose_literal(w))
+    return re.compile(f"[^{_RAW_T}]*?".join(parts))
 
 
 def phrase_in(text: str, words: tuple[str, ...]) -> bool:
     """True when `words` (exact forms) occur as consecutive tokens of `text`'s
-    `exact_form`, without tokenising `text`: first only a window around the probe's
-    first occurrence is folded (cut at spaces, which end tokens in both forms, so a
-    match there is a match), else the whole text."""
+    `exact_form`, without tokenising `text` nor folding all of it: `loose_pattern` finds
+    the candidate places in the raw text (none: False), and only the words around one
+    (cut at spaces, which end tokens in both forms) are folded and checked; after a few
+    candidates that fail, the whole text is."""
     if not text:
         return False
     pattern = phrase_pattern(words)
-    probe = _probe(words)
-    reach = _WINDOW * len(words)
-    i = text.find(probe) if probe else -1
-    tries = 0
-    while i >= 0 and tries < _PROBE_TRIES:
-        start = max(text.rfind(" ", 0, max(0, i - reach)), 0)
-        end = text.find(" ", i + len(probe) + reach)
+    loose = loose_pattern(words)
+    pos = 0
+    for _ in range(_LOOSE_TRIES):
+        m = loose.search(text, pos)
+        if m is None:
+            return False
+        start = max(text.rfind(" ", 0, m.start()), 0)
+        end = text.find(" ", m.end())
         if pattern.search(fold_chars(text[start:end if end >= 0 else len(text)])):
             return True
-        if start == 0 and end < 0:
-            return False  # the window was the whole text
-        i = text.find(probe, end) if end >= 0 else -1
-        tries += 1
+        pos = m.start() + 1
     return bool(pattern.search(fold_chars(text)))
 
 
@@ -135,10 +167,31 @@ def exact_form(text: str) -> str:
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
+MIN_PREFIX_CHARS = 3
+"""A ``word*`` prefix shorter than this (after normalising and stemming) is searched as a
+word. A prefix merges the postings of every indexed word it starts before the first row
+comes back, inside FTS5 (no SQLite instruction runs meanwhile, so the time budget's
+progress handler cannot stop it): at 20k articles one letter took 400-800 ms, two letters
+up to 75 ms, three up to 9 ms (linear in the archive's size)."""
+MAX_PREFIX_TERMS = 3
+"""Distinct prefix terms per query; later ones are searched as words (the costliest kind
+of term, see `MIN_PREFIX_CHARS`)."""
+DEFAULT_SEARCH_BUDGET_S = 2.0
+"""Wall time one search may take before it is stopped with `SearchTimeout`."""
 
 
 class QueryError(ValueError):
-    """The search request is malformed; the message says how, for the user."""
+    """The search request is malformed; the message says how, for the user (HTTP 400)."""
+
+
+class SearchTimeout(RuntimeError):
+    """A search ran past its time budget (`Archive.search_budget`) and was stopped: the
+    archive is busy or the query too costly, not malformed (HTTP 503, retry later)."""
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__(f"search stopped after its time budget of {budget_s:g} s: "
+                         "try fewer or longer words, a filter, or again later")
+        self.budget_s = budget_s
 
 
 @dataclass(frozen=True)
@@ -257,9 +310,60 @@ def parse_query(text: str | None) -> SearchQuery | None:
     if not terms:
         hints.append("no words to search for (letters or digits): showing the latest articles")
         return SearchQuery((), tuple(hints))
+    terms = _capped_prefixes(terms, hints)
+    # every term must match, so a repeated one adds nothing but its cost (32 x "ا*" cost
+    # 32 index scans); counted after folding
+    folded = list(dict.fromkeys(terms))
+    if len(folded) < len(terms):
+        hints.append("repeated words were searched once")
+    terms = folded
     if len(terms) > MAX_TERMS:
         raise QueryError(f"query has too many terms ({len(terms)}; at most {MAX_TERMS})")
     return SearchQuery(tuple(terms), tuple(hints))
+
+
+def search_budget_default() -> float | None:
+    """The search time budget in seconds: ``AKHBAR_SEARCH_BUDGET`` (``0`` or ``none``: no
+    budget), else `DEFAULT_SEARCH_BUDGET_S`."""
+    import os
+
+    raw = os.environ.get("AKHBAR_SEARCH_BUDGET", "").strip().lower()
+    if not raw:
+        return DEFAULT_SEARCH_BUDGET_S
+    if raw in ("0", "none", "off"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"AKHBAR_SEARCH_BUDGET must be a number of seconds, not {raw!r}") from None
+    return value if value > 0 else None
+
+
+def _capped_prefixes(terms: list[Term], hints: list[str]) -> list[Term]:
+    """`terms` with prefixes shorter than `MIN_PREFIX_CHARS`, and those past the first
+    `MAX_PREFIX_TERMS` distinct ones, made whole words (a hint says which)."""
+    out: list[Term] = []
+    kept: set[Term] = set()
+    short: list[str] = []
+    over: list[str] = []
+    for t in terms:
+        if t.prefix:
+            if len(t.words[-1]) < MIN_PREFIX_CHARS:
+                short.append(t.words[-1])
+                t = Term(t.words)
+            elif t not in kept and len(kept) >= MAX_PREFIX_TERMS:
+                over.append(t.words[-1])
+                t = Term(t.words)
+            else:
+                kept.add(t)
+        out.append(t)
+    if short:
+        hints.append(f"too short for a prefix (at least {MIN_PREFIX_CHARS} letters), searched as whole words: "
+                     + " ".join(dict.fromkeys(short)))
+    if over:
+        hints.append(f"at most {MAX_PREFIX_TERMS} prefixes (word*) a query, the rest searched as words: "
+                     + " ".join(dict.fromkeys(over)))
+    return out
 
 
 def query_hints(text: str | None) -> list[str]:

@@ -13,14 +13,16 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from crawler.archive.base import Archive
+from crawler.archive.base import Archive, SearchResult
 from crawler.archive.records import iso_utc
-from crawler.archive.search import SearchQuery
+from crawler.archive.search import SearchQuery, SearchTimeout, search_budget_default
 
 BUSY_TIMEOUT_S = 60.0
 TITLE_WEIGHT = 4.0
 EXACT_BM25_MAX = 300
 """bm25 ranks all matches when the query terms together match at most this many articles."""
+PROGRESS_STEPS = 1000
+"""SQLite instructions between two looks at a search's deadline (a few µs of work)."""
 
 
 def path_from_url(url: str) -> Path:
@@ -40,6 +42,7 @@ class SQLiteArchive(Archive):
         self.path = path_from_url(url)
         self.busy_timeout = busy_timeout
         self.exact_bm25_max = EXACT_BM25_MAX
+        self.search_budget = search_budget_default()
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _connect(self) -> sqlite3.Connection:
@@ -125,6 +128,27 @@ class SQLiteArchive(Archive):
             "INSERT INTO article_text (sort_key, article_id, title, body) VALUES (?, ?, ?, ?)",
             (sort_key, article_id, title, body),
         )
+
+    def search(self, *args: Any, **kwargs: Any) -> SearchResult:
+        """`Archive.search` under the time budget (`search_budget` seconds; None: none):
+        a progress handler stops the statement running at the deadline (each statement of
+        a search, so also the later rounds of a phrase's exact-form check); `SearchTimeout`.
+        (FTS5's own work inside one step, such as merging a prefix's postings, cannot be
+        stopped: `crawler.archive.search.MIN_PREFIX_CHARS` bounds it.)"""
+        budget = self.search_budget
+        if not budget:
+            return super().search(*args, **kwargs)
+        conn = self._conn()
+        deadline = time.monotonic() + budget
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+        try:
+            return super().search(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc) and time.monotonic() > deadline:
+                raise SearchTimeout(budget) from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from crawler.archive import QueryError, open_archive
+from crawler.archive import QueryError, SearchTimeout, open_archive
 from crawler.archive.records import META_COLUMNS
 from crawler.commands.existing import existing_archive
 from crawler.exporters import to_jsonable
@@ -107,6 +107,9 @@ def run_search(args: argparse.Namespace) -> int:
         except QueryError as exc:
             print(f"akhbar search: {exc}", file=sys.stderr)
             return 2
+        except SearchTimeout as exc:
+            print(f"akhbar search: {exc} (AKHBAR_SEARCH_BUDGET=SECONDS sets the budget, 0 for none)", file=sys.stderr)
+            return 1
     out = sys.stdout
     for hint in res.hints:
         print(f"akhbar search: {hint}", file=sys.stderr)
