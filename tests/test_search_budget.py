@@ -194,3 +194,31 @@ def test_cli_search_reports_a_timeout_in_one_line(tmp_path: Path) -> None:
     env["AKHBAR_SEARCH_BUDGET"] = "0"  # no budget: the same search answers
     ok = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert ok.returncode == 0 and ok.stdout.strip(), ok.stderr
+
+
+@pytest.mark.parametrize("budget, status", [("1e-9", 503), ("0", 200)])
+def test_web_answers_a_search_past_its_budget_with_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       budget: str, status: int) -> None:
+    """The API and the search page turn `SearchTimeout` into 503 (+ Retry-After on the
+    API, an Arabic notice on the page); with no budget the same searches answer 200."""
+    import http.client
+
+    from tests.serving_support import app_server, serving
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    a = open_archive(url)
+    a.upsert_many(sample_articles()[:150])
+    a.close()
+    monkeypatch.setenv("AKHBAR_SEARCH_BUDGET", budget)  # read when the app opens its archive
+    with serving(app_server(tmp_path, url)) as server:
+        for path in ("/api/articles?q=%D9%81%D9%8A&source=rue20&limit=50", "/search?q=%D9%81%D9%8A&source=rue20"):
+            conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read().decode("utf-8")
+            conn.close()
+            assert r.status == status, (path, r.status, body[:300])
+            if status == 503 and path.startswith("/api"):
+                assert r.getheader("Retry-After") == "5" and json.loads(body)["error"].startswith("search stopped")
+            elif status == 503:
+                assert "استغرق البحث وقتاً طويلاً" in body

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from crawler.archive import QueryError
+from crawler.archive import QueryError, SearchTimeout
 from feeds.web.http import error_response
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,12 @@ async def _query(request: Request, exc: Exception) -> Response:
     return error_response(400, str(exc))
 
 
+async def _timeout(request: Request, exc: Exception) -> Response:
+    # the search ran past its budget: the server is fine, this query is too costly now
+    logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, str(exc), {"Retry-After": "5"})
+
+
 async def _internal(request: Request, exc: Exception) -> Response:
     logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal error")
@@ -49,4 +55,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(QueryError, _query)
+    app.add_exception_handler(SearchTimeout, _timeout)
     app.add_exception_handler(Exception, _internal)

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from crawler.archive import Archive, QueryError
+from crawler.archive import Archive, QueryError, SearchTimeout
 from feeds.page import Notice, PageContext, render_page
 from feeds.web.archive_access import get_access
 from feeds.web.http import HTML_TYPE, Representation, error_response, send
@@ -142,6 +142,10 @@ async def search(request: Request) -> Response:
             logger.info("search %r refused: %s", q, exc)
             notices.append(Notice("تعذّر البحث:", str(exc)))
             status = 400
+        except SearchTimeout as exc:  # past the search budget: the page says so, 503
+            logger.warning("search %r stopped: %s", q, exc)
+            notices.append(Notice("استغرق البحث وقتاً طويلاً فأُوقف؛ ضيّق البحث وأعد المحاولة."))
+            status = 503
     html_text = render_page(stories, ctx, topic=topic, source=source, query=q, since=_day(since), until=_day(until),
                             notices=notices, search_page=True)
     return page_response(request, html_text, status)
