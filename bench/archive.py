@@ -33,9 +33,10 @@ import random
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import result
 from crawler.arabic import tokens
@@ -47,7 +48,7 @@ from crawler.items import Article
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = Path("/work/shared/corpus/hespress_stories/hespress_stories.jsonl.gz")
 SOURCES = ("hespress", "le12", "rue20", "belpresse", "hibapress")
-BASE_DATE = datetime(2016, 1, 1, tzinfo=timezone.utc)
+BASE_DATE = datetime(2016, 1, 1, tzinfo=UTC)
 SPAN_S = 10 * 365 * 86400
 ONLY_SHAPES: set[str] | None = None
 NO_SLICES = False  # --no-slices: PostgreSQL without the newest-slice plan (the previous search path)
@@ -113,7 +114,7 @@ def bulk_rows(archive: Any, start: int, stop: int, corpus: list[dict[str, Any]],
     from crawler.archive.canonical import fold_url, own_key_url, site_id_key
     from crawler.archive.records import article_dict, content_hash, search_text, sort_date, sort_key_for
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rng = random.Random(42 + start)
     cols: list[str] = []
     rows: list[tuple[Any, ...]] = []
@@ -365,7 +366,7 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
     like_words = [query_set(corpus)["mid"][0], query_set(corpus)["rare"][0]]
     wall, cpu = [], []
     for w in like_words:
-        a, b = timeit(lambda: archive.like_search(w, 20), 1)
+        a, b = timeit(lambda w=w: archive.like_search(w, 20), 1)
         wall += a
         cpu += b
     results["LIKE scan (baseline)"] = {"p50": pct(wall, 50), "p95": pct(wall, 95), "cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95)}
@@ -455,7 +456,7 @@ def explain(url: str, corpus: list[dict[str, Any]]) -> None:
 
 
 def report(all_results: dict[int, dict[str, Any]]) -> None:
-    for n, r in all_results.items():
+    for r in all_results.values():
         s = r["shapes"]
         print(f"\narchive search at {r['articles']:,} articles ({r['queries']} queries x {r['reps']} reps, top 20)"
               + (f", DB {r['db_mb']:,.0f} MiB" if r["db_mb"] else ""))
@@ -537,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     if ONLY_SHAPES:
         return 0  # a partial run: the per-shape lines above are its report
     report(results)
-    for n, r in results.items():
+    for r in results.values():
         s, m = r["shapes"], ("cpu_" if r.get("dialect", "sqlite") == "sqlite" else "")
         worst = max(v[m + "p95"] for k, v in s.items() if k.startswith(("date", "relevance")))
         date, floor = s["date"][m + "p95"], s["bare FTS date (floor)"][m + "p95"]

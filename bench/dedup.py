@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,8 @@ def print_kinds(pairs: list[dict[str, Any]], ours: dict[str, Any], theirs: dict[
     for kind, v in ours["by_kind"].items():
         b = theirs["by_kind"][kind]
         what = "recall" if label[kind] else "false pos"
-        def cell(x: dict[str, int]) -> str:
-            return f"{1 - x['wrong'] / x['pairs']:.4f}" if label[kind] else f"{x['wrong']:d}"
+        def cell(x: dict[str, int], positive: bool = label[kind]) -> str:
+            return f"{1 - x['wrong'] / x['pairs']:.4f}" if positive else f"{x['wrong']:d}"
         print(f"  {kind:32s} {v['pairs']:6d}  {cell(v):>12s}  {cell(b):>12s}  ({what})")
     neg_fp = ours["fp"]
     for kind in REWRITE_KINDS:
@@ -161,7 +161,7 @@ def quality(corpus: Path, workdir: Path) -> dict[str, Any]:
             for d in docs:
                 archive.upsert_article(Article(
                     url=f"https://{d['source']}.example/{d['id']}", source=d["source"], title=d["title"],
-                    body_text=d["body"], date_published=datetime.fromisoformat(d["published"]).replace(tzinfo=timezone.utc)))
+                    body_text=d["body"], date_published=datetime.fromisoformat(d["published"]).replace(tzinfo=UTC)))
         t0 = time.perf_counter()
         rebuild(archive)
         ours_secs = time.perf_counter() - t0
@@ -230,10 +230,10 @@ def load_synthetic(path: Path, n: int, synth: Synth) -> dict[int, bool]:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = OFF")
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     copies: dict[int, bool] = {}
     batch = []
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     for i in range(1, n + 1):
         title, body, is_copy = synth.make(i)
         copies[i] = is_copy

@@ -43,7 +43,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +61,16 @@ def make_file(path: Path, n: int, corpus: Path) -> Path:
     if path.exists():
         return path
     sys.path.insert(0, str(ROOT / "scripts"))
-    from bench.dedup import Synth
     from build_dedup_pairs import load
 
+    from bench.dedup import Synth
     from crawler.config import load_sources
 
     docs = load(corpus)
     synth = Synth(docs)
     sections = _site_sections(load_sources())
     rng = random.Random(5)
-    start = datetime(2016, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2016, 1, 1, tzinfo=UTC)
     span = 10 * 365 * 86400
     tmp = path.with_suffix(".tmp")
     t = time.perf_counter()

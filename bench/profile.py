@@ -157,7 +157,8 @@ def run_chain(pages: list[tuple[str, str, bytes, dict[str, str]]], classes: dict
 
     pending = []
     for site, url, body, headers in pages:
-        item: Any = call("extract", lambda: classes[site].from_bytes(url, body, headers=headers).to_article(site))
+        item: Any = call("extract", lambda site=site, url=url, body=body, headers=headers:
+                          classes[site].from_bytes(url, body, headers=headers).to_article(site))
         pending.append(Deferred.fromCoroutine(chain(item)))
     archive_name = next((n for n, p in zip(names[1:], pipes) if hasattr(p, "flush")), names[-1])
     call(archive_name, close_pipelines, pipes, crawler)

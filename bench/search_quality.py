@@ -23,7 +23,7 @@ import json
 import re
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def key(rec: dict[str, Any]) -> str:
 
 
 def article(rec: dict[str, Any]) -> Article:
-    when = datetime.fromisoformat(rec["corpus_date"]).replace(tzinfo=timezone.utc)
+    when = datetime.fromisoformat(rec["corpus_date"]).replace(tzinfo=UTC)
     return Article(
         url=f"https://{rec['site']}.example/{rec['id']}", source=rec["site"], site_article_id=str(rec["id"]),
         title=rec["title"], body_text="\n".join(rec["paragraphs"]), author=rec.get("author"),

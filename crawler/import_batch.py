@@ -32,7 +32,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,7 +172,8 @@ class Preparer:
                 break
             cls = load_object(path)
             try:
-                pipe = build_from_crawler(cls, self.crawler)  # type: ignore[arg-type]
+                # a stand-in crawler (no engine): enough for the pipelines before the archive
+                pipe = build_from_crawler(cls, self.crawler)  # type: ignore[call-overload]
             except NotConfigured as exc:
                 logger.debug("import: pipeline %s off: %s", path, exc)
                 continue
@@ -247,7 +248,7 @@ class PreparePool:
         self._pool: Any = None
         self._local: Preparer | None = None
 
-    def __enter__(self) -> "PreparePool":
+    def __enter__(self) -> PreparePool:
         if self.workers > 0:
             import multiprocessing as mp
 
@@ -305,7 +306,7 @@ class Writer:
     reject: Callable[[Line, str, str], None]
     bulk_batches: int = 0
     redone_batches: int = 0
-    _now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    _now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
     def archive(self) -> Any:
@@ -417,11 +418,10 @@ def run_batched(path: str, settings: Settings, *, reject: Callable[[Line, str, s
                 max_line_bytes: int, batch_size: int = DEFAULT_BATCH, workers: int | None = None,
                 progress: bool = True) -> dict[str, Any]:
     """Import `path` in batches; returns the stats (the keys `import_summary` reads)."""
-    from pipelines.archive import ArchivePipeline
-    from pipelines.dedup import DedupPipeline
-
     from crawler.import_progress import Progress
     from crawler.import_records import open_input, read_lines
+    from pipelines.archive import ArchivePipeline
+    from pipelines.dedup import DedupPipeline
 
     crawler = ImportCrawler(settings)
     archive_pipe = ArchivePipeline(crawler)

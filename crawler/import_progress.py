@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 
 class Progress:
@@ -25,7 +26,7 @@ class Progress:
         self._drawn = False
 
     @classmethod
-    def for_input(cls, path: str, stream_position: Callable[[], int] | None = None) -> "Progress | None":
+    def for_input(cls, path: str, stream_position: Callable[[], int] | None = None) -> Progress | None:
         """A progress line for importing `path`, or None when standard error is not a terminal."""
         if not sys.stderr.isatty():
             return None

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from crawler.archive.records import DATETIME_FIELDS, parse_datetime
 from crawler.items import ARTICLE_FIELDS, Article
@@ -78,7 +78,8 @@ def read_lines(stream: IO[bytes], *, max_bytes: int = DEFAULT_MAX_LINE_BYTES) ->
     """Every non-blank line of `stream`, decoded on its own; refused lines carry `error`."""
     number = 0
     offset = 0
-    reader = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    # any binary stream with readinto works; typeshed asks for a RawIOBase
+    reader = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast(Any, stream))
     while True:
         start = offset
         data = reader.readline(max_bytes + 1)

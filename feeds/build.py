@@ -17,9 +17,10 @@ import json
 import logging
 import mimetypes
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Any
 from urllib.parse import quote
 
 import feedgen.feed  # noqa: F401  (feedgen.util needs lxml.etree imported first)
@@ -194,7 +195,7 @@ class _AtomLinks(BaseEntryExtension):
     def __init__(self) -> None:
         self.links: list[dict[str, str]] = []
 
-    def extend_atom(self, entry):  # type: ignore[no-untyped-def]
+    def extend_atom(self, entry: Any) -> Any:
         for old in entry.findall("link"):
             entry.remove(old)
         for attrs in self.links:
@@ -212,7 +213,7 @@ class _HubLinks(BaseExtension):
     def extend_ns(self) -> dict[str, str]:
         return {"atom": ATOM_NS}
 
-    def extend_rss(self, rss_feed):  # type: ignore[no-untyped-def]
+    def extend_rss(self, rss_feed: Any) -> Any:
         channel = rss_feed.find("channel")
         at = next((i + 1 for i, el in enumerate(channel) if el.tag == f"{{{ATOM_NS}}}link"), 3)
         for offset, hub in enumerate(self.hubs):

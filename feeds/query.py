@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from feeds.model import FeedSpec, FeedStory, OtherReport, RelatedStory, feed_specs
 from feeds.publish import PublishReport, write_files
@@ -102,7 +103,12 @@ def other_reports(archive: Any, stories: dict[str, tuple[int, str]]) -> dict[str
     for sid, rs in out.items():
         rs.sort(key=lambda r: (str(r["date_published"] or "~"), r["id"]))
         seen: set[str] = set()
-        out[sid] = [r for r in rs if not (r["source"] in seen or seen.add(r["source"]))]
+        kept = []
+        for r in rs:  # one report per outlet: its earliest
+            if r["source"] not in seen:
+                seen.add(r["source"])
+                kept.append(r)
+        out[sid] = kept
     return out
 
 
@@ -252,7 +258,7 @@ class ArchiveStore:
     owns_archive: bool = False
 
     @classmethod
-    def open(cls, url: str) -> "ArchiveStore":
+    def open(cls, url: str) -> ArchiveStore:
         return cls(open_archive_url(url), source_names(), owns_archive=True)
 
     def close(self) -> None:

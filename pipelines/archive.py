@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -60,10 +61,10 @@ class BatchHook(Protocol):
     def stored(self, batch: list[tuple[Any, UpsertResult]]) -> Callable[[], None] | None: ...
 
 
-_pipelines: "weakref.WeakKeyDictionary[Any, ArchivePipeline]" = weakref.WeakKeyDictionary()
+_pipelines: weakref.WeakKeyDictionary[Any, ArchivePipeline] = weakref.WeakKeyDictionary()
 
 
-def archive_pipeline_for(crawler: Any) -> "ArchivePipeline | None":
+def archive_pipeline_for(crawler: Any) -> ArchivePipeline | None:
     """The crawler's archive pipeline (None when it is not enabled), for `BatchHook`s."""
     return _pipelines.get(crawler)
 
@@ -85,7 +86,7 @@ class ArchivePipeline:
         self._timer: Any = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ArchivePipeline":
+    def from_crawler(cls, crawler: Any) -> ArchivePipeline:
         if not crawler.settings.getbool("ARCHIVE_ENABLED", True):
             raise NotConfigured("ARCHIVE_ENABLED is off")
         pipe = cls(crawler)
@@ -183,7 +184,7 @@ class ArchivePipeline:
             for item in items:
                 self._write_one(item)
             return
-        for item, result in stored:
+        for _item, result in stored:
             self.stats.inc_value(f"archive/{result.action}")
         for after in done:
             after()

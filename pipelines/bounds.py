@@ -18,7 +18,7 @@ bounds and counts every cut as ``akhbar/bounded/<what>``:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -52,7 +52,7 @@ class Bounds:
         cuts: list[str] = []
         lim = self.limits
         fetched = adapter.get("fetched_at")
-        now = fetched if isinstance(fetched, datetime) and fetched.tzinfo else datetime.now(timezone.utc)
+        now = fetched if isinstance(fetched, datetime) and fetched.tzinfo else datetime.now(UTC)
         for name in ("date_published", "date_modified"):
             when = adapter.get(name)
             if isinstance(when, datetime) and when.tzinfo and when - now > self.future:
@@ -93,7 +93,7 @@ class BoundsPipeline:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "BoundsPipeline":
+    def from_crawler(cls, crawler: Any) -> BoundsPipeline:
         s = crawler.settings
         limits = {k: s.getint(k, v) for k, v in DEFAULTS.items()}
         future = timedelta(hours=s.getfloat("BOUNDS_FUTURE_TOLERANCE_HOURS", 24.0))

@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -248,7 +248,7 @@ _MAX_RELATIVE_LEFTOVER_WORDS = 2
 def _offset(text: str) -> tzinfo:
     text = text.lower()
     if text == "z":
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     body = text[1:]
     if ":" in body:
@@ -273,7 +273,7 @@ def _fixed(value: datetime) -> datetime:
     offset = value.utcoffset()
     tz = _FIXED.get(offset)
     if tz is None:
-        tz = _FIXED.setdefault(offset, timezone(offset) if offset is not None else timezone.utc)
+        tz = _FIXED.setdefault(offset, timezone(offset) if offset is not None else UTC)
     return value.replace(tzinfo=tz, fold=0)
 
 
@@ -339,7 +339,7 @@ def _take_time(text: str) -> tuple[_Time | None, str, bool]:
             return None, text, False
         tz: tzinfo | None = None
         if zone:
-            tz = _offset(off) if off else timezone.utc
+            tz = _offset(off) if off else UTC
         found = _Time(hour, mi, sec, tz, "minute" if minute is not None else "hour")
         rest = _strip(text, m.span())
     return found, rest, True
@@ -492,11 +492,11 @@ def _parse_absolute(n: str) -> ParsedDate | _Rejected | None | bool:
     m = _MONTH_ONLY_RE.search(n)
     if m is None:
         return False
-    month = _month_of(m, 1)
+    month_of = _month_of(m, 1)
     year = int(m.group(3))
-    if month is None or not _valid_year(year) or not _leftover_ok(_strip(n, m.span()), _MAX_LEFTOVER_WORDS):
+    if month_of is None or not _valid_year(year) or not _leftover_ok(_strip(n, m.span()), _MAX_LEFTOVER_WORDS):
         return None
-    return ParsedDate(_local(year, month, 1), "month")
+    return ParsedDate(_local(year, month_of, 1), "month")
 
 
 def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
@@ -510,12 +510,12 @@ def _parse_relative(n: str, reference: datetime) -> ParsedDate | None:
     if m is not None:
         days_back = _lookup(_DAY_WORDS, m.group(1))
         rest = _strip(n, m.span())
-        time, rest, ok = _take_time(rest)
+        at_time, rest, ok = _take_time(rest)
         # "اليوم" is an everyday word ("كاريكاتير اليوم"): only alone or with a time.
         limit = 0 if days_back == 0 else _MAX_RELATIVE_LEFTOVER_WORDS
         if not ok or not _leftover_ok(rest, limit):
             return None
-        value, precision = _at(ref_local.date() - timedelta(days=days_back), time)
+        value, precision = _at(ref_local.date() - timedelta(days=days_back), at_time)
         return ParsedDate(value, precision)
     m = _REL_RE.search(n)
     if m is None:
@@ -633,7 +633,7 @@ def _parse_fast(text: str, reference: datetime | None) -> ParsedDate | _Rejected
         return _REJECTED  # a date was there but contradicts itself: no second opinion
     if result is not False:
         return result  # type: ignore[return-value]
-    return _parse_relative(n, reference or datetime.now(timezone.utc))
+    return _parse_relative(n, reference or datetime.now(UTC))
 
 
 # --------------------------------------------------------------------------- fallback
@@ -712,7 +712,7 @@ def parse_date_explained(
     if not isinstance(text, str) or not text or len(text) > _MAX_LEN:
         return None, "not_a_date"
     if reference is not None and (not isinstance(reference, datetime) or reference.tzinfo is None):
-        reference = reference.replace(tzinfo=timezone.utc) if isinstance(reference, datetime) else None
+        reference = reference.replace(tzinfo=UTC) if isinstance(reference, datetime) else None
     try:
         result = _parse_fast(text, reference)
     except (ValueError, OverflowError):
@@ -735,7 +735,7 @@ def parse_date_explained(
 # --------------------------------------------------------------------------- pipeline
 def _as_reference(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, str):
         parsed = parse_date(value, fallback=False)
         return parsed.value if parsed is not None else None

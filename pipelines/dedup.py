@@ -24,7 +24,8 @@ archive pipeline). Stats: ``dedup/new_story``, ``dedup/joined``, ``dedup/renamed
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
@@ -54,7 +55,7 @@ class DedupPipeline:
         identity), until they reach `process_item`."""
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "DedupPipeline":
+    def from_crawler(cls, crawler: Any) -> DedupPipeline:
         if not crawler.settings.getbool("DEDUP_ENABLED", True):
             raise NotConfigured("DEDUP_ENABLED is off")
         if not crawler.settings.getbool("ARCHIVE_ENABLED", True):

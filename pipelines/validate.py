@@ -21,7 +21,7 @@ class ValidatePipeline:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ValidatePipeline":
+    def from_crawler(cls, crawler: Any) -> ValidatePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:

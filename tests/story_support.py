@@ -6,10 +6,11 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -38,7 +39,7 @@ def fill_labelled(archive: Any) -> None:
     for d in (r for r in fixture_rows() if r["type"] == "doc"):
         art = Article(
             url=doc_url(d), source=d["source"], title=d["title"], body_text=d["body"],
-            date_published=datetime.fromisoformat(d["published"]).replace(tzinfo=timezone.utc),
+            date_published=datetime.fromisoformat(d["published"]).replace(tzinfo=UTC),
         )
         dedup.assign(archive.upsert_article(art).id)
 

@@ -62,7 +62,7 @@ class Served:
         self.host, self.port, self.url = self.web.host, self.web.port, self.web.url
         self._thread = threading.Thread(target=self.web.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Served":
+    def __enter__(self) -> Served:
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self.web.server.started:

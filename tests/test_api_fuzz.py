@@ -12,8 +12,8 @@ import http.client
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 from urllib.parse import quote, urlencode
-from typing import Iterator
 
 import pytest
 import schemathesis

@@ -7,8 +7,9 @@ import json
 import multiprocessing
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +20,7 @@ from crawler.archive.seen import ArchiveSeenStore
 from crawler.items import ARTICLE_FIELDS, Article
 from tests.serving_support import app_server, serving
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -488,7 +489,7 @@ def test_first_openers_of_a_new_postgresql_schema_at_once(postgres_url: str) -> 
         barrier = threading.Barrier(openers)
         errors: list[BaseException] = []
 
-        def open_one() -> None:
+        def open_one(url: str = url, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors) -> None:
             archive = PostgresArchive(url)
             try:
                 barrier.wait(timeout=60)

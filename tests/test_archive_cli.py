@@ -15,9 +15,10 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator

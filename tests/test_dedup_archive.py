@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def store_all(archive: Any, docs: list[dict[str, Any]]) -> dict[str, int]:
     ids = {}
     for d in docs:
         art = Article(url=url_of(d), source=d["source"], title=d["title"], body_text=d["body"],
-                      date_published=datetime.fromisoformat(d["published"]).replace(tzinfo=timezone.utc))
+                      date_published=datetime.fromisoformat(d["published"]).replace(tzinfo=UTC))
         ids[d["id"]] = archive.upsert_article(art).id
     return ids
 
@@ -240,7 +240,7 @@ def test_snapshot_sample_republished_copies_are_one_story(tmp_path: Path) -> Non
     """The snapshot's republished stories (story_key ground truth, copies with wire
     edits on other sites) through `akhbar import` (every pipeline)."""
     catalog = pytest.importorskip("crawler.snapshot.catalog")
-    now = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     recs, truth = [], {}
     sites = sorted({r["site"] for r in catalog.load_sample()} - {"wpdemo"})
     for site in sites:

@@ -22,9 +22,10 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT
+from test_import_batch import akhbar_import, assert_same, env_for, sample_records, snapshot, summary, write_jsonl
+
 from crawler.archive import open_archive
 from crawler.commands.archive_cmds import EXPORT_COLUMNS
-from test_import_batch import akhbar_import, assert_same, env_for, sample_records, snapshot, summary, write_jsonl
 
 
 def test_export_piped_into_import_round_trips_every_field(archive_url: str, tmp_path: Path) -> None:

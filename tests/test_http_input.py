@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import http.client
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
+from serving_support import published_app, serving
 
 from crawler.archive import QueryError, open_archive
 from feeds.web.server import WebServer
-from serving_support import published_app, serving
 
 
 @pytest.fixture

@@ -18,12 +18,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from conftest import ROOT
+
 from crawler.archive import open_archive
 
 PAIRS = ROOT / "tests" / "fixtures" / "dedup" / "pairs.jsonl.gz"

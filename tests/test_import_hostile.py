@@ -13,14 +13,15 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from crawler.archive import open_archive
 
 
@@ -145,14 +146,14 @@ def test_bounds_future_dates_and_giant_titles(tmp_path: Path) -> None:
     assert future["extra"]["date_future"].startswith("2099-01-01")
     giant = got["https://le12.ma/import-2/"]
     assert len(giant["title"]) == 500 and len(giant["extra"]["title_full"]) == 20_000 and len(giant["tags"]) == 50
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from crawler.archive.records import SORT_SHIFT
 
     with open_archive(url) as a:
         key = a.fetchval("SELECT sort_key FROM articles WHERE url = ?", ("https://le12.ma/import-1/",))
     # ordered by when it was imported, not by 2099: newer articles published tomorrow come first
-    assert key // SORT_SHIFT < (datetime.now(timezone.utc) + timedelta(days=1)).timestamp()
+    assert key // SORT_SHIFT < (datetime.now(UTC) + timedelta(days=1)).timestamp()
 
 
 # --- property: random records and random bytes -----------------------------------------

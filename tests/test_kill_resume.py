@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from crawler.snapshot import SnapshotServer
 
 SITE = "le12"

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,7 +20,7 @@ from crawler.archive.search import DEFAULT_SEARCH_BUDGET_S, MAX_PREFIX_TERMS, MA
 from crawler.items import Article
 
 SAMPLE = Path(__file__).resolve().parent.parent / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"
-BASE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+BASE = datetime(2025, 1, 1, tzinfo=UTC)
 SOURCES = ("hespress", "le12", "rue20")
 
 

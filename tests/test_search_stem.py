@@ -3,8 +3,9 @@ parsing, and the migration that re-stems an existing archive (SQLite and Postgre
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from crawler.archive import QueryError, open_archive
 from crawler.archive.search import exact_form, parse_query, query_hints
 from crawler.items import Article
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def stem_of(word: str) -> str:

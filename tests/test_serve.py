@@ -14,9 +14,10 @@ import threading
 import time
 import urllib.request
 import urllib.response
+from collections.abc import Iterator
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import feedparser

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from email.message import Message
 from pathlib import Path
 
@@ -21,8 +21,8 @@ from crawler.archive import open_archive
 from crawler.ops.health import WINDOW_DAYS, source_status
 from crawler.ops.monitors import record_health
 from feeds.web.server import WebServer
-from tests.conftest import ROOT
 from tests.browser_support import check_results, chromium_cmd, dump_dom
+from tests.conftest import ROOT
 from tests.serving_support import app_server, serving
 
 LE12_PER_DAY = {0: 3, 1: 1, 5: 2, 29: 4}
@@ -33,7 +33,7 @@ FAILED = {"name": "site_answered", "ok": False, "value": 0, "threshold": "> 0", 
 
 
 def _noon(days_ago: int, now: datetime) -> datetime:
-    return datetime.combine(now.date() - timedelta(days=days_ago), time(12), timezone.utc)
+    return datetime.combine(now.date() - timedelta(days=days_ago), time(12), UTC)
 
 
 def fill(url: str, now: datetime) -> None:
@@ -79,7 +79,7 @@ def expected_le12(now: datetime) -> list[int]:
 
 
 def test_source_status_from_the_archive(archive_url: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fill(archive_url, now)
     archive = open_archive(archive_url)
     try:
@@ -113,7 +113,7 @@ def test_source_status_from_the_archive(archive_url: str) -> None:
 @pytest.fixture()
 def sqlite_status(tmp_path: Path) -> tuple[Path, str, datetime]:
     url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fill(url, now)
     return tmp_path, url, now
 

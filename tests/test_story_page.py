@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -49,7 +49,7 @@ def hostile_articles() -> list[Article]:
     and a paragraph of payloads added."""
     evil = [payload(p) for p in CORPUS]
     paragraphs = [f"{WORD} فقرة {i} قال المصدر إن {e} الأمر انتهى" for i, e in enumerate(evil)]
-    t0 = datetime(2025, 7, 16, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2025, 7, 16, 9, 0, tzinfo=UTC)
     first = Article(
         url='https://www.hespress.com/x?a="><script>document.title="pwned"</script>', source="hespress",
         canonical_url="javascript:document.documentElement.setAttribute('data-pwned','canonical')",
@@ -71,7 +71,7 @@ MANY_STORY = "s-many-reports-01"
 
 def many_reports(n: int) -> list[Article]:
     """One story reported `n` times (as a bulletin copied everywhere): more than are compared."""
-    t0 = datetime(2025, 7, 17, 8, 0, tzinfo=timezone.utc)
+    t0 = datetime(2025, 7, 17, 8, 0, tzinfo=UTC)
     sources = ["hespress", "le12", "rue20", "belpresse", "hibapress"]
     return [
         Article(url=f"https://www.{sources[i % 5]}.ma/many-{i}.html", source=sources[i % 5],

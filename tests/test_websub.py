@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ class Site:
 
     def publish_new_article(self, title: str) -> Any:
         story = FeedStory(url=f"https://www.hespress.ma/new-{uuid.uuid4().hex[:8]}.html", title=title,
-                          source="hespress", source_name="هسبريس", published=datetime.now(timezone.utc),
+                          source="hespress", source_name="هسبريس", published=datetime.now(UTC),
                           story_id=f"story-{uuid.uuid4().hex[:8]}", summary=title, body_html=f"<p>{title}</p>")
         with open_archive(self.archive_url) as archive:
             fill_archive(archive, [story])
@@ -368,7 +368,7 @@ def test_subscriptions_survive_a_restart(tmp_path: Path, monkeypatch: pytest.Mon
                 "SELECT id FROM websub_deliveries WHERE status = 'pending'"))
             sub.pushes.clear()
             story = FeedStory(url="https://www.hespress.ma/after-restart.html", title="خبر بعد إعادة التشغيل",
-                              source="hespress", source_name="هسبريس", published=datetime.now(timezone.utc),
+                              source="hespress", source_name="هسبريس", published=datetime.now(UTC),
                               story_id="story-restart")
             with open_archive(site.archive_url) as archive:
                 fill_archive(archive, [story])
@@ -431,7 +431,7 @@ def test_back_off_doubles(archive_url: str) -> None:
         (d,) = store.claim_due(archive)
         waits = []
         for attempt in range(4):
-            before = datetime.now(timezone.utc)
+            before = datetime.now(UTC)
             assert store.failed(archive, d.id, attempt, "answered 500", 500, max_attempts=5, retry_seconds=60)
             (row,) = archive.fetch("SELECT next_attempt_at FROM websub_deliveries")
             from crawler.archive.records import parse_datetime

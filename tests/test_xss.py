@@ -17,10 +17,11 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import feedparser
@@ -30,8 +31,8 @@ from lxml import etree
 from crawler.archive import open_archive
 from feeds.query import publish
 from feeds.web.server import WebServer
-from tests.conftest import FIXTURES, ROOT
 from tests.browser_support import chromium_cmd, dump_dom
+from tests.conftest import FIXTURES, ROOT
 from tests.serving_support import app_server, serving
 
 CORPUS = json.loads((FIXTURES / "xss" / "payloads.json").read_text(encoding="utf-8"))["payloads"]

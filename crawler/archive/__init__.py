@@ -60,7 +60,7 @@ def open_archive(url_or_path: str | Path | None = None, *, migrate: bool = True,
 
         archive = SQLiteArchive(url)
     if search_budget is not _DEFAULT:
-        archive.search_budget = search_budget  # type: ignore[attr-defined]
+        archive.search_budget = search_budget
     if migrate:
         archive.migrate(migrate_to)
     return archive

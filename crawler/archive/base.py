@@ -17,10 +17,11 @@ import os
 import socket
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from crawler.archive import migrations as _migrations
 from crawler.archive.canonical import fold_url, key_url, own_key_url, site_id_key
@@ -39,6 +40,7 @@ from crawler.archive.records import (
     sort_date,
     sort_key_bounds,
     sort_key_for,
+    text_fields,
     utc,
 )
 from crawler.archive.runs import layer_counts
@@ -78,7 +80,7 @@ that, a phrase whose typed form is rare among its stems' matches shows fewer res
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Archive(ABC):
@@ -140,7 +142,7 @@ class Archive(ABC):
         return next(iter(row.values())) if row else None
 
     @contextmanager
-    def transaction(self) -> Iterator["Archive"]:
+    def transaction(self) -> Iterator[Archive]:
         """One write transaction on this thread's connection; nested calls join it.
         On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two writers
         queue on the busy timeout instead of failing mid-transaction."""
@@ -174,7 +176,7 @@ class Archive(ABC):
                 logger.debug("closing connection failed", exc_info=True)
         self._local = threading.local()
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -290,8 +292,9 @@ class Archive(ABC):
                 if existing is not None:
                     result = self._update(existing, rec, run_id, now)
                     break
-                result = self._insert(rec, url_key, skey, run_id, now)
-                if result is not None:
+                inserted = self._insert(rec, url_key, skey, run_id, now)
+                if inserted is not None:  # None: another writer took the key first; look again
+                    result = inserted
                     break
             else:
                 raise RuntimeError(f"could not store {rec['url']}: key conflict persisted")
@@ -605,7 +608,7 @@ class Archive(ABC):
             rows = self._search_rows(q, filters, lo, hi, sort, fetch, 0)
             kept: list[dict[str, Any]] = []
             for r in rows:
-                if q.matches_exact(r):
+                if q.matches_exact(*text_fields(r)):
                     kept.append(r)
                     if len(kept) == want:  # the rest need no check
                         return kept[offset:]

@@ -16,9 +16,10 @@ two-sources-one-address rules are written once, there.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from crawler.archive.base import Archive, _clean_record
 from crawler.archive.canonical import fold_url, key_url, own_key_url, site_id_key
@@ -68,7 +69,7 @@ class Prepared:
 def sqlite_values(rec: dict[str, Any]) -> tuple[Any, ...]:
     """`SQLiteArchive.encode_field` of every Article field (ISO UTC text, JSON text, 0/1),
     computed where the record is prepared, not in the writer."""
-    out = []
+    out: list[Any] = []
     for name in ARTICLE_FIELDS:
         v = rec.get(name)
         if v is None:
@@ -213,7 +214,7 @@ def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | Non
             tuple(_encode(archive, n, rec.get(n)) for n in ARTICLE_FIELDS)
         rows.append((aid, *values, p.url_key, p.skey, skey, p.content_hash, 1, stamp, stamp, run_id))
     text_rows = [(aid, skey, p.fts_title, p.fts_body) for aid, p, skey in zip(ids, preps, sort_keys)]
-    seen_rows = []
+    seen_rows: list[tuple[Any, ...]] = []
     for aid, p in zip(ids, preps):
         fetched = archive.enc_datetime(parse_datetime(p.rec.get("fetched_at")) or now)
         seen_rows.extend((key, p.rec["source"], aid, fetched) for key in p.seen_keys)

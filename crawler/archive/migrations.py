@@ -14,13 +14,14 @@ module, so any archive, whatever the process has imported, gets them all in orde
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crawler.archive.base import Archive
 
-Step = Union[str, Callable[["Archive"], Any]]
+Step = str | Callable[["Archive"], Any]
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ register(
 # and stops at LIMIT instead of sorting every match).
 
 
-def _backfill_search_text(archive: "Archive") -> None:
+def _backfill_search_text(archive: Archive) -> None:
     from crawler.archive.records import search_text
 
     for row in archive.fetch("SELECT id, sort_key, source, title, body_text, body_html, summary, author FROM articles"):
@@ -301,7 +302,7 @@ register(
 _RESTEM_BATCH = 1000
 
 
-def _restem_search_text(archive: "Archive") -> None:
+def _restem_search_text(archive: Archive) -> None:
     from crawler.archive.records import search_text
 
     last = 0

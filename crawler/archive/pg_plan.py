@@ -76,7 +76,7 @@ class TextStats:
         return self.rows > 0 and bool(self.lexemes)
 
 
-def load_stats(archive: "Archive") -> TextStats:
+def load_stats(archive: Archive) -> TextStats:
     st = TextStats(loaded_at=time.monotonic())
     row = archive.fetchone(
         "SELECT c.reltuples AS rows, s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs "

@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import re
 import time
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -77,7 +78,7 @@ class PostgresArchive(Archive):
         """Search the newest slice of the archive first where that is cheaper (tests and
         benchmarks compare with False)."""
 
-    def _connect(self) -> psycopg.Connection:
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
         conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row, connect_timeout=10)
         conn.execute("SET TIME ZONE 'UTC'")
         # The archive's statements are short index lookups: JIT compilation (triggered by
@@ -143,8 +144,7 @@ class PostgresArchive(Archive):
                 with conn.cursor(name="akhbar_iter") as cur:
                     cur.itersize = batch
                     cur.execute(to_pyformat(sql), tuple(params))
-                    for row in cur:
-                        yield row
+                    yield from cur
         finally:
             conn.close()
 

@@ -11,12 +11,14 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from itemadapter import ItemAdapter
 
+from crawler.archive.search import exact_form, search_form
 from crawler.items import ARTICLE_FIELDS, Article
 
 logger = logging.getLogger(__name__)
@@ -38,8 +40,8 @@ _TAG = re.compile(r"<[^>]+>")
 def utc(dt: datetime) -> datetime:
     """Aware UTC; a naive datetime is taken to be UTC already."""
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def iso_utc(dt: datetime) -> str:
@@ -99,16 +101,12 @@ def text_fields(rec: Mapping[str, Any]) -> tuple[str, str]:
 
 def search_text(rec: Mapping[str, Any]) -> tuple[str, str]:
     """Normalised, stemmed (title, body) for the full-text index (see `text_fields`)."""
-    from crawler.archive.search import search_form
-
     title, body = text_fields(rec)
     return search_form(title), search_form(body)
 
 
 def exact_text(rec: Mapping[str, Any]) -> tuple[str, str]:
     """Normalised, unstemmed (title, body): what quoted phrases are checked against."""
-    from crawler.archive.search import exact_form
-
     title, body = text_fields(rec)
     return exact_form(title), exact_form(body)
 

@@ -7,16 +7,17 @@ it names the run's row in ``crawl_runs`` and its WARC file ``<data>/warc/<run-id
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 def run_id_for(crawler: Any) -> str:
     rid = getattr(crawler, "akhbar_run_id", None)
     if rid is None:
         name = getattr(crawler.spidercls, "name", None) or "crawl"
-        rid = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}-{uuid.uuid4().hex[:8]}"
+        rid = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{name}-{uuid.uuid4().hex[:8]}"
         crawler.akhbar_run_id = rid
     return rid
 

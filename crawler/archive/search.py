@@ -22,8 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time
 
 from crawler.arabic import _TRANSLATE, DELETED_CLASS, tokens
 from crawler.arabic_stem import prefix_stem, stem, stems
@@ -237,15 +236,12 @@ class SearchQuery:
                 return False
         return True
 
-    def matches_exact(self, row: Mapping[str, Any]) -> bool:
+    def matches_exact(self, title: str, body: str) -> bool:
         """True when every quoted phrase occurs, in its typed (normalised) form, in the
-        title or the body of the archive row `row` (the index matched its stems)."""
+        raw `title` or `body` of a row (`records.text_fields`; the index matched its stems)."""
         exact = self.exact_terms
         if not exact:
             return True
-        from crawler.archive.records import text_fields
-
-        title, body = text_fields(row)
         return all(phrase_in(title, t.exact or ()) or phrase_in(body, t.exact or ()) for t in exact)
 
     def tsquery(self) -> str:
@@ -381,7 +377,7 @@ def parse_date_bound(value: str | date | datetime | None, *, end: bool = False) 
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
         d = value
     else:
@@ -391,7 +387,7 @@ def parse_date_bound(value: str | date | datetime | None, *, end: bool = False) 
                 d = date.fromisoformat(s)
             else:
                 dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-                return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+                return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
         except ValueError:
             raise QueryError(f"bad date {s!r}: use YYYY-MM-DD or an ISO 8601 datetime") from None
-    return datetime.combine(d, time.max if end else time.min, tzinfo=timezone.utc)
+    return datetime.combine(d, time.max if end else time.min, tzinfo=UTC)

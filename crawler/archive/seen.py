@@ -35,7 +35,7 @@ class ArchiveSeenStore:
         self._closed = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ArchiveSeenStore":
+    def from_crawler(cls, crawler: Any) -> ArchiveSeenStore:
         from crawler.config import load_sources
 
         settings = crawler.settings

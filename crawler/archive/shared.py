@@ -36,7 +36,7 @@ class _Shared:
 
 
 # Weak keys: a crawler that is gone takes its entries with it (tests build many).
-_by_crawler: "weakref.WeakKeyDictionary[Any, dict[str, _Shared]]" = weakref.WeakKeyDictionary()
+_by_crawler: weakref.WeakKeyDictionary[Any, dict[str, _Shared]] = weakref.WeakKeyDictionary()
 # Released from the monitors' worker thread as well as the reactor thread.
 _lock = threading.Lock()
 

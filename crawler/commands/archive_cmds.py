@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from crawler.archive import QueryError, SearchTimeout, open_archive
 from crawler.archive.records import META_COLUMNS
@@ -267,7 +267,7 @@ def import_file(path: str, data_dir: Path, *, settings: dict[str, Any] | None = 
         # an import is not a crawl: no robots.txt, and no site health to judge
         custom_settings = {"ROBOTSTXT_OBEY": False, "EXTENSIONS": {"crawler.ops.monitors.MonitorsExtension": None}}
 
-        async def start(self) -> Any:  # type: ignore[override]
+        async def start(self) -> Any:
             stats = self.crawler.stats
             with open_input(path) as stream:
                 for line in read_lines(stream, max_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES):

@@ -55,9 +55,8 @@ def _params(args: argparse.Namespace, archive: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.dedup import stories
-
     from crawler.commands.existing import existing_archive
+    from crawler.dedup import stories
 
     url = existing_archive(args.ctx.archive_url, "dedup")
     with open_archive(url) as archive:

@@ -29,7 +29,6 @@ import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class ReextractReport:
                 f"missing WARC record {self.missing}, failed {self.failed}")
 
     @classmethod
-    def from_stats(cls, stats: dict[str, Any]) -> "ReextractReport":
+    def from_stats(cls, stats: dict[str, Any]) -> ReextractReport:
         failed = (int(stats.get(f"{STAT}extract_error", 0)) + int(stats.get("item_dropped_count", 0))
                   + int(stats.get("archive/errors", 0)) + int(stats.get("dedup/errors", 0))
                   # a new row means the article's identity was not kept: never expected

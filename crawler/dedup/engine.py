@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
 
 from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
 
@@ -38,8 +39,8 @@ def published_key(value: datetime | str | None) -> str:
         except ValueError:
             return NO_DATE
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def hours_between(a: str, b: str) -> float | None:
@@ -87,7 +88,7 @@ def epoch_keys(band_keys: Sequence[int], published: str) -> list[int]:
     return [(e << _EPOCH_SHIFT) | (k & _BASE_MASK) for e in epochs_for(published) for k in band_keys]
 
 
-def story_id_for(head: "Head") -> str:
+def story_id_for(head: Head) -> str:
     """``s`` + the head's publication day (hex, so ids sort roughly by date and index
     inserts stay local) + a hash of its key."""
     day = int(_day_number(head.published))

@@ -117,7 +117,7 @@ class Fingerprint:
         return ";".join(f"{slot:x}:{value}" for slot, value in sorted(self.figures))
 
     @classmethod
-    def from_stored(cls, blob: bytes, figs: str | None) -> "Fingerprint":
+    def from_stored(cls, blob: bytes, figs: str | None) -> Fingerprint:
         order = np.frombuffer(bytes(blob), dtype="<u4").astype(np.uint32)
         parsed: set[tuple[int, str]] = set()
         for part in (figs or "").split(";"):

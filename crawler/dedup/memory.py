@@ -6,7 +6,7 @@ Not for the crawler: its memory grows with the archive. The crawler uses
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from crawler.dedup.engine import Head, IndexedDoc
 from crawler.dedup.fingerprint import Fingerprint

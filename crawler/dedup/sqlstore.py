@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import json
 import logging
-from itertools import chain, repeat
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, Sequence
+from itertools import chain, repeat
+from typing import Any
 
 from crawler.dedup.engine import Head, IndexedDoc
 from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
@@ -207,7 +208,7 @@ class SqlStore:
         a = self.archive
         a.execute("UPDATE dedup_doc SET story_id = ? WHERE story_id = ?", (new, old))
         a.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (new, old))
-        for col, other in (("story_id", "related_id"), ("related_id", "story_id")):
+        for col in ("story_id", "related_id"):
             a.execute(
                 f"INSERT INTO story_related (story_id, related_id, score) "
                 f"SELECT {'?' if col == 'story_id' else 'story_id'}, {'?' if col == 'related_id' else 'related_id'}, score "

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Iterator
+from typing import Any
 
 from crawler.dedup.engine import Assignment, StoryIndex, published_key
 from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
@@ -249,7 +250,7 @@ class FingerprintPool:
         self._pool: Any = None
         self._local = Fingerprinter(params) if self.workers <= 0 else None
 
-    def __enter__(self) -> "FingerprintPool":
+    def __enter__(self) -> FingerprintPool:
         if self.workers > 0:
             import multiprocessing as mp
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from crawler.archive.records import SORT_SHIFT, parse_datetime
 
@@ -125,8 +126,8 @@ def _layers(value: Any) -> dict[str, dict[str, int]] | None:
 def articles_per_day(archive: Any, today: date, days: int = WINDOW_DAYS) -> dict[str, list[int]]:
     """Source -> article counts for the `days` UTC days ending with `today` (oldest first)."""
     first = today - timedelta(days=days - 1)
-    lo = int(datetime.combine(first, time(), timezone.utc).timestamp()) * SORT_SHIFT
-    hi = int(datetime.combine(today + timedelta(days=1), time(), timezone.utc).timestamp()) * SORT_SHIFT
+    lo = int(datetime.combine(first, time(), UTC).timestamp()) * SORT_SHIFT
+    hi = int(datetime.combine(today + timedelta(days=1), time(), UTC).timestamp()) * SORT_SHIFT
     first_day = (first - _EPOCH).days
     # _DAY_UNITS is a constant of this module (not input); both backends divide integers
     # exactly, and the range walks the unique sort_key index.
@@ -183,9 +184,9 @@ def source_status(archive: Any, cfg: Any = None, *, now: datetime | None = None)
     the archive has runs of)."""
     from crawler.config import load_config
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cfg = cfg or load_config(validate=False)
-    today = now.astimezone(timezone.utc).date()
+    today = now.astimezone(UTC).date()
     days = [today - timedelta(days=WINDOW_DAYS - 1 - i) for i in range(WINDOW_DAYS)]
     per_day = articles_per_day(archive, today)
     leased = _held_leases(archive, now)
