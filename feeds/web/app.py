@@ -20,14 +20,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.build import DEFAULT_TTL_MINUTES
 from feeds.web import api, docs, errors, pages, static
 from feeds.web.archive_access import ArchiveAccess
 from feeds.web.context import WebContext
+from feeds.web.http import JSON_TYPE, Representation, json_body, send
 
 # Each part is a module exposing ``router`` and, optionally, ``async startup(app)`` /
 # ``async shutdown(app)`` run by the app's lifespan.
@@ -96,9 +99,34 @@ def create_app(ctx: WebContext) -> FastAPI:
     for part in parts:
         app.include_router(part.router)
     app.router.routes.append(static.CATCH_ALL)  # last: it takes what no other route did
-    app.add_middleware(HeadAsGet)
+    app.add_middleware(static.FilesFirst)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is answered as GET by everything inside
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    _serve_openapi_once(app)
     return app
+
+
+def _serve_openapi_once(app: FastAPI) -> None:
+    """FastAPI's ``/api/openapi.json`` route serialises the whole document per request;
+    this one answers it like the app's other representations (ETag, 304, compression)
+    from bytes made once per root path."""
+    docs: dict[str, Representation] = {}
+
+    async def openapi_json(request: Request) -> Response:
+        root_path = request.scope.get("root_path", "").rstrip("/")
+        rep = docs.get(root_path)
+        if rep is None:
+            schema = app.openapi()
+            if root_path and app.root_path_in_servers and root_path not in {s.get("url") for s in schema.get("servers", [])}:
+                schema = {**schema, "servers": [{"url": root_path}, *schema.get("servers", [])]}
+            rep = Representation(json_body(schema), JSON_TYPE)
+            if len(docs) < 16:  # root paths come from the server's configuration: a handful
+                docs[root_path] = rep
+        return send(request, rep)
+
+    for i, route in enumerate(app.router.routes):
+        if isinstance(route, Route) and route.path == app.openapi_url:
+            app.router.routes[i] = Route(route.path, openapi_json, methods=["GET"], include_in_schema=False)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

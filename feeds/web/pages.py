@@ -9,7 +9,10 @@ referrer. Without an archive, ``/`` is the static ``public/index.html`` `publish
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Mapping
 
@@ -28,6 +31,9 @@ PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src http: https:
             "frame-ancestors 'self'; base-uri 'none'")
 PAGE_MAX_AGE = 60
 PAGE_LIMIT = 30
+FRONT_CACHE_SECONDS = 10.0
+"""How long a rendered front, topic or source page is reused while nothing was published
+(a publish renews it at once): well inside the minute it may be cached downstream."""
 SECURITY_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "no-referrer"}
 
 HEALTH_LABELS: dict[str, str] = {"ok": "سليم", "degraded": "متدهور", "failing": "متعطل", "unknown": "لم يُفحص بعد"}
@@ -72,6 +78,60 @@ def _store(archive: Archive, names: dict[str, str]) -> Any:
     return ArchiveStore(archive, names)
 
 
+@dataclass
+class PageCache:
+    """Rendered pages and the menu context, keyed by the state of ``public/feeds/`` (its
+    mtime and the index's: `publish` changes them when it writes), so each is built once
+    per publish, not per request. Search results are never kept here."""
+
+    feeds_dir: str
+    index_file: str
+    _menu: tuple[tuple[int, int], PageContext] | None = None
+    _pages: dict[tuple[str | None, str | None], tuple[tuple[int, int], float, Representation]] = field(
+        default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def published(self) -> tuple[int, int]:
+        """What changes when `publish` runs: the feed directory's and index's mtimes."""
+        out = []
+        for name in (self.feeds_dir, self.index_file):
+            try:
+                out.append(os.stat(name).st_mtime_ns)
+            except OSError:
+                out.append(0)
+        return out[0], out[1]
+
+    def menu(self, base: PageContext, state: tuple[int, int]) -> PageContext:
+        """The page context with the topics that have a published feed (the menu links only
+        those: a topic with no article yet has no feed, and its page would be empty)."""
+        menu = self._menu
+        if menu is not None and menu[0] == state:
+            return menu[1]
+        present = set(os.listdir(self.feeds_dir)) if os.path.isdir(self.feeds_dir) else set()
+        published = frozenset(tid for tid, _ in base.topics if f"topic-{tid}.rss" in present)
+        ctx = replace(base, published_topics=published)
+        self._menu = (state, ctx)
+        return ctx
+
+    def page(self, key: tuple[str | None, str | None], state: tuple[int, int]) -> Representation | None:
+        hit = self._pages.get(key)
+        if hit is not None and hit[0] == state and time.monotonic() - hit[1] < FRONT_CACHE_SECONDS:
+            return hit[2]
+        return None
+
+    def keep(self, key: tuple[str | None, str | None], state: tuple[int, int], rep: Representation) -> None:
+        with self._lock:
+            self._pages[key] = (state, time.monotonic(), rep)
+
+
+def page_cache(request: Request) -> PageCache:
+    cache: PageCache | None = getattr(request.app.state, "page_cache", None)
+    if cache is None:
+        public = request.app.state.ctx.public
+        cache = request.app.state.page_cache = PageCache(str(public / "feeds"), str(public / "index.html"))
+    return cache
+
+
 @router.get("/")
 @router.get("/index.html")
 async def front(request: Request) -> Response:
@@ -81,23 +141,26 @@ async def front(request: Request) -> Response:
         if rep is None:
             return error_response(404, "no archive configured and no public/index.html")
         return send(request, rep, headers={"Cache-Control": f"public, max-age={PAGE_MAX_AGE}"})
-    ctx = _menu_context(request)
+    cache = page_cache(request)
+    state = cache.published()
+    ctx = cache.menu(request.app.state.page_context, state)
     topic, source = _param(request, "topic"), _param(request, "source")
     if topic and topic not in dict(ctx.topics):
         return error_response(404, f"unknown topic {topic[:100]!r}")
     if source and source not in ctx.sources:
         return error_response(404, f"unknown source {source[:100]!r}")
-    stories = await access.run(lambda a: _store(a, ctx.sources).latest(topic=topic, source=source, limit=PAGE_LIMIT))
-    return page_response(request, render_page(stories, ctx, topic=topic, source=source))
+    rep = cache.page((topic, source), state)  # bounded: known topics and sources only
+    if rep is None:
+        stories = await access.run(lambda a: _store(a, ctx.sources).latest(topic=topic, source=source, limit=PAGE_LIMIT))
+        rep = Representation(render_page(stories, ctx, topic=topic, source=source).encode("utf-8"), HTML_TYPE)
+        cache.keep((topic, source), state, rep)
+    return send(request, rep, 200, {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
 
 
 def _menu_context(request: Request) -> PageContext:
-    """The page context with the topics that have a published feed (the menu links only
-    those: a topic with no article yet has no feed, and its page would be empty)."""
-    ctx: PageContext = request.app.state.page_context
-    feeds_dir = request.app.state.ctx.public / "feeds"
-    published = frozenset(tid for tid, _ in ctx.topics if (feeds_dir / f"topic-{tid}.rss").is_file())
-    return replace(ctx, published_topics=published)
+    """The page context with the topics that have a published feed."""
+    cache = page_cache(request)
+    return cache.menu(request.app.state.page_context, cache.published())
 
 
 def _day(value: str | None) -> str | None:
@@ -186,14 +249,20 @@ async def feed_list(request: Request) -> Response:
     three formats, and the OPML list: what a reader subscribes to."""
     from feeds.model import feed_specs
 
-    ctx: PageContext = request.app.state.page_context
-    present = {p.stem for p in (request.app.state.ctx.public / "feeds").glob("*.rss")}
-    specs = [s for s in feed_specs(ctx.sources, ctx.topics) if s.key in present]
-    groups = [(label, [s for s in specs if s.kind == kind])
-              for kind, label in (("all", "كل الأخبار"), ("topic", "المواضيع"), ("source", "المصادر"))]
-    html_text = render("feeds.html", title="الخلاصات", groups=[g for g in groups if g[1]],
-                       formats=[("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")])
-    return page_response(request, html_text)
+    cache = page_cache(request)
+    state = cache.published()
+    rep = cache.page(("/feeds/", None), state)
+    if rep is None:
+        ctx: PageContext = request.app.state.page_context
+        present = {p.stem for p in (request.app.state.ctx.public / "feeds").glob("*.rss")}
+        specs = [s for s in feed_specs(ctx.sources, ctx.topics) if s.key in present]
+        groups = [(label, [s for s in specs if s.kind == kind])
+                  for kind, label in (("all", "كل الأخبار"), ("topic", "المواضيع"), ("source", "المصادر"))]
+        html_text = render("feeds.html", title="الخلاصات", groups=[g for g in groups if g[1]],
+                           formats=[("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")])
+        rep = Representation(html_text.encode("utf-8"), HTML_TYPE)
+        cache.keep(("/feeds/", None), state, rep)
+    return send(request, rep, 200, {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
 
 
 @router.get("/api")
