@@ -38,7 +38,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -148,7 +148,7 @@ router = APIRouter(prefix=PREFIX, tags=["admin"], route_class=JSONErrorRoute, re
 # --- the jobs -------------------------------------------------------------------------
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _project_root() -> str:

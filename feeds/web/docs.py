@@ -9,7 +9,7 @@ app itself only, never inline ones.
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -42,7 +42,7 @@ def _swagger_dir() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]) / "static"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(name: str) -> Representation | None:
     if name == "init.js":
         return Representation(INIT_JS.encode(), "application/javascript; charset=utf-8")

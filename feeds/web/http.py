@@ -13,10 +13,11 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 import brotli
 from starlette.requests import Request

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -286,7 +286,7 @@ def arabic_date(dt: datetime | None) -> str:
         return ""
     from feeds.arabic_date import arabic_date as page_date
 
-    return page_date(dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc), MOROCCO)  # the archive stores UTC
+    return page_date(dt if dt.tzinfo else dt.replace(tzinfo=UTC), MOROCCO)  # the archive stores UTC
 
 
 def page_view(story: Story, first_text: str) -> dict[str, Any]:

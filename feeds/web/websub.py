@@ -26,7 +26,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -85,7 +85,7 @@ router = APIRouter(tags=["websub"], route_class=_HubRoute)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Hub:
