@@ -136,6 +136,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app = create_app(WebContext(data, url))
     # A test-only page on the same origin, so its script may read the framed story page.
     app.add_api_route("/story-check.html", lambda: HTMLResponse(CHECK_PAGE.replace("{story}", story_id)))
+    app.router.routes.insert(0, app.router.routes.pop())  # before the app's catch-all for files
     with running(data, url, app) as server:
         yield Site(server, data, url, story_id)
 
