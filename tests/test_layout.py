@@ -10,7 +10,7 @@ GRAPH = import_graph()
 # plain data and read-only operations state. Anything else goes through the archive.
 WEB_MAY_IMPORT = ("crawler.archive", "crawler.config", "crawler.taxonomy", "crawler.arabic",
                   "crawler.arabic_stem", "crawler.dedup", "crawler.ops", "crawler.items", "crawler.egress",
-                  "crawler.web_config")
+                  "crawler.web_config", "crawler.exporters")
 
 
 def test_graph_is_read() -> None:

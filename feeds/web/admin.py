@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -45,8 +45,6 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -57,6 +55,7 @@ from crawler.ops.crawl_process import CrawlProcess, settle_run, start_crawl
 from crawler.ops.reaper import process_alive
 from crawler.web_config import TOKEN_ENV, AdminSettings, admin_settings, validate_admin
 from feeds.web.context import WebContext
+from feeds.web.errors import WebError
 from feeds.web.throttle import FailureThrottle
 
 logger = logging.getLogger(__name__)
@@ -74,29 +73,8 @@ HOST = socket.gethostname()
 
 # --- errors and the route class that turns them into JSON ---------------------------------
 
-class AdminError(Exception):
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, dict(headers or {})
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.message}, self.status, {"Cache-Control": "no-store", **self.headers})
-
-
-class JSONErrorRoute(APIRoute):
-    """Routes whose `AdminError` (raised by a dependency or the handler) becomes the
-    project's ``{"error": ...}`` body, without an app-wide exception handler."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except AdminError as exc:
-                return exc.response()
-
-        return guarded
+class AdminError(WebError):
+    """An admin refusal (401, 404, 409, 429, ...): ``{"error": ...}`` like every error."""
 
 
 # --- response models (the OpenAPI document is generated from them) ------------------------
@@ -142,7 +120,7 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 
 bearer = HTTPBearer(scheme_name="adminToken", auto_error=False,
                     description="[admin] token of the sources file, or AKHBAR_ADMIN_TOKEN")
-router = APIRouter(prefix=PREFIX, tags=["admin"], route_class=JSONErrorRoute, responses=_COMMON)
+router = APIRouter(prefix=PREFIX, tags=["admin"], responses=_COMMON)
 
 
 # --- the jobs -------------------------------------------------------------------------

@@ -16,7 +16,6 @@ traceback. Integers are plain ASCII digits: ``int()`` would also take " 5", "5_0
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -24,6 +23,7 @@ from pydantic import BeforeValidator, WithJsonSchema
 from starlette.responses import Response
 
 from crawler.archive import Archive
+from crawler.exporters import to_jsonable
 from feeds.web.api_models import Article, ArticlePage, Error, RunPage, SourceList, Status
 from feeds.web.archive_access import ArchiveAccess, get_access
 from feeds.web.http import error_response, json_response
@@ -78,16 +78,6 @@ def archive_access(request: Request) -> ArchiveAccess:
 Access = Annotated[ArchiveAccess, Depends(archive_access)]
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def public_path(path: Any) -> Any:
     """A server file path as the public sees it: its file name only."""
     return path.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(path, str) and path else path
@@ -115,7 +105,7 @@ def _search(archive: Archive, **kw: Any) -> dict[str, Any]:
     res = archive.search(kw.pop("q"), **kw)
     items = [{k: (public_warc(v) if k == "warc_record" else v) for k, v in item.items() if k not in LIST_OMIT}
              for item in res.items]
-    body: dict[str, Any] = {"items": jsonable(items), "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
+    body: dict[str, Any] = {"items": to_jsonable(items), "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
     if res.has_more:
         body["next_offset"] = res.offset + res.limit
     if res.hints:
@@ -163,7 +153,7 @@ def _article(archive: Archive, aid: int) -> dict[str, Any] | None:
          "warc_record": public_warc(v["warc_record"])}
         for v in archive.versions(aid)
     ]
-    return jsonable(item)
+    return to_jsonable(item)
 
 
 @router.get("/articles/{id}", response_model=Article,
@@ -181,7 +171,7 @@ async def get_article(request: Request, access: Access,
 
 @router.get("/sources", response_model=SourceList, responses=NO_ARCHIVE, summary="Sources in the archive with their article counts")
 async def list_sources(request: Request, access: Access) -> Response:
-    items = await access.run(lambda archive: jsonable(archive.sources()))
+    items = await access.run(lambda archive: to_jsonable(archive.sources()))
     return json_response(request, {"items": items}, headers=API_HEADERS)
 
 
@@ -197,7 +187,7 @@ async def list_runs(
         return error_response(400, "source must not contain NUL characters")
     runs = await access.run(lambda archive: archive.runs(limit=limit + 1, offset=offset, source=_blank(source)))
     items = [public_run(r) for r in runs[:limit]]
-    return json_response(request, {"items": jsonable(items), "limit": limit, "offset": offset,
+    return json_response(request, {"items": to_jsonable(items), "limit": limit, "offset": offset,
                                    "has_more": len(runs) > limit}, headers=API_HEADERS)
 
 

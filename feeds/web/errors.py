@@ -5,6 +5,7 @@ refused a query: FastAPI's own ``{"detail": ...}`` and 422 never reach a client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,23 @@ def _describe(error: dict[str, Any]) -> str:
     if error.get("type") == "int_parsing":
         msg = f"must be an integer, not {str(error.get('input'))[:40]!r}"
     return f"{'.'.join(loc)}: {msg}" if loc else msg
+
+
+class WebError(Exception):
+    """An error a route or a dependency raises to answer ``{"error": message}`` with
+    `status` (and `headers`): admin's refusals, the hub's, without a route class each."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, dict(headers or {})
+
+    def response(self) -> Response:
+        return error_response(self.status, self.message, self.headers)
+
+
+async def _web(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WebError)
+    return exc.response()
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
@@ -54,6 +72,7 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(WebError, _web)
     app.add_exception_handler(QueryError, _query)
     app.add_exception_handler(SearchTimeout, _timeout)
     app.add_exception_handler(Exception, _internal)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,14 +32,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from crawler.archive import open_archive
 from crawler.config import Config, ConfigError, load_config
 from crawler.web_config import WebSubSettings, validate_websub, websub_settings
 from feeds.web import websub_store as store
 from feeds.web.context import WebContext
+from feeds.web.errors import WebError
 from feeds.web.websub_client import (
     CallbackRefused,
     check_callback,
@@ -62,26 +60,11 @@ CONTENT_TYPES = {".rss": "application/rss+xml; charset=utf-8", ".atom": "applica
                  ".json": "application/feed+json; charset=utf-8"}
 
 
-class HubError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+class HubError(WebError):
+    """A refused hub request (400, 415, ...): ``{"error": ...}`` like every error."""
 
 
-class _HubRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(req: Request) -> Response:
-            try:
-                return await handler(req)
-            except HubError as exc:
-                return JSONResponse({"error": exc.message}, exc.status, {"Cache-Control": "no-store"})
-
-        return guarded
-
-
-router = APIRouter(tags=["websub"], route_class=_HubRoute)
+router = APIRouter(tags=["websub"])
 
 
 def _utc_now() -> datetime:
