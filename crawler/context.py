@@ -11,7 +11,7 @@ Scrapy crawls get it as settings, child processes as explicit arguments or envir
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,30 +27,16 @@ class Context:
     """Absolute data directory (archive file, WARCs, items log, public/ feeds, leases)."""
     archive_url: str
     """The archive every command of this invocation reads and writes."""
-    archive_explicit: bool = False
-    """Whether the URL was named (``--archive``, the environment, ``[cluster]``) rather
-    than defaulted to the SQLite file under `data_dir`."""
 
     @classmethod
     def build(cls, data: str | Path | None = None, archive: str | None = None, *,
-              environ: dict[str, str] | None = None, cluster_url: str | None = None) -> Context:
+              cluster_url: str | None = None) -> Context:
         """The context for `data` and `archive` (a command's flags), falling back to the
         user's environment, then ``[cluster] archive_url``, then ``DATA/archive.sqlite3``."""
-        env = os.environ if environ is None else environ
-        data_dir = Path(data or env.get(DATA_ENV) or "data").resolve()
-        url = archive or env.get(ARCHIVE_ENV) or cluster_url
-        return cls(data_dir, url or default_url(data_dir), archive_explicit=bool(url))
-
-    def with_archive(self, url: str | None) -> Context:
-        """This context with a command's own ``--archive`` flag applied (when given)."""
-        return replace(self, archive_url=url, archive_explicit=True) if url else self
+        data_dir = Path(data or os.environ.get(DATA_ENV) or "data").resolve()
+        url = archive or os.environ.get(ARCHIVE_ENV) or cluster_url
+        return cls(data_dir, url or default_url(data_dir))
 
     def scrapy_settings(self) -> dict[str, Any]:
         """The settings a crawl started from this context runs with."""
-        return {"AKHBAR_DATA": str(self.data_dir), "AKHBAR_ARCHIVE_URL": self.archive_url}
-
-    def child_env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """Environment for a child ``akhbar`` process that must use the same data and archive."""
-        env = dict(os.environ if base is None else base)
-        env.update({DATA_ENV: str(self.data_dir), ARCHIVE_ENV: self.archive_url})
-        return env
+        return {DATA_ENV: str(self.data_dir), ARCHIVE_ENV: self.archive_url}

@@ -17,21 +17,20 @@ import html
 import json
 import logging
 import re
-import threading
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 
 from feeds.build import plain_text, safe_url, sanitize_html
-from feeds.web.context import WebContext, get_context
+from feeds.web.archive_access import get_access
 from feeds.web.diff import MAX_CHARS, ReportDiff, diff_reports, paragraphs_of
 
 logger = logging.getLogger(__name__)
@@ -178,34 +177,14 @@ def load_story(archive: Any, story_id: str) -> Story | None:
 
 # --- the archive the app reads ----------------------------------------------------------------
 
-_open_lock = threading.Lock()
-
-
-def get_archive(request: Request, ctx: Annotated[WebContext, Depends(get_context)]) -> Any:
-    """The app's archive (one per app; each worker thread gets its own connection from it)."""
-    state = request.app.state
-    access = getattr(state, "archive", None)  # the app's `ArchiveAccess`, opened in its lifespan
-    if access is not None:
-        return getattr(access, "archive", access)
-    archive = getattr(state, "story_archive", None)
-    if archive is not None or ctx.archive_url is None:
-        return archive
-    with _open_lock:
-        if getattr(state, "story_archive", None) is None:
-            from crawler.archive import open_archive
-
-            state.story_archive = open_archive(ctx.archive_url)
-        return state.story_archive
+def get_archive(request: Request) -> Any:
+    """The app's archive, opened (and closed) by the app's lifespan (`ArchiveAccess`);
+    None when the app serves the feed files only."""
+    access = get_access(request)
+    return access.archive if access is not None else None
 
 
 ArchiveDep = Annotated[Any, Depends(get_archive)]
-
-
-async def shutdown(app: FastAPI) -> None:
-    archive = getattr(app.state, "story_archive", None)
-    if archive is not None:
-        app.state.story_archive = None
-        archive.close()
 
 
 
