@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("akhbar: --base-url and --run-id need exactly one site")
     run_ids = {sites[0]: args.run_id} if args.run_id else None
     # the invocation's archive (--archive, environment, [cluster]); -s AKHBAR_ARCHIVE_URL=... wins
-    overrides = {"AKHBAR_ARCHIVE_URL": args.ctx.archive_url, **dict(kv.split("=", 1) for kv in args.set)}
+    overrides = {**args.ctx.scrapy_settings(), **dict(kv.split("=", 1) for kv in args.set)}
     if str(overrides.get("ARCHIVE_ENABLED", "true")).lower() not in ("0", "false", "no", "off"):
         preflight_archive(overrides.get("AKHBAR_ARCHIVE_URL"))
     preflight_redis(overrides)
