@@ -25,6 +25,7 @@ from urllib.parse import unquote
 
 import pytest
 from conftest import ROOT
+from process_support import run_measured
 
 from crawler.archive import open_archive
 from crawler.snapshot import SnapshotServer
@@ -57,14 +58,10 @@ def crawl(srv: SnapshotServer, sites: list[str], data: Path, archive: str, sourc
         env["AKHBAR_SOURCES"] = str(sources)
     log = data / "crawl.log"
     with log.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-c", CRAWL, json.dumps(args)], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            proc.returncode = 0  # reaped by wait4
-    assert os.waitstatus_to_exitcode(status) == 0, log.read_text()[-3000:]
-    return {"stats": json.loads((data / "stats.json").read_text()), "max_rss_mb": usage.ru_maxrss / 1024,
+        run = run_measured([sys.executable, "-c", CRAWL, json.dumps(args)], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=err)
+    assert run.code == 0, log.read_text()[-3000:]
+    return {"stats": json.loads((data / "stats.json").read_text()), "max_rss_mb": run.peak_mb,
             "log": log.read_text()}
 
 

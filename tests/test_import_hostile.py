@@ -21,6 +21,7 @@ import pytest
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from process_support import run_measured
 
 from crawler.archive import open_archive
 
@@ -109,14 +110,11 @@ def test_a_giant_line_is_refused_without_reading_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_")}
     env["AKHBAR_ARCHIVE_URL"] = url
     errors = tmp_path / "errors.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "d"), "import", str(f),
-                             "--max-line-bytes", "1000000", "--errors", str(errors)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    proc.returncode = 0
-    assert os.waitstatus_to_exitcode(status) == 1, stderr
-    assert usage.ru_maxrss / 1024 < 400, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB for a 60 MB line"
+    run = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(tmp_path / "d"), "import", str(f),
+                        "--max-line-bytes", "1000000", "--errors", str(errors)],
+                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert run.code == 1, run.stderr
+    assert run.peak_mb < 400, f"peak RSS {run.peak_mb:.0f} MB for a 60 MB line"
     assert set(stored(url)) == {"https://le12.ma/import-1/", "https://le12.ma/import-2/"}
     (entry,) = [json.loads(x) for x in errors.read_text().splitlines()]
     assert entry["line"] == 2 and entry["size"] > 60_000_000 and "longer than 1000000 bytes" in entry["reason"]
