@@ -26,7 +26,8 @@ from crawler.archive import Archive
 from crawler.exporters import to_jsonable
 from feeds.web.api_models import Article, ArticlePage, Error, RunPage, SourceList, Status
 from feeds.web.archive_access import ArchiveAccess, get_access
-from feeds.web.http import error_response, json_response
+from feeds.web.fastpath import fast_path
+from feeds.web.http import JSON_TYPE, Answer, Representation, error_response, json_body, json_response, send_answer
 
 LIST_OMIT = ("body_html", "body_text")
 """Listings leave the bodies out (fetch one article for them)."""
@@ -132,10 +133,14 @@ async def list_articles(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip"), STRICT_INT] = 0,
 ) -> Response:
     q = _blank(q)
-    body = await access.run(_search, q=q, source=_blank(source), topic=_blank(topic), story=_blank(story),
+    # The same query answers the same while the archive is unchanged: the answer is kept
+    # (`feeds.web.fastpath`) under the change token read before the search.
+    token, body = await access.run_versioned(_search, q=q, source=_blank(source), topic=_blank(topic), story=_blank(story),
                             since=_blank(since), until=_blank(until), sort=sort or ("relevance" if q else "date"),
                             limit=limit, offset=offset)
-    return json_response(request, body, headers=API_HEADERS)
+    answer = Answer(Representation(json_body(body), JSON_TYPE), API_HEADERS)
+    fast_path(request).keep(request, answer, token=token, archive=True)
+    return send_answer(request, answer)
 
 
 def _article(archive: Archive, aid: int) -> dict[str, Any] | None:
