@@ -359,6 +359,24 @@ def fill(data: Path, stories: int) -> str:
     return url
 
 
+def search_floor(url: str, rounds: int = 5) -> float:
+    """Milliseconds a query of the API's searches costs the archive alone (its `search`
+    call, one thread, this process): the bound under any uncached search answer."""
+    from crawler.archive import open_archive
+
+    archive = open_archive(url)
+    try:
+        for w in SEARCH_WORDS:  # warm the page cache as the server's first requests do
+            archive.search(w, sort="relevance", limit=20)
+        t = time.perf_counter()
+        for _ in range(rounds):
+            for w in SEARCH_WORDS:
+                archive.search(w, sort="relevance", limit=20)
+        return (time.perf_counter() - t) / (rounds * len(SEARCH_WORDS)) * 1000
+    finally:
+        archive.close()
+
+
 def measure(kind: str, data: Path, archive: str, candidates: list[tuple[str, str]], args: argparse.Namespace,
             reqs: list[Req] | None, label: str | None = None) -> tuple[Figures, list[Req]]:
     runner: Callable[..., Any]
@@ -420,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
         if any(r.nonce for r in cold_reqs):
             cold, _ = measure("app", data, archive, candidates, args, cold_reqs,
                               "app, searches uncached (a distinct &nocache=N per request)")
+            floor = search_floor(archive)
+            print(f"floor: the archive's search alone, one thread, same run: {floor:.2f} ms a query "
+                  f"(at most {1000 / floor:,.0f} searches/s a core)")
     print("\nper class, app / bare (same run):")
     for name, fig in (("app", app), ("app, searches uncached", cold)):
         if fig is None:
