@@ -87,6 +87,9 @@ def test_a_kept_search_is_made_again_after_another_process_commits(searched: tup
     page = f"{server.url}/search?q={quote(WORD)}"
     status, _, first = _get(api)
     assert status == 200 and _titles(first) == [f"{WORD} أول"]
+    sources = f"{server.url}/api/sources"
+    counted = {s["id"]: s for s in json.loads(_get(sources)[2])["items"]}
+    assert json.loads(_get(sources)[2])["items"] == list(counted.values())
     assert _get(page)[0] == 200
     hits = _hits(server)
     assert _get(api)[2] == first and _get(page)[0] == 200
@@ -99,11 +102,15 @@ def test_a_kept_search_is_made_again_after_another_process_commits(searched: tup
     assert status == 200 and _titles(body) == [f"{WORD} ثان", f"{WORD} أول"], "a new article was hidden"
     status, _, html = _get(page)
     assert status == 200 and f"{WORD} ثان" in html.decode("utf-8"), "the search page hid a new article"
+    assert json.loads(_get(sources)[2])["items"] != list(counted.values()), "the sources' counts did not move"
+    second = json.loads(body)["items"][0]["id"]
+    assert json.loads(_get(f"{server.url}/api/articles/{second}")[2])["title"] == f"{WORD} ثان"
 
     # a changed article (same URL, new title): the next identical search shows the change
     write_in_another_process(url, "https://www.hespress.com/second.html", f"{WORD} معدل")
     status, _, body = _get(api)
     assert status == 200 and _titles(body) == [f"{WORD} معدل", f"{WORD} أول"], "a changed article was hidden"
+    assert json.loads(_get(f"{server.url}/api/articles/{second}")[2])["title"] == f"{WORD} معدل"
     assert f"{WORD} معدل" in _get(page)[2].decode("utf-8")
 
 
@@ -137,7 +144,8 @@ def _same_headers(slow: dict[str, str], fast: dict[str, str]) -> None:
 def test_fast_answers_are_the_routes_answers_header_for_header(tmp_path: Path, headers: dict[str, str]) -> None:
     with serving(published_app(tmp_path, 6)) as server:
         for path in ("/feeds/all.rss", "/feeds.opml", "/api/openapi.json", "/", "/feeds/",
-                     f"/api/articles?q={quote('الحكومة')}", f"/search?q={quote('الحكومة')}"):
+                     f"/api/articles?q={quote('الحكومة')}", f"/search?q={quote('الحكومة')}", "/api/articles/1",
+                     "/api/sources"):
             slow = _get(server.url + path, headers)
             hits = _hits(server)
             fast = _get(server.url + path, headers)

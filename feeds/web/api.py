@@ -138,6 +138,12 @@ async def list_articles(
     token, body = await access.run_versioned(_search, q=q, source=_blank(source), topic=_blank(topic), story=_blank(story),
                             since=_blank(since), until=_blank(until), sort=sort or ("relevance" if q else "date"),
                             limit=limit, offset=offset)
+    return _kept(request, body, token)
+
+
+def _kept(request: Request, body: Any, token: object | None) -> Response:
+    """`body` as the API's JSON answer, kept (`feeds.web.fastpath`) while the archive's
+    change token stays `token`, the one read before `body` was."""
     answer = Answer(Representation(json_body(body), JSON_TYPE), API_HEADERS)
     fast_path(request).keep(request, answer, token=token, archive=True)
     return send_answer(request, answer)
@@ -168,16 +174,16 @@ async def get_article(request: Request, access: Access,
                       id: Annotated[int, _strict(_ARTICLE_ID)]) -> Response:  # noqa: A002 (the document's name)
     if not 0 < id < 2**63:
         return error_response(404, f"no article {id}")
-    item = await access.run(_article, id)
+    token, item = await access.run_versioned(_article, id)
     if item is None:
         return error_response(404, f"no article {id}")
-    return json_response(request, item, headers=API_HEADERS)
+    return _kept(request, item, token)
 
 
 @router.get("/sources", response_model=SourceList, responses=NO_ARCHIVE, summary="Sources in the archive with their article counts")
 async def list_sources(request: Request, access: Access) -> Response:
-    items = await access.run(lambda archive: to_jsonable(archive.sources()))
-    return json_response(request, {"items": items}, headers=API_HEADERS)
+    token, items = await access.run_versioned(lambda archive: to_jsonable(archive.sources()))
+    return _kept(request, {"items": items}, token)
 
 
 @router.get("/runs", response_model=RunPage, responses=ERRORS, summary="Crawl runs, newest first")
