@@ -36,6 +36,9 @@ class ArchiveAccess:
         self.archive: Archive = open_archive(url)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="akhbar-archive")
         self.changes = ChangeProbe(self.archive)
+        # PostgreSQL's token is a round trip: on a thread of its own, so a kept answer's
+        # check never waits behind searches queued on the archive threads.
+        self._probe_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-change-token")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(archive, *args, **kwargs)`` on an archive thread."""
@@ -52,7 +55,7 @@ class ArchiveAccess:
         if self.changes.cheap:
             return self.changes.token()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.changes.token)
+        return await loop.run_in_executor(self._probe_pool, self.changes.token)
 
     async def run_versioned(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[object | None, T]:
         """(the change token read just before, ``fn(archive, ...)``): a result may be
@@ -75,6 +78,7 @@ class ArchiveAccess:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._probe_pool.shutdown(wait=True, cancel_futures=True)
         self.changes.close()
         self.archive.close()
 
