@@ -106,7 +106,9 @@ def _search(archive: Archive, **kw: Any) -> dict[str, Any]:
     res = archive.search(kw.pop("q"), **kw)
     items = [{k: (public_warc(v) if k == "warc_record" else v) for k, v in item.items() if k not in LIST_OMIT}
              for item in res.items]
-    body: dict[str, Any] = {"items": to_jsonable(items), "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
+    # dates left as they are: `json_body` writes them as `to_jsonable` would, without a
+    # second walk over every field of every item (~1 ms a page of 20)
+    body: dict[str, Any] = {"items": items, "limit": res.limit, "offset": res.offset, "has_more": res.has_more}
     if res.has_more:
         body["next_offset"] = res.offset + res.limit
     if res.hints:

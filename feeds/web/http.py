@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
@@ -36,10 +37,20 @@ def strong_etag(data: bytes) -> str:
     return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
 
 
+def _json_default(value: Any) -> Any:
+    """What `json.dumps` cannot write: dates in ISO 8601 (as `crawler.exporters.to_jsonable`
+    writes them, so a payload need not be walked first), sets as lists, else the text."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return str(value)
+
+
 def json_body(payload: Any) -> bytes:
     """JSON with ``<``, ``>`` and ``&`` as ``\\u`` escapes: the same data, but no byte of
     it can be read as markup by a client that sniffs or embeds it."""
-    text = json.dumps(payload, ensure_ascii=False, default=str)
+    text = json.dumps(payload, ensure_ascii=False, default=_json_default)
     # str.replace, not str.translate: translate goes character by character in Python
     # objects and costs milliseconds on a page of Arabic text; replace is a C scan.
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
