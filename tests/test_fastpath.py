@@ -167,8 +167,8 @@ def test_kept_answers_are_bounded_in_number_and_bytes() -> None:
     class FakeRequest:
         method = "GET"
 
-        def __init__(self, path: str) -> None:
-            self.scope: dict[str, Any] = {"path": path, "root_path": "", "query_string": b""}
+        def __init__(self, path: str, query: bytes = b"") -> None:
+            self.scope: dict[str, Any] = {"path": path, "root_path": "", "query_string": query}
 
     fast = FastPath(max_entries=3, max_bytes=16 * 10_000)
     for i in range(5):
@@ -181,3 +181,5 @@ def test_kept_answers_are_bounded_in_number_and_bytes() -> None:
     assert len(fast) <= 3 and fast._bytes <= 16 * 10_000
     fast.keep(FakeRequest("/searched"), Answer(Representation(b"x", "text/plain")), archive=True, token=None)  # type: ignore[arg-type]
     assert ("", "/searched", b"") not in fast._entries, "an answer of unknown archive state is not kept"
+    fast.keep(FakeRequest("/junk", b"q=" + b"x" * 4000), Answer(Representation(b"x", "text/plain")))  # type: ignore[arg-type]
+    assert not any(k[1] == "/junk" for k in fast._entries), "a long query string is not kept"

@@ -36,7 +36,10 @@ logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 4096
 MAX_BYTES = 64 * 1024 * 1024
-"""Bodies kept (their compressed forms come on top, smaller)."""
+"""Bodies and keys kept (the bodies' compressed forms come on top, smaller)."""
+MAX_KEY = 2048
+"""Longer paths and query strings are not kept: no reader's request needs one, and each
+would cost its own memory."""
 
 Key = tuple[str, str, bytes]
 
@@ -75,9 +78,9 @@ class FastPath:
         if request.method != "GET" or (archive and token is None):
             return
         key = _key(request.scope)
-        if key is None:
+        if key is None or len(key[1]) + len(key[2]) > MAX_KEY:
             return
-        size = len(answer.rep.body) + 256
+        size = len(answer.rep.body) + len(key[1]) + len(key[2]) + 256
         if size > self.max_bytes // 16:
             return
         with self._lock:
