@@ -556,6 +556,29 @@ def test_jobs_rows_on_both_backends(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert archive.fetchval("SELECT status FROM admin_jobs WHERE id = ?", (again.id,)) == "failed"  # terminated
 
 
+def test_the_archive_comes_from_the_run_context_not_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's `WebContext` is the one source: an AKHBAR_ARCHIVE_URL left in the
+    server's environment does not send admin's crawls and rebuilds to another archive."""
+    from crawler.archive import default_url
+    from crawler.web_config import AdminSettings
+    from feeds.web.admin import Admin
+
+    elsewhere = tmp_path / "elsewhere.sqlite3"
+    monkeypatch.setenv("AKHBAR_ARCHIVE_URL", f"sqlite:///{elsewhere}")
+    admin = Admin(AdminSettings(TOKEN), tmp_path / "data")
+    try:
+        assert admin.archive_url == default_url(tmp_path / "data")
+    finally:
+        admin.close()
+    assert not elsewhere.exists()
+    given = f"sqlite:///{tmp_path / 'given.sqlite3'}"
+    admin = Admin(AdminSettings(TOKEN), tmp_path / "data", archive_url=given)
+    try:
+        assert admin.archive_url == given
+    finally:
+        admin.close()
+
+
 # --- the generated document, fuzzed ----------------------------------------------------------
 
 _DOC = create_app(WebContext(Path("."), None)).openapi()

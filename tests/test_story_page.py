@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.responses import HTMLResponse
 from lxml import etree
+from markupsafe import escape as html_escape
 
 from crawler.archive import open_archive
 from crawler.items import Article
@@ -228,6 +229,25 @@ def test_reports_side_by_side_each_with_its_changes(site: Site) -> None:
     assert related == [f"/story/{quote(r['story_id'])}" for r in story["related"]]
     status, headers, body = get(site.server, f"/story/{site.story_id}", "HEAD")
     assert status == 200 and body == b"" and headers["content-type"].startswith("text/html")
+
+
+def test_the_story_page_is_framed_like_the_apps_other_pages(site: Site) -> None:
+    """One frame (base.html) for every page: the same head, shared stylesheet and site
+    header as /feeds/, the title in its "أخبار — ..." form."""
+    from feeds.web.templating import TEMPLATES
+
+    _, _, story = site.get(f"/story/{site.story_id}")
+    _, _, missing = site.get("/story/s0000000000000000")
+    status, _, feeds = site.get("/feeds/")
+    assert status == 200
+    shared_css = (TEMPLATES / "base.css").read_text(encoding="utf-8").strip()
+    for page in (story, missing):
+        assert page.split("<title>")[0] == feeds.split("<title>")[0]
+        assert shared_css in page and '<header>\n<h1><a href="/">أخبار</a></h1>' in page
+    assert "<title>أخبار — خبر غير موجود</title>" in missing
+    _, _, api = get(site.server, f"/api/stories/{site.story_id}")
+    first = json.loads(api)["canonical"]["title"]
+    assert f"<title>أخبار — {html_escape(first)}</title>" in story
 
 
 @pytest.mark.parametrize("story_id", ["s0000000000000000", "%27%3B%20drop", "a" * 65, "%3Cscript%3E"])

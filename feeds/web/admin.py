@@ -159,9 +159,10 @@ class Admin:
         self._token = settings.token.encode("utf-8")
         self.throttle = FailureThrottle(settings.throttle_failures, settings.throttle_window_seconds)
         self.data_dir = Path(data_dir)
-        # The archive the crawls write to: the server's, else the one the CLI would pick.
-        self.archive_url = archive_url or os.environ.get("AKHBAR_ARCHIVE_URL") or default_url(self.data_dir)
-        self.server_archive_url = archive_url
+        # The archive the crawls write to: the server's (its run context, `WebContext`,
+        # already holds what the flags and the environment said), else the data
+        # directory's own, as the CLI's context defaults to.
+        self.archive_url = archive_url or default_url(self.data_dir)
         self.sources_file = sources_file
         self.sources = set(sources or ())
         self._spiders = {k: getattr(v, "spider", k) for k, v in (sources or {}).items()}
@@ -293,12 +294,12 @@ class Admin:
         cmd = [sys.executable, "-m", "crawler.cli", "--data", str(self.data_dir)]
         if self.sources_file is not None:
             cmd += ["--sources", str(self.sources_file)]
-        cmd += ["dedup", "--rebuild"] + (["--archive", self.server_archive_url] if self.server_archive_url else [])
-        env = {**os.environ, "AKHBAR_ARCHIVE_URL": self.archive_url}
+        # The archive as an argument: the child's own environment must not pick another.
+        cmd += ["dedup", "--rebuild", "--archive", self.archive_url]
         try:
             with log.open("wb") as out:
                 proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                        env=env, cwd=_project_root(), start_new_session=True)
+                                        cwd=_project_root(), start_new_session=True)
         except OSError as exc:
             self.archive.execute("DELETE FROM admin_jobs WHERE id = ?", (job_id,))
             logger.error("admin rebuild could not start: %s", exc)

@@ -30,7 +30,8 @@ from feeds.build import DEFAULT_TTL_MINUTES
 from feeds.web import api, docs, errors, pages, static
 from feeds.web.archive_access import ArchiveAccess
 from feeds.web.context import WebContext
-from feeds.web.http import JSON_TYPE, Representation, json_body, send
+from feeds.web.fastpath import FastPath
+from feeds.web.http import JSON_TYPE, Answer, Representation, json_body, send_answer
 
 # Each part is a module exposing ``router`` and, optionally, ``async startup(app)`` /
 # ``async shutdown(app)`` run by the app's lifespan.
@@ -63,6 +64,19 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
+class AkhbarApp(FastAPI):
+    """FastAPI with `feeds.web.fastpath` in front: a GET or HEAD whose answer the app
+    already made, and which is still true, is sent without the middleware and routing."""
+
+    fast_path: FastPath
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
+                and await self.fast_path.answer(scope, send, self.state.archive)):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(ctx: WebContext) -> FastAPI:
     parts = [importlib.import_module(name) for name in PARTS]
 
@@ -86,9 +100,10 @@ def create_app(ctx: WebContext) -> FastAPI:
                 app.state.archive.close()
                 app.state.archive = None
 
-    app = FastAPI(title="Akhbar archive API", version="1", description=API_DESCRIPTION, lifespan=lifespan,
+    app = AkhbarApp(title="Akhbar archive API", version="1", description=API_DESCRIPTION, lifespan=lifespan,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
     app.state.ctx = ctx
+    app.fast_path = app.state.fast_path = FastPath()
     app.state.archive = None
     app.state.feed_files = static.FeedFiles(ctx.public)
     app.state.page_context = _page_context()
@@ -110,7 +125,7 @@ def _serve_openapi_once(app: FastAPI) -> None:
     """FastAPI's ``/api/openapi.json`` route serialises the whole document per request;
     this one answers it like the app's other representations (ETag, 304, compression)
     from bytes made once per root path."""
-    docs: dict[str, Representation] = {}
+    docs: dict[str, Answer] = {}
 
     async def openapi_json(request: Request) -> Response:
         root_path = request.scope.get("root_path", "").rstrip("/")
@@ -119,10 +134,11 @@ def _serve_openapi_once(app: FastAPI) -> None:
             schema = app.openapi()
             if root_path and app.root_path_in_servers and root_path not in {s.get("url") for s in schema.get("servers", [])}:
                 schema = {**schema, "servers": [{"url": root_path}, *schema.get("servers", [])]}
-            rep = Representation(json_body(schema), JSON_TYPE)
+            rep = Answer(Representation(json_body(schema), JSON_TYPE))
             if len(docs) < 16:  # root paths come from the server's configuration: a handful
                 docs[root_path] = rep
-        return send(request, rep)
+        app.state.fast_path.keep(request, rep)  # the same bytes for as long as the app runs
+        return send_answer(request, rep)
 
     for i, route in enumerate(app.router.routes):
         if isinstance(route, Route) and route.path == app.openapi_url:

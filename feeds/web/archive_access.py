@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from crawler.archive import Archive, open_archive
+from crawler.archive.changes import ChangeProbe
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,39 @@ class ArchiveAccess:
         self.url = url
         self.archive: Archive = open_archive(url)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="akhbar-archive")
+        self.changes = ChangeProbe(self.archive)
+        # PostgreSQL's token is a round trip: on a thread of its own, so a kept answer's
+        # check never waits behind searches queued on the archive threads.
+        self._probe_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-change-token")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(archive, *args, **kwargs)`` on an archive thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(fn, self.archive, *args, **kwargs))
+
+    def token_now(self) -> object | None:
+        """The archive's change token if it can be read without blocking (SQLite), else
+        None (ask `token` instead)."""
+        return self.changes.token() if self.changes.cheap else None
+
+    async def token(self) -> object | None:
+        """The archive's change token (`crawler.archive.changes`); None: unknown."""
+        if self.changes.cheap:
+            return self.changes.token()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._probe_pool, self.changes.token)
+
+    async def run_versioned(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[object | None, T]:
+        """(the change token read just before, ``fn(archive, ...)``): a result may be
+        reused while the token stays the same."""
+        if self.changes.cheap:
+            return self.changes.token(), await self.run(fn, *args, **kwargs)
+
+        def both(archive: Archive) -> tuple[object | None, T]:
+            return self.changes.token(), fn(archive, *args, **kwargs)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, partial(both, self.archive))
 
     def reap_dead_runs(self) -> None:
         """Runs left "running" by a crawl killed while the server was down are settled
@@ -49,6 +78,8 @@ class ArchiveAccess:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._probe_pool.shutdown(wait=True, cancel_futures=True)
+        self.changes.close()
         self.archive.close()
 
 

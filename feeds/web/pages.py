@@ -23,7 +23,8 @@ from starlette.responses import RedirectResponse, Response
 from crawler.archive import Archive, QueryError, SearchTimeout
 from feeds.page import Notice, PageContext, render_page
 from feeds.web.archive_access import get_access
-from feeds.web.http import HTML_TYPE, Representation, error_response, send
+from feeds.web.fastpath import fast_path
+from feeds.web.http import HTML_TYPE, Answer, Representation, error_response, send, send_answer
 from feeds.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def _store(archive: Archive, names: dict[str, str]) -> Any:
 class PageCache:
     """Rendered pages and the menu context, keyed by the state of ``public/feeds/`` (its
     mtime and the index's: `publish` changes them when it writes), so each is built once
-    per publish, not per request. Search results are never kept here."""
+    per publish, not per request. Search results are never kept here (`search` leaves
+    its pages to `feeds.web.fastpath`, under the archive's change token)."""
 
     feeds_dir: str
     index_file: str
@@ -150,18 +152,20 @@ async def front(request: Request) -> Response:
         return error_response(404, f"unknown topic {topic[:100]!r}")
     if source and source not in ctx.sources:
         return error_response(404, f"unknown source {source[:100]!r}")
-    rep = cache.page((topic, source), state)  # bounded: known topics and sources only
+    key = (topic, source)
+    rep = cache.page(key, state)  # bounded: known topics and sources only
     if rep is None:
         stories = await access.run(lambda a: _store(a, ctx.sources).latest(topic=topic, source=source, limit=PAGE_LIMIT))
         rep = Representation(render_page(stories, ctx, topic=topic, source=source).encode("utf-8"), HTML_TYPE)
-        cache.keep((topic, source), state, rep)
-    return send(request, rep, 200, {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
+        cache.keep(key, state, rep)
+    return _kept_page(request, cache, key, rep)
 
 
-def _menu_context(request: Request) -> PageContext:
-    """The page context with the topics that have a published feed."""
-    cache = page_cache(request)
-    return cache.menu(request.app.state.page_context, cache.published())
+def _kept_page(request: Request, cache: PageCache, key: tuple[str | None, str | None], rep: Representation) -> Response:
+    """A page of `cache`, answered again without the app while the cache holds it."""
+    answer = Answer(rep, {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
+    fast_path(request).keep(request, answer, fresh=lambda: cache.page(key, cache.published()) is rep)
+    return send_answer(request, answer)
 
 
 def _day(value: str | None) -> str | None:
@@ -177,9 +181,15 @@ def _day(value: str | None) -> str | None:
 @router.get("/search")
 async def search(request: Request) -> Response:
     """Search results, filtered by source, topic and dates; with no words, the newest
-    reports matching the filters."""
-    ctx = _menu_context(request)
+    reports matching the filters.
+
+    A page without errors is kept (`feeds.web.fastpath`) while the archive (its change
+    token, read before the search) and the published menu stay the same."""
+    cache = page_cache(request)
+    state = cache.published()
+    ctx = cache.menu(request.app.state.page_context, state)
     access = get_access(request)
+    token: object | None = None
     q = _param(request, "q")
     topic, source = _param(request, "topic"), _param(request, "source")
     since, until = _param(request, "since"), _param(request, "until")
@@ -200,7 +210,7 @@ async def search(request: Request) -> Response:
 
         notices += [Notice("قُرئ البحث هكذا:", hint) for hint in query_hints(q)]
         try:
-            stories = await access.run(lambda a: _store(a, ctx.sources).search(
+            token, stories = await access.run_versioned(lambda a: _store(a, ctx.sources).search(
                 q, limit=PAGE_LIMIT, source=source, topic=topic, since=since, until=until))
         except QueryError as exc:  # a malformed search or filter: say so on the page
             logger.info("search %r refused: %s", q, exc)
@@ -212,7 +222,12 @@ async def search(request: Request) -> Response:
             status = 503
     html_text = render_page(stories, ctx, topic=topic, source=source, query=q, since=_day(since), until=_day(until),
                             notices=notices, search_page=True)
-    return page_response(request, html_text, status)
+    if status != 200:
+        return page_response(request, html_text, status)
+    answer = Answer(Representation(html_text.encode("utf-8"), HTML_TYPE),
+                    {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
+    fast_path(request).keep(request, answer, fresh=lambda: cache.published() == state, token=token, archive=True)
+    return send_answer(request, answer)
 
 
 def render_status_page(status: Mapping[str, Any]) -> str:
@@ -263,7 +278,7 @@ async def feed_list(request: Request) -> Response:
                            formats=[("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")])
         rep = Representation(html_text.encode("utf-8"), HTML_TYPE)
         cache.keep(("/feeds/", None), state, rep)
-    return send(request, rep, 200, {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
+    return _kept_page(request, cache, ("/feeds/", None), rep)
 
 
 @router.get("/api")

@@ -30,7 +30,8 @@ from starlette.routing import Match, Route, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feeds.web.context import WebContext
-from feeds.web.http import Representation, choose_coding, error_response, send
+from feeds.web.fastpath import fast_path
+from feeds.web.http import Answer, Representation, choose_coding, error_response, send_answer
 
 CONTENT_TYPES: dict[str, str] = {
     ".rss": "application/rss+xml; charset=utf-8",
@@ -221,7 +222,11 @@ async def feed_file(request: Request) -> Response:
         if not rep.has_coding(coding):
             await run_in_threadpool(rep.encoded, coding)  # compressed once per change, off the loop
     ctx: WebContext = request.app.state.ctx
-    return send(request, rep, headers={"Cache-Control": f"public, max-age={ctx.ttl_minutes * 60}"})
+    answer = Answer(rep, {"Cache-Control": f"public, max-age={ctx.ttl_minutes * 60}"})
+    if method == "GET":
+        # true while the name still leads to the same unchanged file (one stat)
+        fast_path(request).keep(request, answer, fresh=lambda: files.cached(path)[0] is rep)
+    return send_answer(request, answer)
 
 
 class _AnyMethod:

@@ -19,19 +19,18 @@ import logging
 import re
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 
 from feeds.build import plain_text, safe_url, sanitize_html
 from feeds.web.archive_access import get_access
 from feeds.web.diff import MAX_CHARS, ReportDiff, diff_reports, paragraphs_of
+from feeds.web.templating import render
 
 logger = logging.getLogger(__name__)
 
@@ -237,18 +236,6 @@ def api_story(story_id: Annotated[str, _ID_PARAM], archive: ArchiveDep) -> Any:
 # --- the page ----------------------------------------------------------------------------------
 
 @cache
-def _templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["arabic_date"] = arabic_date
-    return env
-
-
-@cache
 def _source_names() -> dict[str, str]:
     try:
         from feeds.query import source_names
@@ -298,11 +285,15 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 # HEAD too: link checkers and feed readers probe a page before fetching it.
 @router.api_route("/story/{story_id}", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
 def story_page(story_id: str, archive: ArchiveDep) -> HTMLResponse:
-    t = _templates().get_template("story.html")
     if not STORY_ID.fullmatch(story_id) or archive is None:
-        return _page(t.render(missing=True, story_id=story_id[:80]), 404)
+        return _missing(story_id)
     story = load_story(archive, story_id)
     if story is None:
-        return _page(t.render(missing=True, story_id=story_id[:80]), 404)
+        return _missing(story_id)
     row = archive.fetchone("SELECT body_text, body_html FROM articles WHERE id = ?", (story.canonical.id,)) or {}
-    return _page(t.render(missing=False, **page_view(story, report_text(row))))
+    view = page_view(story, report_text(row))
+    return _page(render("story.html", title=view["first"]["title"] or "خبر", missing=False, **view))
+
+
+def _missing(story_id: str) -> HTMLResponse:
+    return _page(render("story.html", title="خبر غير موجود", missing=True, story_id=story_id[:80]), 404)
