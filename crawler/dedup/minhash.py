@@ -61,6 +61,14 @@ class MinHasher:
         x = shingles.astype(np.uint64).reshape(-1, 1)
         return ((x * self._a + self._b) >> _S32).astype(np.uint32)
 
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """The whole-text signature alone (`signatures` without the lead's minima)."""
+        if len(shingles) == 0:
+            return np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
+        m = self._a_col * shingles.astype(np.uint64).reshape(1, -1)
+        m += self._b_col
+        return (m.min(axis=1) >> _S32).astype(np.uint32)
+
     def signatures(self, shingles: np.ndarray, lead: int) -> tuple[np.ndarray, np.ndarray]:
         """Whole-text signature and the signature of the first `lead` shingles."""
         if len(shingles) == 0:
