@@ -222,3 +222,16 @@ PINNED = "00c59e81f45a12511c5ac96cb13b8978136baf60e69c1e88d0b684ebdfbeee40"
 @pytest.mark.parametrize("digest", [PINNED])
 def test_outputs_are_the_ones_archives_hold(digest: str) -> None:
     assert _digest() == digest
+
+
+def test_json_columns_equal_plain_json_dumps() -> None:
+    from datetime import datetime
+
+    from crawler.archive.records import encode_json
+    from crawler.exporters import to_jsonable
+
+    values = [[], {}, ["a", "ب", 'q"uote'], ("t",), ["x", 1], [["y"]], {"b": 1, "a": [datetime(2020, 1, 1)]},
+              {"z": {"b": 2, "a": "ا"}}, float("nan"), "s", 3]
+    values += [d["title"].split()[:3] for d in DOCS]
+    for v in values:
+        assert encode_json(v) == json.dumps(to_jsonable(v), ensure_ascii=False, sort_keys=True)
