@@ -164,6 +164,21 @@ def test_search_form_equals_the_uncached_stemmer() -> None:
         assert stems(tokens(t)) == [_stem(w) for w in tokens(t)]
 
 
+def test_table_tokens_equal_the_regex_tokens_for_every_character() -> None:
+    from crawler.arabic import _tokens_plain
+
+    chars = [chr(c) for c in range(1, 0x10000) if not 0xD800 <= c < 0xE000]
+    chars += ["\U0001F600", "\U00010400", "Σ"]
+    for i in range(0, len(chars), 300):
+        # each character inside a word, after one, alone, and beside the final-sigma case
+        text = "".join(f"ك{c}ب {c}Σ{c}ΑΣ " for c in chars[i:i + 300])
+        assert len(text) >= 200
+        assert tokens(text) == _tokens_plain(text), i
+    lone_surrogate = "كتاب \ud800 " * 50  # cannot be encoded: the regex way
+    for t in [*TEXTS, lone_surrogate]:
+        assert tokens(t) == _tokens_plain(t)
+
+
 def test_token_hashes_equal_hashing_each_token() -> None:
     for t in TEXTS:
         assert token_hashes(t).tolist() == ref_token_hashes(t)
