@@ -40,9 +40,11 @@ def shingle_hashes(token_hashes: np.ndarray, k: int = 3) -> np.ndarray:
         k = len(th)
     n = len(th) - k + 1
     acc = th[:n].copy()
-    for j in range(1, k):
-        acc = acc * _P1 + th[j : j + n]
-    return (_mix(acc + np.uint64(k)) >> _S32).astype(np.uint32)
+    for j in range(1, k):  # in place: no new array a step (wrapping mod 2^64 as before)
+        acc *= _P1
+        acc += th[j : j + n]
+    acc += np.uint64(k)
+    return (_mix(acc) >> _S32).astype(np.uint32)
 
 
 class MinHasher:

@@ -131,19 +131,23 @@ def shingle_tokens(toks: list[str]) -> list[str]:
     return [t for t in toks if t not in STOPWORDS]
 
 
-def _sorted_hashes(words: list[str]) -> np.ndarray:
-    return np.array(sorted({hash_token(w) for w in words}), dtype=np.uint64)
+_PAST_ALL = 2**64 - 1
+"""Last entry of every `_member` table: above any 32-bit token hash, so a search never
+runs past the table's end."""
+
+
+def _table(hashes: set[int]) -> np.ndarray:
+    return np.array([*sorted(hashes), _PAST_ALL], dtype=np.uint64)
 
 
 def _member(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
-    idx = np.searchsorted(table, codes)
-    idx[idx == len(table)] = 0
-    return table[idx] == codes
+    """Which `codes` (32-bit token hashes) are in `table` (a `_table`)."""
+    return table[np.searchsorted(table, codes)] == codes
 
 
-_STOP_HASHES = _sorted_hashes(list(STOPWORDS))
+_STOP_HASHES = _table({hash_token(w) for w in STOPWORDS})
 _TAIL_CODES: list[tuple[int, ...]] = [tuple(token_hashes(m).tolist()) for m in _TAIL_MARKERS]
-_TAIL_FIRST = np.array(sorted({c[0] for c in _TAIL_CODES}), dtype=np.uint64)
+_TAIL_FIRST = _table({c[0] for c in _TAIL_CODES})
 
 
 def _has_tail(codes: np.ndarray) -> bool:
