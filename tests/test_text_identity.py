@@ -229,15 +229,17 @@ def test_figures_equal_the_plain_scan() -> None:
 def test_fingerprint_equals_the_plain_computation() -> None:
     fp = Fingerprinter()
     p = fp.params
-    for d in DOCS:
+    for k, d in enumerate(DOCS):
         got = fp.fingerprint(title=d["title"], body=d["body"], summary=d["summary"])
         raw = report_raw(d["body"], title=d["title"], summary=d["summary"])
         content = [h for h, w in zip(ref_token_hashes(raw), tokens(raw)) if w not in STOPWORDS]
         order = ref_order(content)
         assert got.order.tolist() == order
         assert got.shingles.tolist() == sorted(order)
-        sig = ref_signature(order, fp._hasher)
-        assert fp._hasher.signatures(got.order, p.lead_shingles)[0].tolist() == sig
+        if k % 3 == 0:  # the plain MinHash is slow in Python: a third of the documents
+            sig = ref_signature(order, fp._hasher)
+            assert fp._hasher.signature(got.order).tolist() == sig
+            assert fp._hasher.signatures(got.order, p.lead_shingles)[0].tolist() == sig
         assert got.band_keys[: p.bands] == fp.band_keys(got)[: p.bands]
         assert got.band_keys[p.bands:] == passage_keys(np.array(order, dtype=np.uint32), p.passage_window,
                                                         p.passage_keys, namespace=3)
