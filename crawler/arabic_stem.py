@@ -57,15 +57,20 @@ def _strip_suffix(word: str, suffixes: tuple[str, ...]) -> str:
 
 
 def _stem(word: str) -> str:
-    if not word or not _is_arabic(word):
+    if not word or not "\u0621" <= word[0] <= "\u064a":
         return word
-    w = strip_prefix(word)
-    bare = _strip_suffix(w, PRONOUN_SUFFIXES)
-    if bare != w and bare.endswith("ت") and len(bare) > MIN_STEM:
-        # a ta marbuta is written "ت" before a pronoun: "حكومتها" is "حكومة" + "ها"
-        bare = bare[:-1]
-    w = _strip_suffix(bare, PLURAL_SUFFIXES)
-    return _strip_suffix(w, FINAL_SUFFIXES)
+    # each rule first tried with one tuple startswith/endswith (C): most words take none,
+    # and a new word costs this call once per process (then `_StemCache` answers)
+    w = strip_prefix(word) if word.startswith(ARTICLE_PREFIXES) else word
+    if w.endswith(PRONOUN_SUFFIXES):
+        bare = _strip_suffix(w, PRONOUN_SUFFIXES)
+        if bare != w and bare.endswith("ت") and len(bare) > MIN_STEM:
+            # a ta marbuta is written "ت" before a pronoun: "حكومتها" is "حكومة" + "ها"
+            bare = bare[:-1]
+        w = bare
+    if w.endswith(PLURAL_SUFFIXES):
+        w = _strip_suffix(w, PLURAL_SUFFIXES)
+    return _strip_suffix(w, FINAL_SUFFIXES) if w.endswith(FINAL_SUFFIXES) else w
 
 
 class _StemCache(dict[str, str]):

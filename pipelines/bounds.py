@@ -21,7 +21,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from itemadapter import ItemAdapter
+from pipelines.item_fields import Fields, fields_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Bounds:
         self.limits = {**DEFAULTS, **(limits or {})}
         self.future = future
 
-    def apply(self, adapter: ItemAdapter) -> list[str]:
+    def apply(self, adapter: Fields) -> list[str]:
         """Bound the item in place; returns what was cut (``future_date``, ``title``...)."""
         cuts: list[str] = []
         lim = self.limits
@@ -100,7 +100,7 @@ class BoundsPipeline:
         return cls(Bounds(limits, future), crawler.stats)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = fields_of(item)
         cuts = self.bounds.apply(adapter)
         for what in cuts:
             if self.stats is not None:

@@ -40,12 +40,12 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler.arabic import fold_digits, normalize
 from pipelines.datefmt.hijri import HijriOutOfRange, hijri_to_gregorian
 from pipelines.datefmt.months import GREGORIAN_FAMILIES, HIJRI, WEEKDAYS, spellings
+from pipelines.item_fields import Fields, fields_of
 
 logger = logging.getLogger(__name__)
 
@@ -769,7 +769,7 @@ class DatesPipeline:
             samples=settings.getint("DATES_UNPARSED_SAMPLES", 20),
         )
 
-    def _parse(self, adapter: ItemAdapter, field: str, reference: datetime | None) -> ParsedDate | None:
+    def _parse(self, adapter: Fields, field: str, reference: datetime | None) -> ParsedDate | None:
         raw = adapter.get(field)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None
@@ -784,7 +784,7 @@ class DatesPipeline:
             self.stats.inc_value("dates/dateparser_fallback")
         return parsed
 
-    def _unparsed(self, adapter: ItemAdapter, field: str, raw: str) -> None:
+    def _unparsed(self, adapter: Fields, field: str, raw: str) -> None:
         logger.warning("unparseable %s %r (%s)", field, raw, adapter.get("url"))
         self.stats.inc_value("dates/unparsed")
         self.stats.inc_value(f"dates/unparsed/{field}")
@@ -793,7 +793,7 @@ class DatesPipeline:
             self.stats.set_value("dates/unparsed_samples", list(self._sampled))
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = fields_of(item)
         reference = _as_reference(adapter.get("fetched_at"))
         published = self._parse(adapter, "date_published_raw", reference)
         if published is None:

@@ -30,7 +30,6 @@ import logging
 import re
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -38,6 +37,7 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.config import Source, load_sources
 from crawler.taxonomy import TOPIC_IDS
+from pipelines.item_fields import Fields, fields_of
 from pipelines.topic_model import ModelError, Prediction, TopicModel, bundled_model
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class TopicsPipeline:
         return None
 
     # -- classifier ---------------------------------------------------------------
-    def classify(self, adapter: ItemAdapter) -> Prediction | None:
+    def classify(self, adapter: Fields) -> Prediction | None:
         if self.model is None:
             return None
         title = adapter.get("title") or ""
@@ -123,7 +123,7 @@ class TopicsPipeline:
         return self.model.predict(title, body)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = fields_of(item)
         if "topic" not in adapter.field_names() and not isinstance(item, dict):
             return item  # not an article
         mapped = self.section_topic(adapter.get("source"), adapter.get("section_raw"))
@@ -147,7 +147,7 @@ class TopicsPipeline:
         confidence = round(pred.confidence, 4) if pred is not None else 0.0
         return self._set(adapter, OTHER, confidence, "other")
 
-    def _set(self, adapter: ItemAdapter, topic: str, confidence: float, how: str) -> Any:
+    def _set(self, adapter: Fields, topic: str, confidence: float, how: str) -> Any:
         assert topic in TOPIC_IDS, topic
         adapter["topic"] = topic
         adapter["topic_confidence"] = confidence

@@ -10,10 +10,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from pipelines.item_fields import fields_of
+
 logger = logging.getLogger(__name__)
+
+
+def _blank(value: Any) -> bool:
+    """``not (value or "").strip()`` without copying a whole body to strip it."""
+    if isinstance(value, str):
+        return not value or value.isspace()
+    return not (value or "").strip()
 
 
 class ValidatePipeline:
@@ -25,11 +33,11 @@ class ValidatePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = fields_of(item)
         reason = None
-        if not (adapter.get("title") or "").strip():
+        if _blank(adapter.get("title")):
             reason = "no_title"
-        elif not (adapter.get("body_text") or "").strip():
+        elif _blank(adapter.get("body_text")):
             reason = "no_body"
         if reason is None:
             return item

@@ -128,12 +128,18 @@ def sort_key_bounds(since: datetime | None, until: datetime | None) -> tuple[int
     return lo, hi
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+"""What ``json.dumps(..., ensure_ascii=False, sort_keys=True)`` builds on every call."""
+
+
 def encode_json(value: Any) -> str | None:
     if value is None:
         return None
+    if type(value) is list and all(type(v) is str for v in value):
+        return _JSON.encode(value)  # tags: nothing for `to_jsonable` to convert
     from crawler.exporters import to_jsonable
 
-    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True)
+    return _JSON.encode(to_jsonable(value))
 
 
 _DECODERS: tuple[tuple[str, int], ...] = tuple(

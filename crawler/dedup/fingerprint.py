@@ -152,9 +152,7 @@ class Fingerprinter:
 
     def fingerprint(self, *, title: str | None, body: str | None, summary: str | None = None) -> Fingerprint:
         raw, token_hashes = prepare(body, title=title, summary=summary)
-        seq = shingle_hashes(token_hashes, self.params.shingle_size)
-        uniq, first = np.unique(seq, return_index=True)
-        order = uniq[np.argsort(first, kind="stable")]
+        order, uniq = first_seen(shingle_hashes(token_hashes, self.params.shingle_size))
         fp = Fingerprint(order, figures(raw) | _title_figures(title), [], uniq)
         fp.band_keys = self.band_keys(fp)
         return fp
@@ -163,7 +161,10 @@ class Fingerprinter:
         """LSH keys of a fingerprint: whole-text bands, then lead bands (the MinHash of
         the first `lead_shingles` distinct shingles). Recomputable from what is stored."""
         p = self.params
-        full, lead = self._hasher.signatures(fp.order, p.lead_shingles)
+        if p.lead_bands:
+            full, lead = self._hasher.signatures(fp.order, p.lead_shingles)
+        else:  # the lead's minima are not needed (the default)
+            full = self._hasher.signature(fp.order)
         keys = band_keys(full, p.bands, p.rows, namespace=1)
         if p.lead_bands and fp.size > p.lead_shingles // 2:
             keys += band_keys(lead, p.lead_bands, p.rows, namespace=2)
@@ -215,6 +216,20 @@ def _run_cover(found: np.ndarray, run: int) -> tuple[float, int]:
     lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
     covered = int(lengths[lengths >= run].sum())
     return covered / len(found), covered
+
+
+def first_seen(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values of `seq` in order of first appearance, the same sorted): what
+    ``np.unique(seq, return_index=True)`` and an argsort of the indices give, in a third
+    of the array passes (a stable sort puts each value's first occurrence first)."""
+    if len(seq) == 0:
+        return seq[:0], seq[:0]
+    perm = np.argsort(seq, kind="stable")
+    s = seq[perm]
+    new = np.empty(len(s), dtype=bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    return seq[np.sort(perm[new])], s[new]
 
 
 def _title_figures(title: str | None) -> frozenset[tuple[int, str]]:

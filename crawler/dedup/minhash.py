@@ -40,9 +40,11 @@ def shingle_hashes(token_hashes: np.ndarray, k: int = 3) -> np.ndarray:
         k = len(th)
     n = len(th) - k + 1
     acc = th[:n].copy()
-    for j in range(1, k):
-        acc = acc * _P1 + th[j : j + n]
-    return (_mix(acc + np.uint64(k)) >> _S32).astype(np.uint32)
+    for j in range(1, k):  # in place: no new array a step (wrapping mod 2^64 as before)
+        acc *= _P1
+        acc += th[j : j + n]
+    acc += np.uint64(k)
+    return (_mix(acc) >> _S32).astype(np.uint32)
 
 
 class MinHasher:
@@ -60,6 +62,14 @@ class MinHasher:
         """Per-shingle permuted hashes, shape ``(len(shingles), num_perm)``, uint32."""
         x = shingles.astype(np.uint64).reshape(-1, 1)
         return ((x * self._a + self._b) >> _S32).astype(np.uint32)
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """The whole-text signature alone (`signatures` without the lead's minima)."""
+        if len(shingles) == 0:
+            return np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
+        m = self._a_col * shingles.astype(np.uint64).reshape(1, -1)
+        m += self._b_col
+        return (m.min(axis=1) >> _S32).astype(np.uint32)
 
     def signatures(self, shingles: np.ndarray, lead: int) -> tuple[np.ndarray, np.ndarray]:
         """Whole-text signature and the signature of the first `lead` shingles."""

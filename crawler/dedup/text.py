@@ -131,19 +131,23 @@ def shingle_tokens(toks: list[str]) -> list[str]:
     return [t for t in toks if t not in STOPWORDS]
 
 
-def _sorted_hashes(words: list[str]) -> np.ndarray:
-    return np.array(sorted({hash_token(w) for w in words}), dtype=np.uint64)
+_PAST_ALL = 2**64 - 1
+"""Last entry of every `_member` table: above any 32-bit token hash, so a search never
+runs past the table's end."""
+
+
+def _table(hashes: set[int]) -> np.ndarray:
+    return np.array([*sorted(hashes), _PAST_ALL], dtype=np.uint64)
 
 
 def _member(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
-    idx = np.searchsorted(table, codes)
-    idx[idx == len(table)] = 0
-    return table[idx] == codes
+    """Which `codes` (32-bit token hashes) are in `table` (a `_table`)."""
+    return table[np.searchsorted(table, codes)] == codes
 
 
-_STOP_HASHES = _sorted_hashes(list(STOPWORDS))
+_STOP_HASHES = _table({hash_token(w) for w in STOPWORDS})
 _TAIL_CODES: list[tuple[int, ...]] = [tuple(token_hashes(m).tolist()) for m in _TAIL_MARKERS]
-_TAIL_FIRST = np.array(sorted({c[0] for c in _TAIL_CODES}), dtype=np.uint64)
+_TAIL_FIRST = _table({c[0] for c in _TAIL_CODES})
 
 
 def _has_tail(codes: np.ndarray) -> bool:
@@ -180,27 +184,25 @@ def _figure_value(raw: str) -> str:
     return v
 
 
-_norm_word_cache: dict[str, str] = {}
+_context_cache: dict[str, str] = {}
+"""Raw whitespace-separated chunk -> the slot word it gives: its normalised tokens joined
+by spaces, or "" when it has none or is a number (such a chunk is skipped)."""
 
 
-def _norm_word(word: str) -> str:
-    w = _norm_word_cache.get(word)
-    if w is None:
-        if len(_norm_word_cache) > _CACHE_MAX:
-            _norm_word_cache.clear()
-        w = _norm_word_cache[word] = " ".join(tokens(word))
+def _context_of(chunk: str) -> str:
+    if len(_context_cache) > _CACHE_MAX:
+        _context_cache.clear()
+    w = " ".join(tokens(chunk))
+    w = _context_cache[chunk] = "" if w.isdigit() else w
     return w
 
 
 _value_cache: dict[str, str] = {}
-
-
-def _context_word(chunks: list[str]) -> str:
-    for c in chunks:
-        w = _norm_word(c)
-        if w and not w.isdigit():
-            return w
-    return ""
+_FIGURE = re.compile(_NUMBER.pattern + f"(?=([^.!?؟\n]{{0,{_CONTEXT}}}))")
+"""A number, and in a lookahead what `figures` reads after it: up to `_CONTEXT`
+characters, cut at the sentence's end (the first part of splitting them at
+`_SENTENCE_END`), captured in the same pass over the text."""
+assert _SENTENCE_END.pattern == r"[.!?؟\n]"
 
 
 def figures(raw: str) -> frozenset[tuple[int, str]]:
@@ -209,14 +211,30 @@ def figures(raw: str) -> frozenset[tuple[int, str]]:
     number with digits folded to ASCII and separators and leading zeros folded.
     Two near-identical reports whose shared slots carry different values are
     different reports (a new day's count, a new rate)."""
+    # One scan for numbers and their following context; the chunk -> word and number
+    # -> value caches hold what recurs across reports (most of a figure's cost was
+    # function calls and re-normalising the same words).
     out: set[tuple[int, str]] = set()
-    values = _value_cache
+    values, words, split_end = _value_cache, _context_cache, _SENTENCE_END.split
     if len(values) > _CACHE_MAX:
         values.clear()
-    for m in _NUMBER.finditer(raw):
-        s, e = m.span()
-        before = _context_word(_SENTENCE_END.split(raw[max(0, s - _CONTEXT):s])[-1].split()[::-1])
-        after = _context_word(_SENTENCE_END.split(raw[e:e + _CONTEXT], 1)[0].split())
+    for m in _FIGURE.finditer(raw):
+        s = m.start()
+        before = after = ""
+        for c in reversed(split_end(raw[s - _CONTEXT if s > _CONTEXT else 0:s])[-1].split()):
+            w = words.get(c)
+            if w is None:
+                w = _context_of(c)
+            if w:
+                before = w
+                break
+        for c in m.group(1).split():
+            w = words.get(c)
+            if w is None:
+                w = _context_of(c)
+            if w:
+                after = w
+                break
         num = m.group(0)
         value = values.get(num)
         if value is None:

@@ -49,6 +49,10 @@ def _build() -> tuple[np.ndarray, np.ndarray]:
         ch = chr(c)
         is_tok[c] = tokens(ch) == [ch]
     is_tok[_SEP] = False
+    # `token_hashes` reads astral characters (emoji) through the last entry, clamped:
+    # they must break words as a separator does, neither deleted nor part of a token
+    if lut[_BMP - 1] == _DEL or is_tok[lut[_BMP - 1]]:
+        raise AssertionError("U+FFFF must read as a word break")
     return lut, is_tok
 
 
@@ -90,24 +94,20 @@ def token_hashes(text: str) -> np.ndarray:
     if not text:
         return np.empty(0, dtype=np.uint64)
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    mapped = lut[np.minimum(cp, _BMP - 1)]
-    mapped[cp >= _BMP] = _SEP
+    mapped = lut[np.minimum(cp, _BMP - 1)]  # astral: U+FFFF's entry, a word break
     mapped = mapped[mapped != _DEL]
-    tok = is_tok[mapped]
-    if not tok.any():
+    pos = np.flatnonzero(is_tok[mapped])  # token characters, in the compressed text
+    if not len(pos):
         return np.empty(0, dtype=np.uint64)
-    chars = mapped[tok].astype(np.uint64)
-    # token starts in the compressed array: a token char whose predecessor is not one
-    prev = np.empty_like(tok)
-    prev[0] = False
-    prev[1:] = tok[:-1]
-    starts_full = tok & ~prev
-    # index of each token start among the token chars
-    tok_index = np.cumsum(tok) - 1
-    starts = tok_index[starts_full]
-    n = len(chars)
+    # a token starts where a token character does not follow the previous one; its
+    # index among the token characters is where its sum starts
+    gap = np.empty(len(pos), dtype=bool)
+    gap[0] = True
+    np.not_equal(pos[1:], pos[:-1] + 1, out=gap[1:])
+    starts = np.flatnonzero(gap)
+    n = len(pos)
     p, q = _powers(n)
-    sums = np.add.reduceat(chars * p[:n], starts)
+    sums = np.add.reduceat(mapped[pos].astype(np.uint64) * p[:n], starts)
     return _mix(sums * q[starts]) >> np.uint64(32)
 
 
