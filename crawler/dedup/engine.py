@@ -137,6 +137,10 @@ class IndexStore(Protocol):
 
     def add_related(self, story_id: str, scores: dict[str, float], top: int) -> None: ...
 
+    def prefetch(self, reports: Sequence[tuple[Sequence[int], int | None]], limit: int,
+                 *, known_new: bool = False) -> None:
+        """Read ahead what a batch of reports (epoch band keys, doc id) will look up."""
+
 
 @dataclass
 class Assignment:
@@ -164,6 +168,18 @@ class StoryIndex:
         Call inside the store's transaction."""
         fp = self.fingerprinter.fingerprint(title=title, body=body, summary=summary)
         return self.add_fingerprint(key, fp, published_key(published), doc_id)
+
+    def add_batch(self, reports: Sequence[tuple[str, Fingerprint, str, int | None]],
+                  *, known_new: bool | Sequence[bool] = False) -> list[Assignment]:
+        """`add_fingerprint` for each (key, fingerprint, published key, doc id) in order:
+        the same stories, with the store reading what the batch needs ahead in a few
+        queries. `known_new`: for all reports or each. Call inside the store's transaction."""
+        new = [known_new] * len(reports) if isinstance(known_new, bool) else list(known_new)
+        self.store.prefetch([(epoch_keys(fp.band_keys, published), doc_id)
+                             for _key, fp, published, doc_id in reports],
+                            self.params.max_candidates, known_new=all(new))
+        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n)
+                for (key, fp, published, doc_id), n in zip(reports, new)]
 
     def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
                         *, known_new: bool = False) -> Assignment:

@@ -67,9 +67,13 @@ class ArchiveDedup:
                 self.store.check_params()
 
     def _add(self, row: dict[str, Any], *, known_new: bool = False) -> Assignment:
-        fp = self.fingerprinter.fingerprint(title=row.get("title"), body=row.get("body_text"), summary=row.get("summary"))
-        return self.index.add_fingerprint(row["url_key"], fp, published_key(row.get("date_published")), int(row["id"]),
-                                          known_new=known_new)
+        return self.index.add_fingerprint(*self._report(row), known_new=known_new)
+
+    def _report(self, row: dict[str, Any], fp: Fingerprint | None = None) -> tuple[str, Fingerprint, str, int]:
+        if fp is None:
+            fp = self.fingerprinter.fingerprint(title=row.get("title"), body=row.get("body_text"),
+                                                summary=row.get("summary"))
+        return row["url_key"], fp, published_key(row.get("date_published")), int(row["id"])
 
     def assign(self, article_id: int) -> StoryResult | None:
         """Give one archived article its story; None when there is no such article."""
@@ -109,11 +113,14 @@ class ArchiveDedup:
                 rows = {r["id"]: r for r in a.fetch(
                     f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({', '.join('?' * len(distinct))})",
                     distinct)}
-                assigned: dict[int, Assignment] = {}
-                for aid in ids:
-                    if aid in rows:
-                        # an id twice in the batch: the second finds the first indexed
-                        assigned[aid] = self._add(rows[aid], known_new=aid in new and aid not in assigned)
+                present = [aid for aid in ids if aid in rows]
+                # an id twice in the batch: the second finds the first indexed
+                fresh, earlier = [], set()
+                for aid in present:
+                    fresh.append(aid in new and aid not in earlier)
+                    earlier.add(aid)
+                results = self.index.add_batch([self._report(rows[aid]) for aid in present], known_new=fresh)
+                assigned: dict[int, Assignment] = dict(zip(present, results))
                 self.store.flush()
                 self.store.refresh_canonical()
                 final = {r["id"]: r for r in a.fetch(
@@ -141,12 +148,8 @@ class ArchiveDedup:
         try:
             with self.archive.transaction():
                 self.store.lock()
-                for i, row in enumerate(rows):
-                    if fps is None:
-                        self._add(row)
-                    else:
-                        self.index.add_fingerprint(row["url_key"], fps[i], published_key(row.get("date_published")),
-                                                   int(row["id"]), known_new=known_new)
+                self.index.add_batch([self._report(row, None if fps is None else fps[i])
+                                      for i, row in enumerate(rows)], known_new=known_new and fps is not None)
                 self.store.flush()
                 self.store.refresh_canonical()
         except BaseException:
