@@ -175,15 +175,16 @@ class StoryIndex:
         the same stories, with the store reading what the batch needs ahead in a few
         queries. `known_new`: for all reports or each. Call inside the store's transaction."""
         new = [known_new] * len(reports) if isinstance(known_new, bool) else list(known_new)
-        self.store.prefetch([(epoch_keys(fp.band_keys, published), doc_id)
-                             for _key, fp, published, doc_id in reports],
-                            self.params.max_candidates, known_new=all(new))
-        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n)
-                for (key, fp, published, doc_id), n in zip(reports, new)]
+        keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
+        self.store.prefetch([(k, r[3]) for k, r in zip(keys, reports)], self.params.max_candidates,
+                            known_new=all(new))
+        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k)
+                for (key, fp, published, doc_id), n, k in zip(reports, new, keys)]
 
     def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
-                        *, known_new: bool = False) -> Assignment:
-        """`known_new`: the caller knows the report is not indexed yet (a rebuild)."""
+                        *, known_new: bool = False, keys: list[int] | None = None) -> Assignment:
+        """`known_new`: the caller knows the report is not indexed yet (a rebuild);
+        `keys`: its `epoch_keys`, when the caller has them."""
         store, p = self.store, self.params
         renamed: dict[str, str] = {}
         found = None if known_new else store.find(key, doc_id)
@@ -207,7 +208,8 @@ class StoryIndex:
         matched: set[str] = set()
         related: dict[str, float] = {}
         dups = 0
-        keys = epoch_keys(fp.band_keys, published)
+        if keys is None:
+            keys = epoch_keys(fp.band_keys, published)
         cands = store.candidates(keys, p.max_candidates)
         for doc, cfp in store.load(cands):
             cmp = self.fingerprinter.compare(fp, cfp, hours_between(published, doc.published))

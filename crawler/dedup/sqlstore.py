@@ -89,8 +89,11 @@ class SqlStore:
     def _reset(self) -> None:
         self._rows: list[tuple[int, int]] = []
         """Band rows of this transaction not written yet (`flush` writes them sorted)."""
-        self._bands: dict[int, set[int]] = {}
-        """Band key -> the reports holding it (stored and pending), for every key read."""
+        self._bands: dict[int, list[int]] = {}
+        """Band key -> the reports holding it (stored and pending); keys no report holds
+        have no entry (most keys of a new report: no empty list each)."""
+        self._looked: set[int] = set()
+        """Band keys whose stored rows are in `_bands`."""
         self._docs: dict[int, tuple[IndexedDoc, Fingerprint]] = {}
         """Reports read or added in this transaction (story ids kept current on rename)."""
         self._absent: set[int] = set()
@@ -182,15 +185,24 @@ class SqlStore:
         self._absent.update(i for i in missing if i not in self._docs)
 
     def _read_bands(self, keys: Iterable[int]) -> None:
-        missing = sorted({k for k in keys if k not in self._bands})
+        looked = self._looked
+        missing = sorted({k for k in keys if k not in looked})
         if not missing:
             return
+        looked.update(missing)
         bands = self._bands
-        for k in missing:
-            bands[k] = set()
+        a = self.archive
         for cond, params in self._in("band_key", missing, "bigint"):
-            for r in self.archive.fetch(f"SELECT band_key, article_id FROM dedup_band WHERE {cond}", params):
-                bands[r["band_key"]].add(r["article_id"])
+            sql = f"SELECT band_key, article_id FROM dedup_band WHERE {cond}"
+            # SQLite: plain tuples (no dict a row); most keys of a new report hold nothing
+            rows = a._conn().execute(sql, params) if a.dialect == "sqlite" else \
+                ((r["band_key"], r["article_id"]) for r in a.fetch(sql, params))
+            for k, i in rows:
+                ids = bands.get(k)
+                if ids is None:
+                    bands[k] = [i]
+                elif i not in ids:
+                    ids.append(i)
 
     def _read_heads(self, story_ids: Iterable[str]) -> None:
         missing = sorted({s for s in story_ids if s not in self._heads})
@@ -213,9 +225,12 @@ class SqlStore:
         if not known_new:
             self._read_docs(i for _, i in reports if i is not None)
         self._read_bands(k for keys, _ in reports for k in keys)
-        wanted: set[int] = set()
-        for keys, _ in reports:
-            wanted.update(self.candidates(keys, limit))
+        bands = self._bands
+        wanted = {i for keys, _ in reports for k in keys for i in bands.get(k, ())}
+        if len(wanted) > limit:  # common keys: only each report's first `limit`
+            wanted = set()
+            for keys, _ in reports:
+                wanted.update(self.candidates(keys, limit))
         self._read_docs(wanted)
         self._read_heads(self._docs[i][0].story_id for i in wanted if i in self._docs)
 
@@ -243,8 +258,8 @@ class SqlStore:
             a.execute("DELETE FROM dedup_doc WHERE article_id = ?", (i,))
         for k in keys:
             ids = self._bands.get(k)
-            if ids is not None:
-                ids.discard(i)
+            if ids is not None and i in ids:
+                ids.remove(i)
         self._docs.pop(i, None)
         self._absent.add(i)
         self._by_story.get(doc.story_id, set()).discard(i)
@@ -253,13 +268,12 @@ class SqlStore:
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]:
         if not band_keys:
             return []
-        keys = set(band_keys)
-        bands = self._bands
-        if not keys <= bands.keys():
-            self._read_bands(keys)
+        looked, bands = self._looked, self._bands
+        if any(k not in looked for k in band_keys):
+            self._read_bands(band_keys)
         shared: dict[int, int] = {}
-        for k in keys:
-            for i in bands[k]:
+        for k in set(band_keys):  # a key twice counts once, as in SQL's IN (...)
+            for i in bands.get(k, ()):
                 shared[i] = shared.get(i, 0) + 1
         # most shared keys first (when a stock phrase makes a passage key common, the
         # reports sharing several keys with this one are still within the limit), then
@@ -294,9 +308,15 @@ class SqlStore:
         self._absent.discard(doc_id)
         self._by_story.setdefault(story_id, set()).add(doc_id)
         if keys:
-            self._read_bands(keys)
+            looked, bands = self._looked, self._bands
+            if any(k not in looked for k in keys):
+                self._read_bands(keys)
             for k in keys:
-                self._bands[k].add(doc_id)
+                ids = bands.get(k)
+                if ids is None:
+                    bands[k] = [doc_id]
+                elif doc_id not in ids:
+                    ids.append(doc_id)
             self._rows.extend(zip(keys, repeat(doc_id)))
         if new_story and story_id not in self.touched:
             # the common case, a report of its own: it is its story's canonical report;
@@ -480,11 +500,12 @@ class SqlStore:
                           "SELECT * FROM unnest(?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING",
                           ([k for k, _ in chunk], [i for _, i in chunk]))
             return
-        full = f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * _FLUSH_ROWS)} " \
+        per = max(_FLUSH_ROWS, self._chunk() // 2)
+        full = f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * per)} " \
                "ON CONFLICT DO NOTHING"
-        for start in range(0, len(rows), _FLUSH_ROWS):
-            chunk = rows[start:start + _FLUSH_ROWS]
-            sql = full if len(chunk) == _FLUSH_ROWS else (
+        for start in range(0, len(rows), per):
+            chunk = rows[start:start + per]
+            sql = full if len(chunk) == per else (
                 f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * len(chunk))} "
                 "ON CONFLICT DO NOTHING")
             a.execute(sql, list(chain.from_iterable(chunk)))
