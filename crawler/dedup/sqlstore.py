@@ -90,10 +90,15 @@ class SqlStore:
         self._rows: list[tuple[int, int]] = []
         """Band rows of this transaction not written yet (`flush` writes them sorted)."""
         self._bands: dict[int, list[int]] = {}
-        """Band key -> the reports holding it (stored and pending); keys no report holds
-        have no entry (most keys of a new report: no empty list each)."""
+        """Band key -> the stored reports holding it; keys none holds have no entry
+        (most keys of a new report: no empty list each)."""
         self._looked: set[int] = set()
         """Band keys whose stored rows are in `_bands`."""
+        self._pend: dict[int, int] = {}
+        """Band key -> the last report of this transaction holding it (`_rows` unwritten);
+        `_multi` lists them all where there are several. Kept in dict and set operations
+        that run in C: most keys are a single report's."""
+        self._multi: dict[int, list[int]] = {}
         self._docs: dict[int, tuple[IndexedDoc, Fingerprint]] = {}
         """Reports read or added in this transaction (story ids kept current on rename)."""
         self._absent: set[int] = set()
@@ -186,7 +191,7 @@ class SqlStore:
 
     def _read_bands(self, keys: Iterable[int]) -> None:
         looked = self._looked
-        missing = sorted({k for k in keys if k not in looked})
+        missing = sorted(set(keys) - looked)
         if not missing:
             return
         looked.update(missing)
@@ -224,9 +229,11 @@ class SqlStore:
         others in: the candidates read here are all the stored ones it will load."""
         if not known_new:
             self._read_docs(i for _, i in reports if i is not None)
-        self._read_bands(k for keys, _ in reports for k in keys)
-        bands = self._bands
-        wanted = {i for keys, _ in reports for k in keys for i in bands.get(k, ())}
+        every: set[int] = set().union(*(keys for keys, _ in reports))
+        self._read_bands(every)
+        bands, pend, multi = self._bands, self._pend, self._multi
+        wanted = {i for k in every & bands.keys() for i in bands[k]}
+        wanted.update(i for k in every & pend.keys() for i in multi.get(k) or (pend[k],))
         if len(wanted) > limit:  # common keys: only each report's first `limit`
             wanted = set()
             for keys, _ in reports:
@@ -250,6 +257,14 @@ class SqlStore:
         if i in self._new_docs:  # added earlier in this transaction: never written
             del self._new_docs[i]
             self._rows = [r for r in self._rows if r[1] != i]
+            for k in set(keys):
+                ids = self._multi.get(k)
+                if ids and i in ids:
+                    ids.remove(i)
+                    if self._pend.get(k) == i:
+                        self._pend[k] = ids[-1]
+                elif self._pend.get(k) == i:
+                    del self._pend[k]
         else:
             a = self.archive
             if keys:
@@ -268,13 +283,19 @@ class SqlStore:
     def candidates(self, band_keys: Sequence[int], limit: int) -> list[int]:
         if not band_keys:
             return []
-        looked, bands = self._looked, self._bands
-        if any(k not in looked for k in band_keys):
-            self._read_bands(band_keys)
+        keys = set(band_keys)  # a key twice counts once, as in SQL's IN (...)
+        if not self._looked.issuperset(keys):
+            self._read_bands(keys)
+        bands, pend = self._bands, self._pend
         shared: dict[int, int] = {}
-        for k in set(band_keys):  # a key twice counts once, as in SQL's IN (...)
-            for i in bands.get(k, ()):
+        for k in keys & bands.keys():
+            for i in bands[k]:
                 shared[i] = shared.get(i, 0) + 1
+        if pend:
+            multi = self._multi
+            for k in keys & pend.keys():
+                for i in multi.get(k) or (pend[k],):
+                    shared[i] = shared.get(i, 0) + 1
         # most shared keys first (when a stock phrase makes a passage key common, the
         # reports sharing several keys with this one are still within the limit), then
         # the latest: one order for stored and pending reports alike
@@ -308,15 +329,10 @@ class SqlStore:
         self._absent.discard(doc_id)
         self._by_story.setdefault(story_id, set()).add(doc_id)
         if keys:
-            looked, bands = self._looked, self._bands
-            if any(k not in looked for k in keys):
-                self._read_bands(keys)
-            for k in keys:
-                ids = bands.get(k)
-                if ids is None:
-                    bands[k] = [doc_id]
-                elif doc_id not in ids:
-                    ids.append(doc_id)
+            pend = self._pend
+            for k in pend.keys() & set(keys):  # another report of this transaction has it
+                self._multi.setdefault(k, [pend[k]]).append(doc_id)
+            pend.update(zip(keys, repeat(doc_id)))
             self._rows.extend(zip(keys, repeat(doc_id)))
         if new_story and story_id not in self.touched:
             # the common case, a report of its own: it is its story's canonical report;
@@ -432,8 +448,14 @@ class SqlStore:
             self._new_docs = {}
         if self._rows:
             rows = sorted(self._rows)
-            self._rows = []
+            self._rows, self._pend, self._multi = [], {}, {}
             self._write_bands(rows)
+            looked, bands = self._looked, self._bands
+            for k, i in rows:  # stored now: where the stored rows of a key are kept
+                if k in looked:
+                    ids = bands.setdefault(k, [])
+                    if i not in ids:
+                        ids.append(i)
         heads = self._heads
         if self._new_stories:
             rows3 = []
