@@ -32,7 +32,8 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
-from itertools import chain, repeat
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from crawler.dedup.engine import Head, IndexedDoc
@@ -54,7 +55,6 @@ class IndexMismatch(RuntimeError):
     pass
 
 
-_FLUSH_ROWS = 400  # band rows per INSERT (800 parameters: under every SQLite build's limit)
 _UNNEST_ROWS = 50_000  # band rows per PostgreSQL INSERT ... unnest (two array parameters)
 _IN_CHUNK = 400  # values per IN (...) list on SQLite at least; PostgreSQL takes one array
 
@@ -191,7 +191,7 @@ class SqlStore:
 
     def _read_bands(self, keys: Iterable[int]) -> None:
         looked = self._looked
-        missing = sorted(set(keys) - looked)
+        missing = list(set(keys) - looked)  # unsorted: 63-bit ints sort slowly, SQL does not care
         if not missing:
             return
         looked.update(missing)
@@ -447,15 +447,11 @@ class SqlStore:
                        [(docs[i][0].story_id, i) for i, c in self._new_docs.items() if not c])
             self._new_docs = {}
         if self._rows:
-            rows = sorted(self._rows)
+            rows = self._rows
+            # stored now: a later lookup of these keys in this transaction reads them again
+            self._looked.difference_update(self._pend.keys())
             self._rows, self._pend, self._multi = [], {}, {}
             self._write_bands(rows)
-            looked, bands = self._looked, self._bands
-            for k, i in rows:  # stored now: where the stored rows of a key are kept
-                if k in looked:
-                    ids = bands.setdefault(k, [])
-                    if i not in ids:
-                        ids.append(i)
         heads = self._heads
         if self._new_stories:
             rows3 = []
@@ -503,7 +499,7 @@ class SqlStore:
             # the conflict, as before
             import psycopg
 
-            rows = sorted(set(rows))
+            rows = sorted(set(rows), key=itemgetter(0))  # B-tree inserts in key order
             a.execute("SAVEPOINT dedup_band_copy")
             try:
                 with a._conn().cursor() as cur:
@@ -522,15 +518,7 @@ class SqlStore:
                           "SELECT * FROM unnest(?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING",
                           ([k for k, _ in chunk], [i for _, i in chunk]))
             return
-        per = max(_FLUSH_ROWS, self._chunk() // 2)
-        full = f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * per)} " \
-               "ON CONFLICT DO NOTHING"
-        for start in range(0, len(rows), per):
-            chunk = rows[start:start + per]
-            sql = full if len(chunk) == per else (
-                f"INSERT INTO dedup_band (band_key, article_id) VALUES {', '.join(['(?, ?)'] * len(chunk))} "
-                "ON CONFLICT DO NOTHING")
-            a.execute(sql, list(chain.from_iterable(chunk)))
+        self._many("INSERT INTO dedup_band (band_key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
 
     def flush(self) -> None:
         """Write everything this transaction has pending."""

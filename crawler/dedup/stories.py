@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 _ARTICLE_COLUMNS = "id, url_key, title, body_text, summary, date_published, sort_key"
 BATCH = 500
+PER_TRANSACTION = 2000
+"""Rows a streaming pass (rebuild, backfill) indexes per transaction: each commit
+writes the index pages it dirtied, and a larger transaction dirties fewer pages per
+report (its band rows share leaf pages). The stories do not depend on it."""
 
 
 def ensure_schema(archive: Any) -> None:
@@ -158,13 +162,25 @@ class ArchiveDedup:
         return len(rows)
 
     def add_stream(self, batches: Iterator[list[dict[str, Any]]], *, workers: int | None = None,
-                   known_new: bool = False, progress: Callable[[int], None] | None = None) -> int:
+                   known_new: bool = False, progress: Callable[[int], None] | None = None,
+                   per_transaction: int = PER_TRANSACTION) -> int:
         """Index a stream of row batches: fingerprints are computed by `workers`
         processes (default: one per core; 0: in this process) while this one does
-        the lookups and writes, which must stay serial."""
+        the lookups and writes, which must stay serial; batches are joined into
+        transactions of at least `per_transaction` rows."""
         done = 0
+        rows: list[dict[str, Any]] = []
+        fps: list[Fingerprint] = []
         with FingerprintPool(self.fingerprinter.params, workers) as pool:
-            for rows, fps in pool.map(batches):
+            for batch, batch_fps in pool.map(batches):
+                rows += batch
+                fps += batch_fps
+                if len(rows) >= per_transaction:
+                    done += self.add_rows(rows, fps, known_new=known_new)
+                    rows, fps = [], []
+                    if progress:
+                        progress(done)
+            if rows:
                 done += self.add_rows(rows, fps, known_new=known_new)
                 if progress:
                     progress(done)
