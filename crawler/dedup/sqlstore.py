@@ -15,8 +15,12 @@ Tables (migration 100 in `crawler.archive.migrations`):
 - ``story_related (story_id, related_id, score)``: the few most similar other stories.
 - ``dedup_state (name PK, value)``: the index parameters it was built with.
 
-Nothing of the index is kept in memory: every lookup is a query, so memory stays flat
-as the archive grows, and several processes or machines share one index. Additions
+Nothing of the index is kept in memory between transactions, so memory stays flat as
+the archive grows, and several processes or machines share one index. Within one
+(locked) transaction the store keeps what it read and wrote, and a batch reads its band
+rows, candidates and story heads ahead in a few queries and writes at `flush`
+(`SqlStore`): a few round trips a batch instead of five or more statements a report,
+the same stories as one report at a time (tests/test_dedup_batch.py). Additions
 are serialised (SQLite: the write lock ``BEGIN IMMEDIATE`` takes; PostgreSQL: a
 transaction-scoped advisory lock), which is what makes concurrent crawls produce
 the stories one crawl would (see `crawler.dedup.engine`).
