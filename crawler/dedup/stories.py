@@ -173,7 +173,10 @@ class ArchiveDedup:
         fps: list[Fingerprint] = []
         with FingerprintPool(self.fingerprinter.params, workers) as pool:
             for batch, batch_fps in pool.map(batches):
-                rows += batch
+                # with their fingerprints, the rows' texts are not needed: not kept for
+                # the transaction (memory stays a batch of texts, not 2,000 of them)
+                rows += [{"id": r["id"], "url_key": r["url_key"], "date_published": r.get("date_published")}
+                         for r in batch]
                 fps += batch_fps
                 if len(rows) >= per_transaction:
                     done += self.add_rows(rows, fps, known_new=known_new)
