@@ -28,7 +28,8 @@ the workers).
 Then **export**: ``akhbar export`` of each archive to /dev/null, peak RSS at both sizes
 (constant memory: the same at both). And **PostgreSQL** (unless ``--no-postgres``): the
 smallest size imported into a fresh database of its own (created and dropped here),
-target >= 1,500 articles/s.
+target >= 1,500 articles/s, with the writer's time an article and the part of it story
+assignment takes (wall: on PostgreSQL the writer mostly waits on the server).
 """
 
 from __future__ import annotations
@@ -219,6 +220,32 @@ def run_measured(cmd: list[str], env: dict[str, str], stdout: Any = subprocess.D
             "stderr": err.decode(errors="replace")}
 
 
+def writer_split_child(src: str, data: str, out: str) -> int:
+    """`akhbar import SRC` in this process (the archive from AKHBAR_ARCHIVE_URL), timing
+    the writer's batches and, within them, story assignment (wall: on PostgreSQL most of
+    it is waiting on the server); the split goes to `out` as JSON."""
+    from crawler import import_batch
+    from crawler.cli import main as cli
+    from crawler.dedup import stories
+
+    spent = {"writer": 0.0, "stories": 0.0}
+
+    def timed(fn: Any, key: str) -> Any:
+        def run(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[key] += time.perf_counter() - t
+        return run
+
+    import_batch.Writer.write = timed(import_batch.Writer.write, "writer")  # type: ignore[method-assign]
+    stories.ArchiveDedup.add_rows = timed(stories.ArchiveDedup.add_rows, "stories")  # type: ignore[method-assign]
+    code = cli(["--data", data, "import", src])
+    Path(out).write_text(json.dumps(spent))
+    return int(code or 0)
+
+
 def import_env(url: str) -> dict[str, str]:
     env = env_with(AKHBAR_ARCHIVE_URL=url)
     return {k: v for k, v in env.items() if not k.startswith("AKHBAR_") or k == "AKHBAR_ARCHIVE_URL"}
@@ -244,10 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--pg-size", type=int, default=None, help="articles imported into PostgreSQL (default: the smallest size)")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--writer-split-child", nargs=3, metavar=("SRC", "DATA", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--one-at-a-time", type=int, default=None,
                     help="also import this many articles with --one-at-a-time, the previous path "
                          "(default 300 quick, 5,000 full; 0: not)")
     args = ap.parse_args(argv)
+    if args.writer_split_child:
+        return writer_split_child(*args.writer_split_child)
     sizes = [1000] if args.quick else [int(s) for s in args.sizes.split(",")]
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -339,11 +369,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  PostgreSQL: not measured ({exc})", flush=True)
             return 0
         try:
-            m = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(work / "data"), "import", str(src)],
-                             import_env(url))
+            split_file = work / "pg-writer-split.json"
+            m = run_measured([sys.executable, "-m", "bench.import", "--writer-split-child", str(src),
+                              str(work / "data"), str(split_file)], import_env(url))
             rate = n / m["secs"]
+            split = json.loads(split_file.read_text())
             print(f"  PostgreSQL {n:,}: akhbar import {rate:,.0f}/s ({m['secs']:.1f} s); peak RSS all processes "
                   f"{m['peak_all_mb']:.0f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
+            print(f"             the writer {split['writer'] / n * 1e3:.2f} ms an article (wall), of which story "
+                  f"assignment {split['stories'] / n * 1e3:.2f} ms; workers' CPU "
+                  f"{m['child_cpu'] / n * 1e3:.2f} ms an article", flush=True)
             fl_rate = n / floor(src, work / "floor-pg.sqlite3")[0]
             for p in work.glob("floor-pg.sqlite3*"):
                 p.unlink()

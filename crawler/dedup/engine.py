@@ -137,6 +137,10 @@ class IndexStore(Protocol):
 
     def add_related(self, story_id: str, scores: dict[str, float], top: int) -> None: ...
 
+    def prefetch(self, reports: Sequence[tuple[Sequence[int], int | None]], limit: int,
+                 *, known_new: bool = False) -> None:
+        """Read ahead what a batch of reports (epoch band keys, doc id) will look up."""
+
 
 @dataclass
 class Assignment:
@@ -165,9 +169,22 @@ class StoryIndex:
         fp = self.fingerprinter.fingerprint(title=title, body=body, summary=summary)
         return self.add_fingerprint(key, fp, published_key(published), doc_id)
 
+    def add_batch(self, reports: Sequence[tuple[str, Fingerprint, str, int | None]],
+                  *, known_new: bool | Sequence[bool] = False) -> list[Assignment]:
+        """`add_fingerprint` for each (key, fingerprint, published key, doc id) in order:
+        the same stories, with the store reading what the batch needs ahead in a few
+        queries. `known_new`: for all reports or each. Call inside the store's transaction."""
+        new = [known_new] * len(reports) if isinstance(known_new, bool) else list(known_new)
+        keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
+        self.store.prefetch([(k, r[3]) for k, r in zip(keys, reports)], self.params.max_candidates,
+                            known_new=all(new))
+        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k)
+                for (key, fp, published, doc_id), n, k in zip(reports, new, keys)]
+
     def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
-                        *, known_new: bool = False) -> Assignment:
-        """`known_new`: the caller knows the report is not indexed yet (a rebuild)."""
+                        *, known_new: bool = False, keys: list[int] | None = None) -> Assignment:
+        """`known_new`: the caller knows the report is not indexed yet (a rebuild);
+        `keys`: its `epoch_keys`, when the caller has them."""
         store, p = self.store, self.params
         renamed: dict[str, str] = {}
         found = None if known_new else store.find(key, doc_id)
@@ -191,7 +208,8 @@ class StoryIndex:
         matched: set[str] = set()
         related: dict[str, float] = {}
         dups = 0
-        keys = epoch_keys(fp.band_keys, published)
+        if keys is None:
+            keys = epoch_keys(fp.band_keys, published)
         cands = store.candidates(keys, p.max_candidates)
         for doc, cfp in store.load(cands):
             cmp = self.fingerprinter.compare(fp, cfp, hours_between(published, doc.published))

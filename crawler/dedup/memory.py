@@ -101,6 +101,10 @@ class MemoryStore:
                 for s, _ in sorted(rel.items(), key=lambda kv: -kv[1])[top:]:
                     del rel[s]
 
+    def prefetch(self, reports: Sequence[tuple[Sequence[int], int | None]], limit: int,
+                 *, known_new: bool = False) -> None:
+        """Nothing to read ahead: everything is in memory."""
+
     # --- reading ------------------------------------------------------------------
     def story_of(self, key: str) -> str:
         return self.docs[self.by_key[key]][0].story_id

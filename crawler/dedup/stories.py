@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 _ARTICLE_COLUMNS = "id, url_key, title, body_text, summary, date_published, sort_key"
 BATCH = 500
+PER_TRANSACTION = 2000
+"""Rows a streaming pass (rebuild, backfill) indexes per transaction: each commit
+writes the index pages it dirtied, and a larger transaction dirties fewer pages per
+report (its band rows share leaf pages). The stories do not depend on it."""
 
 
 def ensure_schema(archive: Any) -> None:
@@ -67,9 +71,13 @@ class ArchiveDedup:
                 self.store.check_params()
 
     def _add(self, row: dict[str, Any], *, known_new: bool = False) -> Assignment:
-        fp = self.fingerprinter.fingerprint(title=row.get("title"), body=row.get("body_text"), summary=row.get("summary"))
-        return self.index.add_fingerprint(row["url_key"], fp, published_key(row.get("date_published")), int(row["id"]),
-                                          known_new=known_new)
+        return self.index.add_fingerprint(*self._report(row), known_new=known_new)
+
+    def _report(self, row: dict[str, Any], fp: Fingerprint | None = None) -> tuple[str, Fingerprint, str, int]:
+        if fp is None:
+            fp = self.fingerprinter.fingerprint(title=row.get("title"), body=row.get("body_text"),
+                                                summary=row.get("summary"))
+        return row["url_key"], fp, published_key(row.get("date_published")), int(row["id"])
 
     def assign(self, article_id: int) -> StoryResult | None:
         """Give one archived article its story; None when there is no such article."""
@@ -109,11 +117,14 @@ class ArchiveDedup:
                 rows = {r["id"]: r for r in a.fetch(
                     f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({', '.join('?' * len(distinct))})",
                     distinct)}
-                assigned: dict[int, Assignment] = {}
-                for aid in ids:
-                    if aid in rows:
-                        # an id twice in the batch: the second finds the first indexed
-                        assigned[aid] = self._add(rows[aid], known_new=aid in new and aid not in assigned)
+                present = [aid for aid in ids if aid in rows]
+                # an id twice in the batch: the second finds the first indexed
+                fresh, earlier = [], set()
+                for aid in present:
+                    fresh.append(aid in new and aid not in earlier)
+                    earlier.add(aid)
+                results = self.index.add_batch([self._report(rows[aid]) for aid in present], known_new=fresh)
+                assigned: dict[int, Assignment] = dict(zip(present, results))
                 self.store.flush()
                 self.store.refresh_canonical()
                 final = {r["id"]: r for r in a.fetch(
@@ -141,12 +152,8 @@ class ArchiveDedup:
         try:
             with self.archive.transaction():
                 self.store.lock()
-                for i, row in enumerate(rows):
-                    if fps is None:
-                        self._add(row)
-                    else:
-                        self.index.add_fingerprint(row["url_key"], fps[i], published_key(row.get("date_published")),
-                                                   int(row["id"]), known_new=known_new)
+                self.index.add_batch([self._report(row, None if fps is None else fps[i])
+                                      for i, row in enumerate(rows)], known_new=known_new and fps is not None)
                 self.store.flush()
                 self.store.refresh_canonical()
         except BaseException:
@@ -155,13 +162,28 @@ class ArchiveDedup:
         return len(rows)
 
     def add_stream(self, batches: Iterator[list[dict[str, Any]]], *, workers: int | None = None,
-                   known_new: bool = False, progress: Callable[[int], None] | None = None) -> int:
+                   known_new: bool = False, progress: Callable[[int], None] | None = None,
+                   per_transaction: int = PER_TRANSACTION) -> int:
         """Index a stream of row batches: fingerprints are computed by `workers`
         processes (default: one per core; 0: in this process) while this one does
-        the lookups and writes, which must stay serial."""
+        the lookups and writes, which must stay serial; batches are joined into
+        transactions of at least `per_transaction` rows."""
         done = 0
+        rows: list[dict[str, Any]] = []
+        fps: list[Fingerprint] = []
         with FingerprintPool(self.fingerprinter.params, workers) as pool:
-            for rows, fps in pool.map(batches):
+            for batch, batch_fps in pool.map(batches):
+                # with their fingerprints, the rows' texts are not needed: not kept for
+                # the transaction (memory stays a batch of texts, not 2,000 of them)
+                rows += [{"id": r["id"], "url_key": r["url_key"], "date_published": r.get("date_published")}
+                         for r in batch]
+                fps += batch_fps
+                if len(rows) >= per_transaction:
+                    done += self.add_rows(rows, fps, known_new=known_new)
+                    rows, fps = [], []
+                    if progress:
+                        progress(done)
+            if rows:
                 done += self.add_rows(rows, fps, known_new=known_new)
                 if progress:
                     progress(done)
