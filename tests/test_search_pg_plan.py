@@ -105,19 +105,25 @@ def test_slice_statements_can_use_the_recent_index(pg: Any) -> None:
 
 
 def test_searches_return_the_same_rows_with_and_without_slices(pg: Any) -> None:
-    """Slices stop at the recent index's cut before widening past it: same rows, same
-    order, as the whole archive at once."""
+    """Slices stop at the recent index's cut before widening past it, and relevance's
+    wider slices continue below the last one: same rows, same order, as the whole archive
+    at once."""
     st = pg._text_stats()
     bounds: list[int | None] = []
     run = pg._run
 
     def spy(conn: Any, sql: str, params: Any) -> Any:
-        if "sort_key >= ?" in sql:
+        if "sort_key >= ?" in sql or "sort_key <= ?" in sql:
             bounds.extend(p for p in params if isinstance(p, int) and p > 10**12)
         return run(conn, sql, params)
 
     pg._run = spy
     try:
+        # relevance asks a wider slice only for the part below the last one: after the
+        # slice at the cut, one ending just below it
+        bounds.clear()
+        pg.search("المغرب", sort="relevance", limit=20)
+        assert st.recent_cut in bounds and st.recent_cut - 1 in bounds, bounds
         for q in QUERIES:
             for kw in SHAPES:
                 for sort in ("date", "relevance"):

@@ -276,8 +276,12 @@ def slice_cheaper(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]],
     bound = None
     if top is not None and st.key_lo is not None and st.key_hi is not None and st.key_hi > st.key_lo:
         bound = top - SLICE_MARGIN * walk_rows / st.rows * (st.key_hi - st.key_lo)
-    postings = sum(_word_freq(st, w, t.prefix and i == len(t.words) - 1) or 0.0
-                   for t in q.terms for i, w in enumerate(t.words)) * st.indexed_rows(bound)
+    # GIN intersects the words' postings by skipping through the longer lists at the pace
+    # of the shortest (at 1M: 'كورونا' & 'منظم', 50 % and 8 % of articles, 12-31 ms, as
+    # long as 'منظم' alone), so an AND costs about its rarest word's postings per word
+    freqs = [_word_freq(st, w, t.prefix and i == len(t.words) - 1) or st.min_freq
+             for t in q.terms for i, w in enumerate(t.words)]
+    postings = min(freqs) * len(freqs) * st.indexed_rows(bound)
     slice_cost = (postings * GIN_POSTING_COST + SLICE_MARGIN * walk_rows * RANGE_ROW_COST
                   + SLICE_MARGIN * needed / g * GIN_MATCH_COST)
     if any(len(t.words) > 1 for t in q.terms):

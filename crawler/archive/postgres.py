@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from crawler.archive.base import Archive, SearchResult
 from crawler.archive.pg_plan import (
     RECENT_INDEX,
+    SLICE_MARGIN,
     STATS_TTL,
     TextStats,
     choose_walk,
@@ -321,45 +322,62 @@ class PostgresArchive(Archive):
         # no estimate for the slice: the walk or the whole GIN plan, as chosen
         return (walk, None) if span is None else (False, span)
 
-    def _sliced(self, run: Any, lo: int | None, hi: int | None, span: float | None) -> list[dict[str, Any]]:
-        """`run(lower_bound)` on the newest slice (below `hi`) of `span` sort-key units,
-        then on one 4x wider, ..., until `run` says the slice held enough (its second
-        value) or the slice reaches `lo` or the oldest article. A widening that would cross
-        the recent GIN index's cut stops at the cut first (a slice above it reads that
-        index's postings only, a tenth of the whole index's)."""
+    def _sliced(self, run: Any, lo: int | None, hi: int | None, span: float | None, needed: int, *,
+                incremental: bool = False) -> list[dict[str, Any]]:
+        """`run(lower, upper, want)` on the newest slice (below `hi`) of `span` sort-key
+        units, then on a wider one, until the slices held `needed` rows or reached `lo` or
+        the oldest article. A widening that would cross the recent GIN index's cut stops at
+        the cut first (a slice above it reads that index's postings only, a tenth of the
+        whole index's). The next slice is sized from the matches the last ones held (at
+        least 4x wider); none at all: the estimate was far off (a filter value the word
+        never meets), and the rest is asked at once.
+
+        `incremental`: `run` returns every match of its slice up to `want` newest first, so
+        a wider slice asks only for the part below the last one (`upper`) and for what is
+        still missing, and the rows are concatenated: a phrase's tsv is not read twice.
+        Otherwise each slice is asked again from `hi` (date order with an OFFSET)."""
         st = self._stats
         if not self.use_slices or span is None or st is None or st.key_lo is None or st.key_hi is None:
-            return run(lo)[0]
+            return list(run(lo, hi, needed))
         floor = max(lo if lo is not None else st.key_lo, st.key_lo)
         top = min(hi, st.key_hi) if hi is not None else st.key_hi
         cut = st.recent_cut
+        got: list[dict[str, Any]] = []
+        upper = hi
         while True:
             bound = int(top - span)
             if cut is not None and bound < cut < top and cut > floor:
                 bound = cut
                 cut = None  # once
             elif bound <= floor:
-                return run(lo)[0]
-            rows, enough = run(bound)
-            if enough:
-                return rows
-            span = max(span, top - bound) * 4
+                return got + list(run(lo, upper, needed - len(got))) if incremental else list(run(lo, hi, needed))
+            rows = list(run(bound, upper, needed - len(got) if incremental else needed))
+            if incremental:
+                got += rows
+                upper = bound - 1
+            else:
+                got = rows
+            if len(got) >= needed:
+                return got
+            if not got:
+                return list(run(lo, hi, needed))
+            covered = top - bound
+            span = covered * max(4.0, SLICE_MARGIN * needed / len(got))
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
         if sort == "date":
             walk, span = self._plan(q, filters, lo, hi, limit + offset)
 
-            def run_date(bound: int | None) -> tuple[list[dict[str, Any]], bool]:
-                inner, params = self._candidates_sql(q, filters, bound, hi, limit + offset, False, walk)
+            def run_date(bound: int | None, upper: int | None, want: int) -> list[dict[str, Any]]:
+                inner, params = self._candidates_sql(q, filters, bound, upper, limit + offset, False, walk)
                 sql = (
                     f"SELECT a.* FROM ({inner} LIMIT ? OFFSET ?) c JOIN articles a ON a.id = c.article_id "
                     "ORDER BY c.sort_key DESC"
                 )
-                rows = self.fetch(sql, [*params, limit, offset])
-                return rows, len(rows) >= limit
+                return self.fetch(sql, [*params, want, offset])
 
-            return self._sliced(run_date, lo, hi, span)
+            return self._sliced(run_date, lo, hi, span, limit)
         # Relevance ranks the newest k matches. Few of them (a rare query: every match):
         # ts_rank. Many: as on SQLite, those with the whole query in the title first, each
         # tier newest first, read from the titles alone: ts_rank reads each candidate's
@@ -367,12 +385,11 @@ class PostgresArchive(Archive):
         k = self.relevance_candidates if not filters else max(1, self.relevance_candidates * 2 // 3)
         walk, span = self._plan(q, filters, lo, hi, k)
 
-        def run_cands(bound: int | None) -> tuple[list[dict[str, Any]], bool]:
-            inner, params = self._candidates_sql(q, filters, bound, hi, k, False, walk)
-            rows = self.fetch(f"{inner} LIMIT ?", [*params, k])
-            return rows, len(rows) >= k
+        def run_cands(bound: int | None, upper: int | None, want: int) -> list[dict[str, Any]]:
+            inner, params = self._candidates_sql(q, filters, bound, upper, want, False, walk)
+            return self.fetch(f"{inner} LIMIT ?", [*params, want])
 
-        cands = self._sliced(run_cands, lo, hi, span)
+        cands = self._sliced(run_cands, lo, hi, span, k, incremental=True)
         if not cands:
             return []
         ids = [c["article_id"] for c in cands]
