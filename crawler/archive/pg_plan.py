@@ -21,7 +21,7 @@ row for its sort key):
 
 - **recent GIN index**: at 1M a stem in 8 % of articles has 78k postings, 20-30 ms to
   read into a bitmap before any row, however narrow the slice. A second, partial GIN index
-  holds only the newest `RECENT_SHARE` of the archive (``WHERE sort_key >= cut``; made and
+  holds only the newest `RECENT_SHARE` of the archive (``WHERE sort_key + 0 >= cut``; made and
   renewed by `PostgresArchive.optimize`, see `recent_index_plan`): a slice above the cut
   reads a tenth of the postings. Rows newer than the cut are indexed twice (the cost of a
   crawl's inserts; a back-filled old article is not).
@@ -107,12 +107,12 @@ class TextStats:
         return self.rows
 
 
-_CUT = re.compile(r"sort_key >= '?(-?\d+)")
+_CUT = re.compile(r"sort_key(?: \+ 0\))? >= '?(-?\d+)")
 
 
 def recent_cut(predicate: str | None) -> int | None:
     """The cut of a recent index's predicate as ``pg_get_expr`` prints it
-    (``(sort_key >= '123'::bigint)``); None when it is not that shape."""
+    (``((sort_key + 0) >= '123'::bigint)``); None when it is not that shape."""
     m = _CUT.search(predicate or "")
     return int(m.group(1)) if m else None
 
