@@ -2,8 +2,8 @@
 
 A date-sorted "newest N matching" query has two good plans and the planner often
 picks the wrong one, because it does not cost reading each row's ``tsv`` (a
-TOASTed, compressed ~3 KB value: ~15 µs a row, versus ~5 µs to fetch a GIN match's
-row for its sort key):
+TOASTed ~3 KB value, stored uncompressed as pglz cannot shrink it: ~15 µs a row,
+versus ~5 µs to fetch a GIN match's row for its sort key):
 
 - **walk**: read rows newest first through a ``sort_key`` index, test ``tsv``, stop
   after N matches. Cost ~ N / (fraction of rows matching). Cheap for common words,
