@@ -188,3 +188,15 @@ def test_optimize_renews_the_recent_index_once_new_articles_outgrow_it(pg: Any, 
         assert got == [i["id"] for i in pg.search("المغرب", sort="date", limit=20).items]
     finally:
         pg.use_slices = True
+
+
+def test_a_range_bitmap_is_anded_in_only_where_it_pays() -> None:
+    """Above the recent index's cut, a B-tree range of the slice is worth ANDing with the
+    words' bitmap when the slice is narrow against their recent matches (a common word),
+    not when it would cost more than fetching those matches (rare words, a wide slice)."""
+    st = pg_plan.TextStats(rows=1_000_000, lexemes={"common": 0.5, "mid": 0.05, "rare": 0.005},
+                           min_freq=0.002, key_lo=0, key_hi=1_000_000, recent_cut=900_000)
+    common, rare_pair = parse_query("common"), parse_query("mid rare")
+    assert common is not None and rare_pair is not None
+    assert pg_plan.range_bitmap_pays(st, common, 998_000)  # 2k rows against 50k matches
+    assert not pg_plan.range_bitmap_pays(st, rare_pair, 910_000)  # 90k rows against 25 matches

@@ -147,6 +147,30 @@ def load_stats(archive: Archive) -> TextStats:
     return st
 
 
+def words_fraction(st: TextStats, q: SearchQuery) -> float:
+    """Estimated fraction of articles holding every word of `q` (what its GIN bitmap
+    holds: a phrase's words without their order), words taken as independent; an unlisted
+    word at `UNLISTED_FREQ_SHARE` of the rarest listed frequency."""
+    frac = 1.0
+    for t in q.terms:
+        for i, w in enumerate(t.words):
+            f = _word_freq(st, w, t.prefix and i == len(t.words) - 1)
+            frac *= f if f is not None else st.min_freq * UNLISTED_FREQ_SHARE
+    return frac
+
+
+def range_bitmap_pays(st: TextStats, q: SearchQuery, bound: int) -> bool:
+    """For a slice above the recent index's cut: is a B-tree bitmap of ``sort_key >=
+    bound`` worth ANDing with the recent index's bitmap, rather than filtering the words'
+    recent matches by sort_key as they are fetched? The range costs RANGE_ROW_COST a row of
+    the slice; without it every recent match is fetched. At 1M, `"الحدود البحريه"`: an
+    85k-row range (12 ms) to drop 235 of 1,596 matches."""
+    if st.recent_cut is None:
+        return True
+    recent_matches = words_fraction(st, q) * st.rows_above(st.recent_cut)
+    return st.rows_above(bound) * RANGE_ROW_COST < recent_matches * GIN_MATCH_COST
+
+
 def recent_index_plan(st: TextStats) -> tuple[bool, int]:
     """(make a new recent index?, how many of the newest articles it should cover): when
     the archive has `RECENT_MIN_ROWS` x 10 articles and there is no recent index yet, or the

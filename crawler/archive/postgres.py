@@ -31,6 +31,7 @@ from crawler.archive.pg_plan import (
     TextStats,
     choose_walk,
     load_stats,
+    range_bitmap_pays,
     recent_index_plan,
     slice_cheaper,
     slice_span,
@@ -243,16 +244,18 @@ class PostgresArchive(Archive):
         log.info("recent GIN index %s: the newest %d articles (sort_key >= %d)", name, want, cut)
         self._stats = None
 
-    def _lower_bound(self, col: str, lo: int, gin: bool) -> list[str]:
+    def _lower_bound(self, col: str, lo: int, q: SearchQuery | None) -> list[str]:
         """The conditions for ``col >= lo`` (each takes `lo` as its parameter). On the GIN
-        path, at or above the recent index's cut, the bound is repeated on ``sort_key + 0``
-        as the index's predicate is, so the planner may use that index; exactly at the cut
-        only that form: the index's predicate is the bound, and a B-tree bitmap of the
-        same range ANDed with it cost 8 ms at 1M (100k rows) for nothing."""
+        path (`q` given), at or above the recent index's cut, the bound is repeated on
+        ``sort_key + 0`` as the index's predicate is, so the planner may use that index;
+        only that form (no B-tree range for the planner to AND in) exactly at the cut, where
+        the index's predicate is the bound (8 ms at 1M for 100k rows, for nothing), and
+        where the range would cost more than fetching the words' recent matches
+        (`range_bitmap_pays`)."""
         st = self._stats
-        if not gin or st is None or st.recent_cut is None or lo < st.recent_cut:
+        if q is None or st is None or st.recent_cut is None or lo < st.recent_cut:
             return [f"{col} >= ?"]
-        if lo == st.recent_cut:
+        if lo == st.recent_cut or not range_bitmap_pays(st, q, lo):
             return [f"{col} + 0 >= ?"]
         return [f"{col} >= ?", f"{col} + 0 >= ?"]
 
@@ -275,7 +278,7 @@ class PostgresArchive(Archive):
         where = [match]
         params: list[Any] = [q.tsquery()]
         if lo is not None:
-            conds = self._lower_bound(key, lo, walk is False and not filters)
+            conds = self._lower_bound(key, lo, q if walk is False and not filters else None)
             where += conds
             params += [lo] * len(conds)
         if hi is not None:
@@ -301,7 +304,7 @@ class PostgresArchive(Archive):
         inner = ["tsv @@ to_tsquery('simple', ?)"]
         params: list[Any] = [words.tsquery()]
         if lo is not None:
-            conds = self._lower_bound("sort_key", lo, True)
+            conds = self._lower_bound("sort_key", lo, words)
             inner += conds
             params += [lo] * len(conds)
         if hi is not None:
