@@ -2,8 +2,8 @@
 
 A date-sorted "newest N matching" query has two good plans and the planner often
 picks the wrong one, because it does not cost reading each row's ``tsv`` (a
-TOASTed, compressed ~3 KB value: ~15 µs a row, versus ~5 µs to fetch a GIN match's
-row for its sort key):
+TOASTed ~3 KB value, stored uncompressed as pglz cannot shrink it: ~15 µs a row,
+versus ~5 µs to fetch a GIN match's row for its sort key):
 
 - **walk**: read rows newest first through a ``sort_key`` index, test ``tsv``, stop
   after N matches. Cost ~ N / (fraction of rows matching). Cheap for common words,
@@ -19,6 +19,13 @@ row for its sort key):
   fetched, unlike the GIN plan. At 1M a mid-frequency word (~1-3 % of articles) has
   10-30k matches, and 200 relevance candidates need ~10k rows walked.
 
+- **recent GIN index**: at 1M a stem in 8 % of articles has 78k postings, 20-30 ms to
+  read into a bitmap before any row, however narrow the slice. A second, partial GIN index
+  holds only the newest `RECENT_SHARE` of the archive (``WHERE sort_key + 0 >= cut``; made and
+  renewed by `PostgresArchive.optimize`, see `recent_index_plan`): a slice above the cut
+  reads a tenth of the postings. Rows newer than the cut are indexed twice (the cost of a
+  crawl's inserts; a back-filled old article is not).
+
 The choice uses PostgreSQL's own statistics: ``ANALYZE`` keeps, for the ``tsv``
 column, the most common lexemes with their document frequencies (every lexeme in
 more than a few percent of articles), and for ``articles.source``/``topic`` the
@@ -29,6 +36,8 @@ and cached for `STATS_TTL` seconds.
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,9 +57,10 @@ PHRASE_FACTOR = 0.5
 # Selectivity of an equality filter on a value the statistics do not list.
 UNLISTED_FILTER_SEL = 0.01
 # The newest-slice plan (see `slice_span`): reading one posting of a word into the GIN
-# bitmap (78k postings: 20-33 ms at 1M on the loaded machine), and one row of the date
-# slice's B-tree bitmap (8k rows: ~1.1 ms).
-GIN_POSTING_COST = 0.3
+# bitmap (78k postings: 10 ms at 1M at load 4-5, 20-33 ms at load 8-9; an AND of it with a
+# word in half the articles as long), and one row of the date slice's B-tree bitmap (8k
+# rows: ~1.1 ms).
+GIN_POSTING_COST = 0.15
 RANGE_ROW_COST = 0.14
 # A word the statistics do not list is rarer than the rarest listed one, but at 1M that
 # can still be ~10k articles (the GIN plan fetched 11k rows for one: 45 ms): the slice
@@ -59,6 +69,13 @@ UNLISTED_FREQ_SHARE = 0.5
 UNLISTED_SLICE_MIN_MATCHES = 2000
 # A slice is sized to hold this many times the matches needed (estimates are rough).
 SLICE_MARGIN = 2.0
+# The recent GIN index: the newest share of the archive it covers when (re)made, from how
+# many articles it is worth having, and how far past that share it may grow (new articles
+# join it) before `optimize` renews it with a later cut.
+RECENT_INDEX = "article_text_tsv_recent"
+RECENT_SHARE = 0.1
+RECENT_MIN_ROWS = 50_000
+RECENT_RENEW_AT = 2.0
 
 
 @dataclass
@@ -69,11 +86,35 @@ class TextStats:
     values: dict[str, dict[str, float]] = field(default_factory=dict)  # column -> value -> frequency
     key_lo: int | None = None
     key_hi: int | None = None
+    recent_cut: int | None = None  # the recent GIN index covers sort_key >= this (None: no such index)
     loaded_at: float = 0.0
 
     @property
     def usable(self) -> bool:
         return self.rows > 0 and bool(self.lexemes)
+
+    def rows_above(self, bound: float) -> float:
+        """Articles with sort_key >= `bound`, dates taken as evenly spread."""
+        if self.key_lo is None or self.key_hi is None or self.key_hi <= self.key_lo:
+            return self.rows
+        return self.rows * min(1.0, max(0.0, (self.key_hi - bound) / (self.key_hi - self.key_lo)))
+
+    def indexed_rows(self, bound: float | None) -> float:
+        """Rows in the GIN index a query with ``sort_key >= bound`` reads: the recent one's
+        when the bound is at or above its cut, else the whole archive's."""
+        if bound is not None and self.recent_cut is not None and bound >= self.recent_cut:
+            return self.rows_above(self.recent_cut)
+        return self.rows
+
+
+_CUT = re.compile(r"sort_key(?: \+ 0\))? >= '?(-?\d+)")
+
+
+def recent_cut(predicate: str | None) -> int | None:
+    """The cut of a recent index's predicate as ``pg_get_expr`` prints it
+    (``((sort_key + 0) >= '123'::bigint)``); None when it is not that shape."""
+    m = _CUT.search(predicate or "")
+    return int(m.group(1)) if m else None
 
 
 def load_stats(archive: Archive) -> TextStats:
@@ -98,7 +139,48 @@ def load_stats(archive: Archive) -> TextStats:
     keys = archive.fetchone("SELECT min(sort_key) AS lo, max(sort_key) AS hi FROM article_text")
     if keys:
         st.key_lo, st.key_hi = keys["lo"], keys["hi"]
+    cuts = [recent_cut(r["pred"]) for r in archive.fetch(
+        "SELECT pg_get_expr(i.indpred, i.indrelid) AS pred FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = 'article_text'::regclass AND c.relname LIKE ? AND i.indisvalid",
+        (RECENT_INDEX + "%",))]
+    st.recent_cut = max((c for c in cuts if c is not None), default=None)
     return st
+
+
+def words_fraction(st: TextStats, q: SearchQuery) -> float:
+    """Estimated fraction of articles holding every word of `q` (what its GIN bitmap
+    holds: a phrase's words without their order), words taken as independent; an unlisted
+    word at `UNLISTED_FREQ_SHARE` of the rarest listed frequency."""
+    frac = 1.0
+    for t in q.terms:
+        for i, w in enumerate(t.words):
+            f = _word_freq(st, w, t.prefix and i == len(t.words) - 1)
+            frac *= f if f is not None else st.min_freq * UNLISTED_FREQ_SHARE
+    return frac
+
+
+def range_bitmap_pays(st: TextStats, q: SearchQuery, bound: int) -> bool:
+    """For a slice above the recent index's cut: is a B-tree bitmap of ``sort_key >=
+    bound`` worth ANDing with the recent index's bitmap, rather than filtering the words'
+    recent matches by sort_key as they are fetched? The range costs RANGE_ROW_COST a row of
+    the slice; without it every recent match is fetched. At 1M, `"الحدود البحريه"`: an
+    85k-row range (12 ms) to drop 235 of 1,596 matches."""
+    if st.recent_cut is None:
+        return True
+    recent_matches = words_fraction(st, q) * st.rows_above(st.recent_cut)
+    return st.rows_above(bound) * RANGE_ROW_COST < recent_matches * GIN_MATCH_COST
+
+
+def recent_index_plan(st: TextStats) -> tuple[bool, int]:
+    """(make a new recent index?, how many of the newest articles it should cover): when
+    the archive has `RECENT_MIN_ROWS` x 10 articles and there is no recent index yet, or the
+    one there has grown past `RECENT_RENEW_AT` times its share (new articles join it)."""
+    want = int(st.rows * RECENT_SHARE)
+    if want < RECENT_MIN_ROWS:
+        return False, want
+    if st.recent_cut is None:
+        return True, want
+    return st.rows_above(st.recent_cut) > RECENT_RENEW_AT * want, want
 
 
 def _word_freq(st: TextStats, word: str, prefix: bool) -> float | None:
@@ -110,16 +192,27 @@ def _word_freq(st: TextStats, word: str, prefix: bool) -> float | None:
     return st.lexemes.get(word)
 
 
-def match_fraction(st: TextStats, q: SearchQuery) -> float | None:
+def match_fraction(st: TextStats, q: SearchQuery, *, for_walk: bool = False) -> float | None:
     """Estimated fraction of articles matching `q`; None when some term is rarer than
-    every listed lexeme (then the match count is small: at most ``min_freq * rows``)."""
+    every listed lexeme (then the match count is small: at most ``min_freq * rows``).
+
+    A phrase is taken in `PHRASE_FACTOR` of the articles holding its words: as many as
+    its rarest word (words that go together), or `for_walk` (costing the walk, which
+    reads a tsv for every row it passes, and is ruinous when the phrase is rarer than
+    thought) the product of their frequencies (words that do not). At 1M `"ازمه كورونا"`
+    is in 3.8 % of articles: min 9.4 %, product 4.9 %; the walk of its 300 newest took
+    7,818 rows."""
     frac = 1.0
     for t in q.terms:
         freqs = [_word_freq(st, w, t.prefix and i == len(t.words) - 1) for i, w in enumerate(t.words)]
         if any(f is None for f in freqs):
             return None
-        term = min(freqs)  # type: ignore[type-var]
-        frac *= term * PHRASE_FACTOR if len(t.words) > 1 else term  # type: ignore[operator]
+        known = [f for f in freqs if f is not None]
+        if len(known) == 1:
+            frac *= known[0]
+            continue
+        both = math.prod(known) if for_walk else min(known)
+        frac *= both * PHRASE_FACTOR
     return frac
 
 
@@ -137,6 +230,20 @@ def filter_fraction(st: TextStats, filters: list[tuple[str, Any]]) -> float | No
     return frac
 
 
+def walked_rows(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], needed: int) -> float | None:
+    """Rows whose tsv the walk reads for `needed` matches. With a source or topic filter it
+    walks that filter's (column, sort_key) index on ``articles``, so only rows passing it
+    are tested (at 1M, 839 rows of le12 for 25 of a phrase in 3 %): needed / (f g) counted
+    the other sources' rows too, 5x too many, and sent common words to slices."""
+    f = match_fraction(st, q, for_walk=True)
+    g = filter_fraction(st, filters)
+    if not f or not g:
+        return None
+    drive = min((st.values[c][str(v)] for c, v in filters
+                 if c in ("source", "topic") and str(v) in st.values.get(c, {})), default=1.0)
+    return needed / (f * g / drive)
+
+
 def choose_walk(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                 needed: int) -> bool | None:
     """True: walk the date index; False: GIN bitmap + top-N sort; None: no statistics
@@ -151,7 +258,7 @@ def choose_walk(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], l
         return False
     if f * g <= 0:
         return False
-    walk_rows = needed / (f * g)
+    walk_rows = walked_rows(st, q, filters, needed) or needed / (f * g)
     gin_matches = f * st.rows
     per_match = GIN_MATCH_COST
     extra = 0.0
@@ -205,18 +312,29 @@ def unlisted_fraction(st: TextStats, q: SearchQuery) -> float:
     return frac
 
 
-def slice_cheaper(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], needed: int) -> bool:
+def slice_cheaper(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]], needed: int,
+                  hi: int | None = None) -> bool:
     """True when the newest-slice plan is estimated cheaper than walking the date index:
     the walk tests ``tsv`` on needed / (f g) rows; the slice reads every posting of the
-    words, a B-tree range of SLICE_MARGIN times those rows, and fetches the slice's matches."""
+    words in the GIN index it uses (the recent one when the slice lies above its cut), a
+    B-tree range of SLICE_MARGIN times those rows, and fetches the slice's matches."""
     f = match_fraction(st, q)
     g = filter_fraction(st, filters)
     if not f or not g:
         return False
-    postings = sum(_word_freq(st, w, t.prefix and i == len(t.words) - 1) or 0.0
-                   for t in q.terms for i, w in enumerate(t.words)) * st.rows
-    walk_rows = needed / (f * g)
-    slice_cost = (postings * GIN_POSTING_COST + SLICE_MARGIN * walk_rows * RANGE_ROW_COST
+    walk_rows = walked_rows(st, q, filters, needed) or needed / (f * g)
+    slice_rows = SLICE_MARGIN * needed / (f * g)  # as `slice_span` sizes it
+    top = min(hi, st.key_hi) if hi is not None and st.key_hi is not None else st.key_hi
+    bound = None
+    if top is not None and st.key_lo is not None and st.key_hi is not None and st.key_hi > st.key_lo:
+        bound = top - slice_rows / st.rows * (st.key_hi - st.key_lo)
+    # GIN intersects the words' postings by skipping through the longer lists at the pace
+    # of the shortest (at 1M: 'كورونا' & 'منظم', 50 % and 8 % of articles, 12-31 ms, as
+    # long as 'منظم' alone), so an AND costs about its rarest word's postings per word
+    freqs = [_word_freq(st, w, t.prefix and i == len(t.words) - 1) or st.min_freq
+             for t in q.terms for i, w in enumerate(t.words)]
+    postings = min(freqs) * len(freqs) * st.indexed_rows(bound)
+    slice_cost = (postings * GIN_POSTING_COST + slice_rows * RANGE_ROW_COST
                   + SLICE_MARGIN * needed / g * GIN_MATCH_COST)
     if any(len(t.words) > 1 for t in q.terms):
         slice_cost += SLICE_MARGIN * needed / PHRASE_FACTOR * WALK_ROW_COST

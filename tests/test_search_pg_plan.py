@@ -1,0 +1,202 @@
+"""PostgreSQL search plans (`crawler.archive.pg_plan`): the recent GIN index and the order
+of a filtered phrase's probes, on a real PostgreSQL (a schema per module, dropped after).
+
+Each plan is checked for what it is for (the index is made, usable by the slice
+statements, renewed; the filter is probed before the phrase) and for returning the same
+rows, in the same order, as the plain path."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import crawler.archive.pg_plan as pg_plan
+from crawler.archive import open_archive
+from crawler.archive.search import parse_query
+from crawler.items import Article
+
+SAMPLE = Path(__file__).resolve().parent.parent / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"
+BASE = datetime(2020, 1, 1, tzinfo=UTC)
+QUERIES = ("المغرب", "الحكومة", "وزارة", "المغرب الحكومة", '"مجلس النواب"', "حكو*", "كورونا")
+SHAPES: tuple[dict[str, Any], ...] = ({}, {"source": "le12"}, {"topic": "economy"},
+                                      {"since": "2020-06-01", "until": "2021-06-01"})
+
+
+def _articles(recs: list[dict[str, Any]], start: int, n: int) -> list[Article]:
+    return [Article(url=f"https://{s}.example/{i}", source=s, topic=("politics", "economy")[i % 2],
+                    title=recs[i % len(recs)]["title"], body_text="\n".join(recs[i % len(recs)]["paragraphs"]),
+                    date_published=BASE + timedelta(days=i))
+            for i in range(start, start + n) for s in [("hespress", "le12", "rue20")[i % 3]]]
+
+
+@pytest.fixture(scope="module")
+def recs() -> list[dict[str, Any]]:
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def pg(postgres_url: str, recs: list[dict[str, Any]]) -> Iterator[Any]:
+    """852 articles over 852 days, with a recent index (made by `optimize` once the
+    archive is big enough: the threshold lowered to this size)."""
+    url = f"{postgres_url}?schema=t_{uuid.uuid4().hex[:10]}"
+    a = open_archive(url, search_budget=None)
+    saved = pg_plan.RECENT_MIN_ROWS
+    pg_plan.RECENT_MIN_ROWS = 20
+    try:
+        arts = _articles(recs, 0, len(recs) * 3)
+        for i in range(0, len(arts), 200):
+            a.upsert_many(arts[i:i + 200])
+        a.optimize()
+        yield a
+    finally:
+        pg_plan.RECENT_MIN_ROWS = saved
+        a.close()
+        b = open_archive(url, migrate=False)
+        b.drop_schema()  # type: ignore[attr-defined]
+        b.close()
+
+
+def _recent(a: Any) -> list[str]:
+    return [r["relname"] for r in a.fetch(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = 'article_text'::regclass AND c.relname LIKE ? AND i.indisvalid",
+        (pg_plan.RECENT_INDEX + "%",))]
+
+
+def test_optimize_makes_a_recent_gin_index_over_the_newest_tenth(pg: Any) -> None:
+    assert len(_recent(pg)) == 1
+    # its predicate on sort_key + 0: a B-tree range on sort_key cannot imply it, so the
+    # bitmap planner does not drop it as redundant next to article_text_sort's range
+    assert "WHERE ((sort_key + 0) >= " in pg.fetchval("SELECT indexdef FROM pg_indexes WHERE indexname = ?",
+                                                      (_recent(pg)[0],))
+    st = pg._text_stats()
+    assert st.recent_cut is not None
+    above = pg.fetchval("SELECT count(*) FROM article_text WHERE sort_key >= ?", (st.recent_cut,))
+    assert above == int(st.rows * pg_plan.RECENT_SHARE) + 1  # the cut row itself included
+    # small archives get none (the whole index is small)
+    assert pg_plan.recent_index_plan(pg_plan.TextStats(rows=pg_plan.RECENT_MIN_ROWS * 9)) == (
+        False, int(pg_plan.RECENT_MIN_ROWS * 9 * pg_plan.RECENT_SHARE))
+
+
+def test_slice_statements_can_use_the_recent_index(pg: Any) -> None:
+    """The slice bound is a bigint parameter, the index's predicate a bigint constant: the
+    planner must be able to prove the one from the other."""
+    st = pg._text_stats()
+    q = parse_query("المغرب")
+    assert q is not None
+    conn = pg._conn()
+    plans = []
+    for bound in (st.recent_cut, st.recent_cut - 1):
+        sql, params = pg._candidates_sql(q, [], bound, None, 20, False, False)
+        with pg.transaction():
+            # the other indexes set aside (DDL rolls back with the transaction), seq scans
+            # off: only whether the recent index can answer the statement decides the plan
+            conn.execute("DROP INDEX article_text_tsv, article_text_sort")
+            conn.execute("SET LOCAL enable_seqscan = off")
+            plans.append("\n".join(r["QUERY PLAN"] for r in pg.fetch("EXPLAIN " + sql, params)))
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN")
+    assert pg_plan.RECENT_INDEX in plans[0], plans[0]
+    assert pg_plan.RECENT_INDEX not in plans[1], plans[1]  # below the cut: rows it does not hold
+
+
+def test_searches_return_the_same_rows_with_and_without_slices(pg: Any) -> None:
+    """Slices stop at the recent index's cut before widening past it, and relevance's
+    wider slices continue below the last one: same rows, same order, as the whole archive
+    at once."""
+    st = pg._text_stats()
+    bounds: list[int | None] = []
+    run = pg._run
+
+    def spy(conn: Any, sql: str, params: Any) -> Any:
+        if any(c in sql for c in ("sort_key >= ?", "sort_key + 0 >= ?", "sort_key <= ?")):
+            bounds.extend(p for p in params if isinstance(p, int) and p > 10**12)
+        return run(conn, sql, params)
+
+    pg._run = spy
+    try:
+        # relevance asks a wider slice only for the part below the last one: after the
+        # slice at the cut, one ending just below it
+        bounds.clear()
+        pg.search("المغرب", sort="relevance", limit=20)
+        assert st.recent_cut in bounds and st.recent_cut - 1 in bounds, bounds
+        for q in QUERIES:
+            for kw in SHAPES:
+                for sort in ("date", "relevance"):
+                    pg.use_slices = True
+                    got = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+                    pg.use_slices = False
+                    want = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+                    assert got == want, (q, kw, sort)
+                    assert want or q == "كورونا", (q, kw, sort)
+    finally:
+        pg._run = run
+        pg.use_slices = True
+    assert st.recent_cut in bounds  # a widening stopped at the cut
+
+
+def test_a_filtered_phrase_reads_tsv_only_for_rows_passing_the_filter(pg: Any) -> None:
+    """GIN path of a phrase with a source filter: the articles probe comes first, and the
+    phrase's tsv is read only for the candidates it lets through."""
+    q = parse_query('"مجلس النواب"')
+    assert q is not None
+    sql, params = pg._candidates_sql(q, [("source", "le12")], None, None, 20, False, False)
+    plan = pg.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)[0]["QUERY PLAN"][0]["Plan"]
+
+    def nodes(n: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield n
+        for c in n.get("Plans", []):
+            yield from nodes(c)
+
+    probes = {n["Relation Name"]: n for n in nodes(plan) if n.get("Node Type") == "Index Scan"}
+    phrase = [n for n in nodes(plan) if "ts_match_vq" in n.get("One-Time Filter", "") + n.get("Filter", "")]
+    # (no LIMIT here: every candidate goes through the probes)
+    words = "tsv @@ to_tsquery('simple', 'مجلس & نواب')"
+    candidates = pg.fetchval(f"SELECT count(*) FROM article_text WHERE {words}")
+    in_source = pg.fetchval(f"SELECT count(*) FROM article_text t JOIN articles a ON a.id = t.article_id "
+                            f"WHERE {words} AND a.source = 'le12'")
+    assert len(phrase) == 1 and "article_text" not in probes  # tested on the candidate's own tsv
+    assert probes["articles"]["Actual Loops"] == candidates
+    assert phrase[0]["Actual Loops"] == in_source < candidates / 2
+    # and the same rows as walking the date index
+    walk_sql, walk_params = pg._candidates_sql(q, [("source", "le12")], None, None, 20, False, True)
+    assert [r["article_id"] for r in pg.fetch(sql, params)] == [r["article_id"] for r in pg.fetch(walk_sql, walk_params)]
+
+
+def test_optimize_renews_the_recent_index_once_new_articles_outgrow_it(pg: Any, recs: list[dict[str, Any]]) -> None:
+    before = _recent(pg)
+    cut = pg._text_stats().recent_cut
+    pg.optimize()  # nothing new: kept
+    assert _recent(pg) == before
+    newer = _articles(recs, len(recs) * 3, 200)  # later dates: all above the cut
+    pg.upsert_many(newer)
+    pg.optimize()
+    after = _recent(pg)
+    assert len(after) == 1 and after != before
+    assert pg._text_stats().recent_cut > cut
+    got = [i["id"] for i in pg.search("المغرب", sort="date", limit=20).items]
+    pg.use_slices = False
+    try:
+        assert got == [i["id"] for i in pg.search("المغرب", sort="date", limit=20).items]
+    finally:
+        pg.use_slices = True
+
+
+def test_a_range_bitmap_is_anded_in_only_where_it_pays() -> None:
+    """Above the recent index's cut, a B-tree range of the slice is worth ANDing with the
+    words' bitmap when the slice is narrow against their recent matches (a common word),
+    not when it would cost more than fetching those matches (rare words, a wide slice)."""
+    st = pg_plan.TextStats(rows=1_000_000, lexemes={"common": 0.5, "mid": 0.05, "rare": 0.005},
+                           min_freq=0.002, key_lo=0, key_hi=1_000_000, recent_cut=900_000)
+    common, rare_pair = parse_query("common"), parse_query("mid rare")
+    assert common is not None and rare_pair is not None
+    assert pg_plan.range_bitmap_pays(st, common, 998_000)  # 2k rows against 50k matches
+    assert not pg_plan.range_bitmap_pays(st, rare_pair, 910_000)  # 90k rows against 25 matches
