@@ -98,8 +98,7 @@ def build(url: str, n: int, corpus: list[dict[str, Any]], batch: int = 20000) ->
     else:
         _bulk_postgres(archive, have, n, corpus, batch)
     elapsed = time.perf_counter() - t0
-    if hasattr(archive, "optimize"):
-        archive.optimize()  # type: ignore[attr-defined]
+    archive.optimize()
     archive.close()
     return (n - have) / elapsed
 

@@ -17,8 +17,10 @@ Per size, in this order, each into a fresh SQLite file:
   project code, one process: read the line (``json.loads``), one plain ``INSERT`` of URL,
   title and body, one FTS5 insert (SQLite's own tokenizer, no Arabic folding), a datasketch
   ``MinHash`` of 128 permutations of the body's 3-word shingles; one transaction per 1,000;
-- **akhbar import**: ``python -m crawler.cli import FILE`` in a subprocess (its worker
-  processes included): every pipeline, dates, topics, Arabic search text, dedup stories.
+- **akhbar import**: ``python -m crawler.cli import FILE --optimize-after 0`` in a
+  subprocess (its worker processes included): every pipeline, dates, topics, Arabic search
+  text, dedup stories; without the closing ``akhbar optimize`` a large import runs by
+  itself (the floor merges no index either; `bench.archive` times searches after it).
 
 Printed: articles/s of each, the ratio (target >= 1.0 at 100k and at 1M), peak RSS of the
 import's main process and of all its processes together (target <= 500 MB, flat: the same
@@ -241,7 +243,7 @@ def writer_split_child(src: str, data: str, out: str) -> int:
 
     import_batch.Writer.write = timed(import_batch.Writer.write, "writer")  # type: ignore[method-assign]
     stories.ArchiveDedup.add_rows = timed(stories.ArchiveDedup.add_rows, "stories")  # type: ignore[method-assign]
-    code = cli(["--data", data, "import", src])
+    code = cli(["--data", data, "import", src, "--optimize-after", "0"])
     Path(out).write_text(json.dumps(spent))
     return int(code or 0)
 
@@ -294,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             p.unlink()
         url = f"sqlite:///{db}"
         data = work / "data"
-        m = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(data), "import", str(src)], import_env(url))
+        m = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(data), "import", str(src),
+                          "--optimize-after", "0"], import_env(url))
         imports[n] = m
         summary = m["stderr"].strip().splitlines()[-1] if m["stderr"].strip() else ""
         rate, floor_rate = n / m["secs"], n / fl

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawler.commands.run",
     "crawler.commands.status",
     "crawler.commands.failed",
+    "crawler.commands.optimize",
     "crawler.commands.reextract",
     "crawler.commands.extract",
 )

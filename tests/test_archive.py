@@ -531,7 +531,7 @@ def test_postgresql_newest_slice_plan_returns_the_same_rows(postgres_url: str) -
                 for i, r in enumerate(recs * 3) for s in [("hespress", "le12", "rue20")[i % 3]]]
         for i in range(0, len(arts), 200):
             a.upsert_many(arts[i:i + 200])
-        a.optimize()  # type: ignore[attr-defined]
+        a.optimize()
         sliced = 0
         for q in ("المغرب", "الحكومة", "وزارة", "المغرب الحكومة", '"مجلس النواب"', "حكو*", "كورونا"):
             for kw in ({}, {"source": "le12"}, {"topic": "economy"}, {"since": "2020-06-01", "until": "2021-06-01"}):

@@ -166,6 +166,10 @@ class Archive(ABC):
         self._local.depth = 0
         self._end(conn, commit=True)
 
+    def optimize(self) -> None:
+        """Tidy the search index after a bulk load (`akhbar optimize`): each backend's own."""
+        raise NotImplementedError
+
     def close(self) -> None:
         with self._conns_lock:
             conns, self._conns = self._conns, []

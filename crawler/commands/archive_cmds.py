@@ -35,6 +35,10 @@ from crawler.items import ARTICLE_FIELDS
 logger = logging.getLogger(__name__)
 
 EXPORT_COLUMNS: tuple[str, ...] = ("id", *ARTICLE_FIELDS, *META_COLUMNS)
+OPTIMIZE_AFTER = 10_000
+"""Inserted articles from which an import ends by optimising the search index: a backfill
+leaves it in pieces every search reads (crawler/commands/optimize.py); a small import's
+few pieces are merged by the index's own upkeep."""
 SEARCH_CSV_COLUMNS: tuple[str, ...] = ("id", "date_published", "source", "topic", "story_id", "title", "url", "score")
 
 
@@ -71,6 +75,9 @@ def register(sub: Any) -> None:
                    help="processes running the pipelines before the archive (default: one per core; 0: none)")
     p.add_argument("--one-at-a-time", action="store_true",
                    help="each record through a Scrapy crawl and its own transaction (the slower, older path)")
+    p.add_argument("--optimize-after", type=int, default=OPTIMIZE_AFTER, metavar="N",
+                   help=f"run `akhbar optimize` at the end when N or more articles were inserted "
+                        f"(default {OPTIMIZE_AFTER:,}; 0: never)")
     p.set_defaults(func=run_import)
 
 
@@ -387,6 +394,13 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"akhbar import: the import did not finish (reason: {reason or 'it did not start'}); see the log above",
               file=sys.stderr)
         return 1
+    inserted = int(stats.get("archive/inserted", 0))
+    if args.optimize_after > 0 and inserted >= args.optimize_after:
+        from crawler.commands.optimize import optimize_archive
+
+        print(f"akhbar import: {inserted:,} articles inserted; optimising the search index (--optimize-after 0 skips)",
+              file=sys.stderr)
+        print(f"akhbar import: optimised in {optimize_archive(url):.1f} s", file=sys.stderr)
     failed = sum(stats.get(f"import/rejected/{k}", 0) for k in ("unreadable", "invalid", "failed"))
     failed += stats.get("archive/errors", 0)
     if failed:
