@@ -130,6 +130,14 @@ class Archive(ABC):
         cur = self._run(self._conn(), sql, params)
         return cur.rowcount
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement over many parameter rows (PostgreSQL: pipelined, one round trip)."""
+        if rows:
+            self._run_many(self._conn(), sql, rows)
+
+    def _run_many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self._rows(self._run(self._conn(), sql, params))
 

@@ -246,13 +246,4 @@ _SEEN_SQL = ("INSERT INTO seen_urls (url_key, source, article_id, last_fetched_a
 
 def _upsert_seen(archive: Archive, rows: Sequence[tuple[Any, ...]]) -> None:
     """As `upsert_article` writes them: a URL another source fetched stays that source's."""
-    if not rows:
-        return
-    conn = archive._conn()
-    if archive.dialect == "postgresql":
-        from crawler.archive.postgres import to_pyformat
-
-        with conn.cursor() as cur:
-            cur.executemany(to_pyformat(_SEEN_SQL), rows)
-    else:
-        conn.executemany(_SEEN_SQL, rows)
+    archive.execute_many(_SEEN_SQL, rows)

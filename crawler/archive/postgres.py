@@ -118,6 +118,10 @@ class PostgresArchive(Archive):
             conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(left_ms),))
         return conn.execute(to_pyformat(sql), tuple(params))
 
+    def _run_many(self, conn: psycopg.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(to_pyformat(sql), rows)
+
     def search(self, *args: Any, **kwargs: Any) -> SearchResult:
         """`Archive.search` under the time budget (`search_budget` seconds; None: none):
         in a transaction whose every statement runs with ``statement_timeout`` set

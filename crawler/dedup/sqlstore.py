@@ -415,20 +415,10 @@ class SqlStore:
     # --- writing ------------------------------------------------------------------------
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement over many parameter rows (PostgreSQL: pipelined, one round trip)."""
-        if not rows:
-            return
-        a = self.archive
         if len(rows) == 1:
-            a.execute(sql, rows[0])
-            return
-        conn = a._conn()
-        if a.dialect == "postgresql":
-            from crawler.archive.postgres import to_pyformat
-
-            with conn.cursor() as cur:
-                cur.executemany(to_pyformat(sql), rows)
+            self.archive.execute(sql, rows[0])
         else:
-            conn.executemany(sql, rows)
+            self.archive.execute_many(sql, rows)
 
     def _write(self) -> None:
         """Write what this transaction added and has not written: reports, band rows
