@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -197,6 +198,17 @@ def _context_of(chunk: str) -> str:
     return w
 
 
+def _slot_word(chunks: Iterable[str]) -> str:
+    """The slot word of the first chunk that gives one ("" when none does)."""
+    for c in chunks:
+        w = _context_cache.get(c)
+        if w is None:
+            w = _context_of(c)
+        if w:
+            return w
+    return ""
+
+
 _value_cache: dict[str, str] = {}
 _FIGURE = re.compile(_NUMBER.pattern + f"(?=([^.!?؟\n]{{0,{_CONTEXT}}}))")
 """A number, and in a lookahead what `figures` reads after it: up to `_CONTEXT`
@@ -215,26 +227,13 @@ def figures(raw: str) -> frozenset[tuple[int, str]]:
     # -> value caches hold what recurs across reports (most of a figure's cost was
     # function calls and re-normalising the same words).
     out: set[tuple[int, str]] = set()
-    values, words, split_end = _value_cache, _context_cache, _SENTENCE_END.split
+    values, split_end = _value_cache, _SENTENCE_END.split
     if len(values) > _CACHE_MAX:
         values.clear()
     for m in _FIGURE.finditer(raw):
         s = m.start()
-        before = after = ""
-        for c in reversed(split_end(raw[s - _CONTEXT if s > _CONTEXT else 0:s])[-1].split()):
-            w = words.get(c)
-            if w is None:
-                w = _context_of(c)
-            if w:
-                before = w
-                break
-        for c in m.group(1).split():
-            w = words.get(c)
-            if w is None:
-                w = _context_of(c)
-            if w:
-                after = w
-                break
+        before = _slot_word(reversed(split_end(raw[s - _CONTEXT if s > _CONTEXT else 0:s])[-1].split()))
+        after = _slot_word(m.group(1).split())
         num = m.group(0)
         value = values.get(num)
         if value is None:
