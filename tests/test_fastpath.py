@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,19 +24,12 @@ from feeds.web.fastpath import FastPath
 from feeds.web.http import Answer, Representation
 from feeds.web.server import WebServer
 from tests.conftest import ROOT
-from tests.serving_support import app_server, published_app, serving
+from tests.serving_support import app_server, http_get, published_app, serving
 
 WORD = "زلزال"
 """A word no sample story has: only the articles these tests write match it."""
 
 
-def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(url, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
 def _hits(server: WebServer) -> int:
@@ -85,33 +76,33 @@ def test_a_kept_search_is_made_again_after_another_process_commits(searched: tup
     server, url = searched
     api = f"{server.url}/api/articles?q={quote(WORD)}"
     page = f"{server.url}/search?q={quote(WORD)}"
-    status, _, first = _get(api)
+    status, _, first = http_get(api)
     assert status == 200 and _titles(first) == [f"{WORD} أول"]
     sources = f"{server.url}/api/sources"
-    counted = {s["id"]: s for s in json.loads(_get(sources)[2])["items"]}
-    assert json.loads(_get(sources)[2])["items"] == list(counted.values())
-    assert _get(page)[0] == 200
+    counted = {s["id"]: s for s in json.loads(http_get(sources)[2])["items"]}
+    assert json.loads(http_get(sources)[2])["items"] == list(counted.values())
+    assert http_get(page)[0] == 200
     hits = _hits(server)
-    assert _get(api)[2] == first and _get(page)[0] == 200
+    assert http_get(api)[2] == first and http_get(page)[0] == 200
     if url.startswith("sqlite"):
         # (PostgreSQL's token moves with any commit in the cluster: other tests' too)
         assert _hits(server) == hits + 2, "an unchanged archive: both answers come from the fast path"
 
     write_in_another_process(url, "https://www.hespress.com/second.html", f"{WORD} ثان")
-    status, _, body = _get(api)
+    status, _, body = http_get(api)
     assert status == 200 and _titles(body) == [f"{WORD} ثان", f"{WORD} أول"], "a new article was hidden"
-    status, _, html = _get(page)
+    status, _, html = http_get(page)
     assert status == 200 and f"{WORD} ثان" in html.decode("utf-8"), "the search page hid a new article"
-    assert json.loads(_get(sources)[2])["items"] != list(counted.values()), "the sources' counts did not move"
+    assert json.loads(http_get(sources)[2])["items"] != list(counted.values()), "the sources' counts did not move"
     second = json.loads(body)["items"][0]["id"]
-    assert json.loads(_get(f"{server.url}/api/articles/{second}")[2])["title"] == f"{WORD} ثان"
+    assert json.loads(http_get(f"{server.url}/api/articles/{second}")[2])["title"] == f"{WORD} ثان"
 
     # a changed article (same URL, new title): the next identical search shows the change
     write_in_another_process(url, "https://www.hespress.com/second.html", f"{WORD} معدل")
-    status, _, body = _get(api)
+    status, _, body = http_get(api)
     assert status == 200 and _titles(body) == [f"{WORD} معدل", f"{WORD} أول"], "a changed article was hidden"
-    assert json.loads(_get(f"{server.url}/api/articles/{second}")[2])["title"] == f"{WORD} معدل"
-    assert f"{WORD} معدل" in _get(page)[2].decode("utf-8")
+    assert json.loads(http_get(f"{server.url}/api/articles/{second}")[2])["title"] == f"{WORD} معدل"
+    assert f"{WORD} معدل" in http_get(page)[2].decode("utf-8")
 
 
 def test_the_change_token_moves_with_every_commit_and_only_then(archive_url: str) -> None:
@@ -146,21 +137,21 @@ def test_fast_answers_are_the_routes_answers_header_for_header(tmp_path: Path, h
         for path in ("/feeds/all.rss", "/feeds.opml", "/api/openapi.json", "/", "/feeds/",
                      f"/api/articles?q={quote('الحكومة')}", f"/search?q={quote('الحكومة')}", "/api/articles/1",
                      "/api/sources"):
-            slow = _get(server.url + path, headers)
+            slow = http_get(server.url + path, headers)
             hits = _hits(server)
-            fast = _get(server.url + path, headers)
+            fast = http_get(server.url + path, headers)
             assert _hits(server) == hits + 1, f"{path}: not answered by the fast path"
             assert slow[0] == fast[0] == 200 and fast[2] == slow[2]
             _same_headers(slow[1], fast[1])
-            head = _get(server.url + path, headers, "HEAD")
+            head = http_get(server.url + path, headers, "HEAD")
             assert head[0] == 200 and head[2] == b""
             _same_headers(slow[1], head[1])
             etag = slow[1]["etag"]
-            cond = _get(server.url + path, {**headers, "If-None-Match": etag})
+            cond = http_get(server.url + path, {**headers, "If-None-Match": etag})
             assert cond[0] == 304 and cond[2] == b"" and cond[1]["etag"] == etag
             assert "content-type" not in cond[1] and cond[1]["vary"] == "Accept-Encoding"
             if "last-modified" in slow[1]:
-                assert _get(server.url + path, {"If-Modified-Since": slow[1]["last-modified"]})[0] == 304
+                assert http_get(server.url + path, {"If-Modified-Since": slow[1]["last-modified"]})[0] == 304
 
 
 def test_kept_answers_are_bounded_in_number_and_bytes() -> None:
