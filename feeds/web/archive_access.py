@@ -45,11 +45,6 @@ class ArchiveAccess:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(fn, self.archive, *args, **kwargs))
 
-    def token_now(self) -> object | None:
-        """The archive's change token if it can be read without blocking (SQLite), else
-        None (ask `token` instead)."""
-        return self.changes.token() if self.changes.cheap else None
-
     async def token(self) -> object | None:
         """The archive's change token (`crawler.archive.changes`); None: unknown."""
         if self.changes.cheap:

@@ -114,9 +114,7 @@ class FastPath:
         if entry.token is not None:
             if archive is None:
                 return False
-            now = archive.token_now()
-            if now is None:
-                now = await archive.token()
+            now = await archive.token()
             if now != entry.token:
                 self.forget(key)
                 return False

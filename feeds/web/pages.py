@@ -37,6 +37,8 @@ FRONT_CACHE_SECONDS = 10.0
 """How long a rendered front, topic or source page is reused while nothing was published
 (a publish renews it at once): well inside the minute it may be cached downstream."""
 SECURITY_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "no-referrer"}
+KEPT_PAGE_HEADERS = {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS}
+"""A 200 page's own headers (pages kept by `feeds.web.fastpath` are sent with these again)."""
 
 HEALTH_LABELS: dict[str, str] = {"ok": "سليم", "degraded": "متدهور", "failing": "متعطل", "unknown": "لم يُفحص بعد"}
 HEALTH_COLOURS: dict[str, str] = {"ok": "#0b6e4f", "degraded": "#b26a00", "failing": "#b3261e", "unknown": "#5b6570"}
@@ -163,7 +165,7 @@ async def front(request: Request) -> Response:
 
 def _kept_page(request: Request, cache: PageCache, key: tuple[str | None, str | None], rep: Representation) -> Response:
     """A page of `cache`, answered again without the app while the cache holds it."""
-    answer = Answer(rep, {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
+    answer = Answer(rep, KEPT_PAGE_HEADERS)
     fast_path(request).keep(request, answer, fresh=lambda: cache.page(key, cache.published()) is rep)
     return send_answer(request, answer)
 
@@ -224,8 +226,7 @@ async def search(request: Request) -> Response:
                             notices=notices, search_page=True)
     if status != 200:
         return page_response(request, html_text, status)
-    answer = Answer(Representation(html_text.encode("utf-8"), HTML_TYPE),
-                    {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **SECURITY_HEADERS})
+    answer = Answer(Representation(html_text.encode("utf-8"), HTML_TYPE), KEPT_PAGE_HEADERS)
     fast_path(request).keep(request, answer, fresh=lambda: cache.published() == state, token=token, archive=True)
     return send_answer(request, answer)
 
