@@ -119,7 +119,10 @@ def passage_keys(order: np.ndarray, window: int, keep: int, namespace: int) -> l
     for j in range(1, window):
         grams += x[j:j + n] * _ROW_MULT[j]
     if n > keep:
-        grams = np.partition(grams, keep - 1)[:keep]
+        # sorted after the partition: np.partition leaves its `keep` smallest in an order
+        # that depends on the CPU's SIMD kernel (AVX-512 and AVX2 builds of its selection
+        # differ), and a fingerprint must be the same on every machine
+        grams = np.sort(np.partition(grams, keep - 1)[:keep])
     # the low 47 bits go into the index (engine.epoch_keys); the salt keeps passage keys
     # apart from band keys
     return ((grams ^ np.uint64((_PASSAGE_SALT * namespace) & 0xFFFF_FFFF_FFFF_FFFF)) & _INT63).tolist()
