@@ -20,11 +20,14 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from itertools import chain, repeat
+from operator import mul
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,10 @@ NUMBER_TOKEN = "<n>"
 # character grams of a text do not drown its words.
 BLOCKS: tuple[str, ...] = ("words", "chars")
 CHAR_NGRAMS: tuple[int, int] = (2, 4)
+_ROW = np.intc  # array("i"): a character-gram row number, as `TopicModel._char_cache` stores it
+CHAR_CACHE_WORDS = 100_000
+"""Words whose character-gram rows `TopicModel.scores` keeps (about 15 MB): a news
+vocabulary's common part; the cache is emptied when full."""
 
 
 class ModelError(ValueError):
@@ -70,8 +77,9 @@ def char_grams(word: str) -> tuple[str, ...]:
     of the word is told apart from the same letters inside it (the "ال" of a prefix against
     the one of "مال")."""
     padded = f" {word} "
+    size = len(padded)
     lo, hi = CHAR_NGRAMS
-    return tuple(padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1))
+    return tuple([padded[i : i + n] for n in range(lo, hi + 1) for i in range(size - n + 1)])
 
 
 def _bigrams(terms: list[str]) -> list[str]:
@@ -137,13 +145,14 @@ class TopicModel:
             raise ModelError("topic model arrays disagree in length")
         self.meta: dict = data.get("meta", {})
         # A word's known character grams, as rows: looking up each gram of each article
-        # was most of a prediction's time, and words recur article after article. 50,000
-        # words hold a news vocabulary's common part in ~10 MB.
-        self._char_rows = lru_cache(maxsize=50_000)(self._char_rows_of)
+        # was most of a prediction's time, and words recur article after article.
+        self._char_cache: dict[str, bytes] = {}
 
-    def _char_rows_of(self, word: str) -> tuple[int, ...]:
-        index = self._blocks["chars"][0]
-        return tuple(i for i in map(index.get, char_grams(word)) if i is not None)
+    def _char_rows_of(self, word: str) -> bytes:
+        # int32 row numbers as bytes, -1 for a gram the model lacks (dropped in numpy):
+        # `scores` repeats a word's rows by multiplying the bytes and joins a text's in
+        # one C call
+        return array("i", map(self._blocks["chars"][0].get, char_grams(word), repeat(-1))).tobytes()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> TopicModel:
@@ -163,27 +172,48 @@ class TopicModel:
         """Decision scores per class (before calibration). The same features as
         `featurize`, gathered as vocabulary rows directly (tests hold the two equal)."""
         unigrams, bigrams = word_counts(title, body)
-        index = self._blocks["words"][0]
-        words: Counter[int] = Counter()
-        for counts in (unigrams, bigrams):
-            for term, n in counts.items():
-                i = index.get(term)
-                if i is not None:
-                    words[i] += n
-        char_rows: list[int] = []
-        for word, n in unigrams.items():
-            if word != NUMBER_TOKEN:
-                char_rows.extend(self._char_rows(word) * n)
         scores = np.array(self.bias, dtype=np.float64)
-        for name, found in (("words", words), ("chars", Counter(char_rows))):
-            if not found:
-                continue
-            _, idf, weights = self._blocks[name]
-            rows = np.fromiter(found.keys(), dtype=np.intp, count=len(found))
-            tf = np.fromiter(found.values(), dtype=np.float64, count=len(found))
-            x = (1.0 + np.log(tf)) * idf[rows]
-            scores += (x / math.sqrt(float(x @ x))) @ weights[rows]
+        # Rows in order of first sight with their counts, as the Counters of the first
+        # version gave them: the same order makes the same floating-point sums.
+        # Words: a term has its own row (the vocabulary holds each term once) and the
+        # unigram and bigram keys are disjoint, so each row is found once, with its count.
+        index = self._blocks["words"][0]
+        rows = np.fromiter(chain(map(index.get, unigrams, repeat(-1)), map(index.get, bigrams, repeat(-1))),
+                           dtype=np.intp, count=len(unigrams) + len(bigrams))
+        known = rows >= 0
+        if known.any():
+            tf = np.fromiter(chain(unigrams.values(), bigrams.values()), dtype=np.float64, count=len(rows))
+            self._add(scores, "words", rows[known], tf[known])
+        # Characters: every word's rows, as often as the word occurs, counted in numpy.
+        cache = self._char_cache
+        words = [w for w in unigrams if w != NUMBER_TOKEN]
+        # set.difference(dict) looks each word up (`keys() - keys()` would walk the cache)
+        new = set(words).difference(cache)
+        if new:
+            if len(cache) + len(new) > CHAR_CACHE_WORDS:
+                cache.clear()  # bounded memory on a long crawl; refilled from what recurs
+                new = set(words)
+            for w in new:
+                cache[w] = self._char_rows_of(w)
+        raw = b"".join(map(mul, map(cache.__getitem__, words), map(unigrams.__getitem__, words)))
+        found = np.frombuffer(raw, dtype=_ROW).astype(np.intp)
+        found = found[found >= 0]
+        n = len(found)
+        if n:
+            at = np.arange(n)
+            first = np.full(len(self._blocks["chars"][1]), n, dtype=np.intp)
+            np.minimum.at(first, found, at)
+            rows = found[first[found] == at]  # each row once, in order of first sight
+            tf = np.bincount(found)[rows].astype(np.float64)
+            self._add(scores, "chars", rows, tf)
         return scores.tolist()
+
+    def _add(self, scores: np.ndarray, block: str, rows: np.ndarray, tf: np.ndarray) -> None:
+        """`scores` += the block's L2-normalised TF-IDF vector of `rows` (counts `tf`)
+        times its weights."""
+        _, idf, weights = self._blocks[block]
+        x = (1.0 + np.log(tf)) * idf[rows]
+        scores += (x / math.sqrt(float(x @ x))) @ weights[rows]
 
     def scores_of_features(self, features: dict[str, Counter[str]]) -> list[float]:
         """Decision scores from `featurize`'s output: the plain reference `scores` must

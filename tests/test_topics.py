@@ -550,3 +550,17 @@ def test_topic_feeds_are_published_only_for_topics_with_articles(tmp_path: Path)
         assert "feeds/topic-video.rss" in (tmp_path / "public/feeds.opml").read_text(encoding="utf-8")
     finally:
         archive.close()
+
+
+def test_scores_do_not_change_when_the_word_cache_empties(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-word character-row cache is emptied when full, mid-article too: the words
+    it already held come back, and the scores are the ones an ample cache gives."""
+    import pipelines.topic_model as topic_model
+
+    texts = [(r["title"], r["body"]) for r in sample_records()[:10]]
+    texts += [("كلمة مجهولة تماما zzz", "qqq ١٢"), ("", "")]
+    ample = [bundled_model().scores(t, b) for t, b in texts]
+    monkeypatch.setattr(topic_model, "CHAR_CACHE_WORDS", 7)
+    small = TopicModel.load()
+    assert [small.scores(t, b) for t, b in texts] == ample
+    assert len(small._char_cache) <= max(7, max(len(set(t.split() + b.split())) for t, b in texts))
