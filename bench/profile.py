@@ -22,7 +22,10 @@ FTS5 insert of title and body (SQLite's own tokenizer, no Arabic folding), one
 transaction per article, and a datasketch ``MinHash`` (128 permutations) of the body's
 3-word shingles. Target (issue 18): the pipelines' cost per article <= 1.5x that floor.
 The floor with the archive's batch size (one commit per batch) is printed beside it,
-and the lxml parse ratio for reference. ``--cpu`` times by CPU time (user + system) of
+and the lxml parse ratio for reference. So is the archive's and dedup's **SQL alone**:
+every statement one more (untimed) run sends to the archive, replayed on a fresh archive
+of the same schema with bare ``sqlite3`` calls, which bounds what cutting our Python can
+win. ``--cpu`` times by CPU time (user + system) of
 this process instead of wall time: on a machine other work keeps busy, wall time
 measures the queue for a core as much as the code. A pyinstrument profile of
 extraction + pipelines is printed (top frames) and written as HTML to
@@ -130,19 +133,92 @@ class StageClock:
             self._nested = outer + took
 
 
+class StatementLog:
+    """Every statement the archive's connection runs (SQL, parameters) while installed:
+    the chain's storage work as SQLite sees it, to replay without our Python around it."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[bool, str, Any]] = []
+        """(many, sql, parameters: one tuple, or a list of them for ``executemany``)."""
+
+    def install(self) -> Any:
+        """Wrap `Archive._conn` so the connections it hands out log; returns the undo."""
+        from crawler.archive.base import Archive
+
+        real = Archive._conn
+        log = self.statements
+
+        class Logged:
+            def __init__(self, conn: Any) -> None:
+                self._conn = conn
+
+            def execute(self, sql: str, params: Any = ()) -> Any:
+                params = tuple(params)
+                log.append((False, sql, params))
+                return self._conn.execute(sql, params)
+
+            def executemany(self, sql: str, rows: Any) -> Any:
+                rows = [tuple(r) for r in rows]
+                log.append((True, sql, rows))
+                return self._conn.executemany(sql, rows)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._conn, name)
+
+        Archive._conn = lambda archive: Logged(real(archive))  # type: ignore[method-assign,assignment]
+        return lambda: setattr(Archive, "_conn", real)
+
+    def replay(self, work: Path) -> float:
+        """Seconds to run the logged statements on a fresh archive of the same schema with
+        bare ``sqlite3`` calls (the archive's pragmas): the SQL's own cost."""
+        import sqlite3
+
+        from crawler.archive.sqlite import SQLiteArchive
+
+        work.mkdir(parents=True, exist_ok=True)
+        path = work / "replay.sqlite3"
+        fresh = SQLiteArchive(str(path))
+        fresh.migrate()
+        fresh.close()
+        db = sqlite3.connect(str(path), isolation_level=None)
+        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON", "cache_size = -65536"):
+            db.execute(f"PRAGMA {pragma}")
+        t = clock()
+        for many, sql, params in self.statements:
+            if many:
+                db.executemany(sql, params)
+            else:
+                db.execute(sql, params).fetchall()
+        took = clock() - t
+        db.close()
+        return took
+
+
 def run_chain(pages: list[tuple[str, str, bytes, dict[str, str]]], classes: dict[str, Any], data: Path,
-              per_stage: bool) -> dict[str, float]:
+              per_stage: bool, log: StatementLog | None = None) -> dict[str, float]:
     """Seconds spent per stage over all pages (extraction, then each pipeline). Items go
     through the pipelines as Scrapy sends them: a stage may answer with an awaitable
     (the archive's batch), and the item goes on once it completes; the last batch is
-    stored when the spider closes (timed as the archive's)."""
+    stored when the spider closes (timed as the archive's). `log`: the statements sent
+    to the archive once the pipelines are open (migrations are not), logged."""
+    from twisted.internet import reactor  # noqa: F401 - installs the default (non-asyncio) reactor, not run
+
+    pipes, crawler = build_pipelines(data)
+    undo = log.install() if log is not None else None
+    try:
+        return _run_items(pages, classes, pipes, crawler, per_stage)
+    finally:
+        if undo is not None:
+            undo()
+
+
+def _run_items(pages: list[tuple[str, str, bytes, dict[str, str]]], classes: dict[str, Any], pipes: list[Any],
+               crawler: Any, per_stage: bool) -> dict[str, float]:
     import inspect
 
     from scrapy.exceptions import DropItem
-    from twisted.internet import reactor  # noqa: F401 - installs the default (non-asyncio) reactor, not run
     from twisted.internet.defer import Deferred
 
-    pipes, crawler = build_pipelines(data)
     names = ["extract"] + [type(p).__name__.removesuffix("Pipeline").lower() for p in pipes]
     clock = StageClock(names)
     call = clock.call if per_stage else (lambda _name, fn, *args: fn(*args))
@@ -252,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
             if best is None or sum(spent.values()) < sum(best.values()):
                 best = spent
         assert best is not None
+        # the storage's own cost: the statements of one more (untimed) run, replayed bare
+        log = StatementLog()
+        run_chain(pages, classes, work / "logged", per_stage=False, log=log)
+        sql_ms = 1000 * min(log.replay(work / f"replay{r}") for r in range(rounds)) / len(pages)
         per = {k: 1000 * v / len(pages) for k, v in best.items()}
         parse_ms = 1000 * parse_best / len(pages)
         pipelines_ms = sum(v for k, v in per.items() if k != "extract")
@@ -268,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{pipelines_ms / floor_ms:5.2f}x floor  {pipelines_ms / (batched_ms + minhash_ms):5.2f}x batched floor")
         print(f"  {'floor: bare row + FTS5, 1 commit':34} {store_ms:7.3f}  {store_ms / parse_ms:5.2f}x parse")
         print(f"  {f'  ... 1 commit per {batch}':34} {batched_ms:7.3f}  {batched_ms / parse_ms:5.2f}x parse")
+        print(f"  {'archive + stories: their SQL alone':34} {sql_ms:7.3f}  {sql_ms / store_ms:5.2f}x the floor's row + FTS5"
+              f"  ({len(log.statements) / len(pages):.2f} statements an article, replayed bare)")
         print(f"  {'floor: datasketch MinHash(128)':34} {minhash_ms:7.3f}  {minhash_ms / parse_ms:5.2f}x parse")
         print(f"  {'floor (both)':34} {floor_ms:7.3f}  {floor_ms / parse_ms:5.2f}x parse")
         print(f"  {'extraction + pipelines':34} {pipelines_ms + per['extract']:7.3f}  "
@@ -291,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     result("profile", f"pipelines per article (validate..dedup, {kind} time)", round(pipelines_ms, 3), "ms",
            f"storage floor batched as the archive ({batch} a commit)", round(batched_ms + minhash_ms, 3),
            round(pipelines_ms / (batched_ms + minhash_ms), 2), "", None)
+    result("profile", f"archive + stories SQL alone per article (replayed, {kind} time)", round(sql_ms, 3), "ms",
+           "floor: bare row + FTS5, 1 commit each", round(store_ms, 3), round(sql_ms / store_ms, 2), "", None)
     result("profile", "pipelines per article (validate..dedup)", round(pipelines_ms, 3), "ms",
            "lxml.html.fromstring", round(parse_ms, 3), round(pipelines_ms / parse_ms, 2), "", None)
     result("profile", "storage floor per article (bare row + FTS5 + MinHash)", round(floor_ms, 3), "ms",

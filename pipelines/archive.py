@@ -38,7 +38,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive, archive_url
-from crawler.archive.base import UpsertResult
+from crawler.archive.base import UpsertResult, now_utc
+from crawler.archive.canonical import fold_url, key_url
 from crawler.archive.runs import run_id_for, warc_path
 from crawler.archive.shared import crawler_archive, release_crawler_archive
 
@@ -167,7 +168,8 @@ class ArchivePipeline:
             with archive.transaction():
                 for hook in self.hooks:
                     hook.begin()
-                results = [archive.upsert_article(item, run_id=self.run_id, hosts=self.hosts) for item in items]
+                results = self._store(items) if len(items) > 1 else \
+                    [archive.upsert_article(items[0], run_id=self.run_id, hosts=self.hosts)]
                 stored = list(zip(items, results))
                 for hook in self.hooks:
                     after = hook.stored(stored)
@@ -188,6 +190,53 @@ class ArchivePipeline:
             self.stats.inc_value(f"archive/{result.action}")
         for after in done:
             after()
+
+    def _store(self, items: list[Any]) -> list[UpsertResult]:
+        """Upsert a batch inside the caller's transaction, in order: runs of articles no
+        row holds yet go in a few multi-row statements (`crawler.archive.bulk`, the rows
+        `upsert_article` would write, as the importer writes them); the rest (an archived
+        key, a key an earlier article of the batch holds, a canonical URL on another host,
+        a record `upsert_article` refuses) one at a time through `upsert_article`. Per
+        article that saves the source upsert, two key lookups and the sort-key probe, and
+        a statement's Python overhead on each insert (issue 18)."""
+        from crawler.archive import bulk
+
+        assert self.archive is not None
+        archive = self.archive
+        sqlite = archive.dialect == "sqlite"
+        preps: list[bulk.Prepared | None] = []
+        for item in items:
+            try:
+                preps.append(bulk.prepare(item, sqlite=sqlite))
+            except Exception:  # upsert_article raises it again, in order, and the batch is redone
+                preps.append(None)
+        found = bulk.lookup(archive, [p for p in preps if p is not None])
+        results: list[UpsertResult | None] = [None] * len(items)
+        segment: list[tuple[int, bulk.Prepared]] = []
+        taken: set[str] = set()
+        now = now_utc()
+
+        def insert_segment() -> None:
+            if segment:
+                ids = bulk.insert_new(archive, [p for _, p in segment], run_id=self.run_id, now=now)
+                for (i, _), aid in zip(segment, ids):
+                    results[i] = UpsertResult(aid, "inserted", 1)
+                segment.clear()
+
+        for i, (item, p) in enumerate(zip(items, preps)):
+            keys = set() if p is None else {p.url_key, *([p.skey] if p.skey else ())}
+            if p is None or keys & taken or p.foreign_canonical or found.qualified(p) or found.row_for(p) is not None:
+                insert_segment()
+                results[i] = archive.upsert_article(item, run_id=self.run_id, hosts=self.hosts)
+                if p is not None and p.foreign_canonical:
+                    # keyed with the source's hosts, maybe on the declared address: a later
+                    # article of the batch on that key is not new
+                    keys.add(fold_url(key_url(p.rec.get("url"), p.rec.get("canonical_url"))))
+            else:
+                segment.append((i, p))
+            taken |= keys
+        insert_segment()
+        return [r for r in results if r is not None]
 
     def _write_one(self, item: Any) -> None:
         assert self.archive is not None
