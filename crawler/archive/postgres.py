@@ -261,7 +261,7 @@ class PostgresArchive(Archive):
         """The recent word-pair index (GIN over `tsv_pairs(tsv)`, migration 370) over the
         same newest articles as the recent words' index: made when missing or when its cut
         is not that index's (renewed with it), built CONCURRENTLY, then the older dropped.
-        Expanding an article's pairs costs ~1-2 ms (SQL over its tsv): 2-3 min at 1M for
+        Expanding an article's pairs costs ~1-3 ms (SQL over its tsv): minutes at 1M for
         the newest tenth, and as much on each insert above the cut."""
         st = load_stats(self)
         if st.recent_cut is None or st.pair_cut == st.recent_cut:
