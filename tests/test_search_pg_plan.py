@@ -19,7 +19,7 @@ import pytest
 
 import crawler.archive.pg_plan as pg_plan
 from crawler.archive import open_archive
-from crawler.archive.search import parse_query
+from crawler.archive.search import SearchQuery, Term, parse_query
 from crawler.items import Article
 
 SAMPLE = Path(__file__).resolve().parent.parent / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"
@@ -148,7 +148,12 @@ def test_a_filtered_phrase_reads_tsv_only_for_rows_passing_the_filter(pg: Any) -
     phrase's tsv is read only for the candidates it lets through."""
     q = parse_query('"مجلس النواب"')
     assert q is not None
-    sql, params = pg._candidates_sql(q, [("source", "le12")], None, None, 20, False, False)
+    pg.use_pairs = False  # the words' index (a phrase the pair index cannot answer goes this way)
+    try:
+        sql, params = pg._candidates_sql(q, [("source", "le12")], None, None, 20, False, False)
+        walk_sql, walk_params = pg._candidates_sql(q, [("source", "le12")], None, None, 20, False, True)
+    finally:
+        pg.use_pairs = True
     plan = pg.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)[0]["QUERY PLAN"][0]["Plan"]
 
     def nodes(n: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -167,7 +172,6 @@ def test_a_filtered_phrase_reads_tsv_only_for_rows_passing_the_filter(pg: Any) -
     assert probes["articles"]["Actual Loops"] == candidates
     assert phrase[0]["Actual Loops"] == in_source < candidates / 2
     # and the same rows as walking the date index
-    walk_sql, walk_params = pg._candidates_sql(q, [("source", "le12")], None, None, 20, False, True)
     assert [r["article_id"] for r in pg.fetch(sql, params)] == [r["article_id"] for r in pg.fetch(walk_sql, walk_params)]
 
 
@@ -182,6 +186,7 @@ def test_optimize_renews_the_recent_index_once_new_articles_outgrow_it(pg: Any, 
     after = _recent(pg)
     assert len(after) == 1 and after != before
     assert pg._text_stats().recent_cut > cut
+    assert pg._text_stats().pair_cut == pg._text_stats().recent_cut and len(pg._pair_indexes()) == 1
     got = [i["id"] for i in pg.search("المغرب", sort="date", limit=20).items]
     pg.use_slices = False
     try:
@@ -200,3 +205,71 @@ def test_a_range_bitmap_is_anded_in_only_where_it_pays() -> None:
     assert common is not None and rare_pair is not None
     assert pg_plan.range_bitmap_pays(st, common, 998_000)  # 2k rows against 50k matches
     assert not pg_plan.range_bitmap_pays(st, rare_pair, 910_000)  # 90k rows against 25 matches
+
+
+PHRASES = ('"مجلس النواب"', '"الحكومة المغربية"', '"رئيس الحكومة"', '"مجلس النواب" المغرب',
+           '"رئيس الحكومة" "مجلس النواب"', '"وزارة الداخلية المغربية"', '"رئيس رئيس"')
+
+
+def test_the_pair_index_holds_exactly_the_adjacent_words_of_tsv(pg: Any) -> None:
+    """`tsv_pairs` (migration 370) from tsv's own positions: "a b" is indexed exactly where
+    ``tsv @@ 'a <-> b'`` holds, across the title/body seam too (tsv's concatenation makes
+    the title's last word and the body's first adjacent)."""
+    rows = pg.fetch("SELECT article_id, tsv::text AS tsv FROM article_text ORDER BY article_id LIMIT 40")
+    for r in rows[:5]:
+        pairs = pg.fetchval("SELECT tsv_pairs(tsv)::text FROM article_text WHERE article_id = ?", (r["article_id"],))
+        for lexeme in pairs.split("' '")[:60]:
+            a, b = lexeme.strip("'").split(" ")
+            assert pg.fetchval("SELECT tsv @@ to_tsquery('simple', ?) FROM article_text WHERE article_id = ?",
+                               (f"{a} <-> {b}", r["article_id"]))
+    for words in (("مجلس", "نواب"), ("رييس", "حكوم"), ("حكوم", "مغربي"), ("مغربي", "حكوم")):
+        by_pairs = pg.fetchval("SELECT count(*) FROM article_text WHERE tsv_pairs(tsv) @@ ?::tsquery",
+                               (pg_plan.pair_tsquery([" ".join(words)]),))
+        by_tsv = pg.fetchval("SELECT count(*) FROM article_text WHERE tsv @@ to_tsquery('simple', ?)",
+                             (" <-> ".join(words),))
+        assert by_pairs == by_tsv, words
+    seam = pg.fetchval("SELECT tsv_pairs(setweight(to_tsvector('simple', 'a b'), 'A') || "
+                       "setweight(to_tsvector('simple', 'c d'), 'B'))::text")
+    assert seam == "'a b' 'b c' 'c d'"
+
+
+def test_phrases_from_the_pair_index_return_the_same_rows(pg: Any) -> None:
+    """Same rows, same order, with and without the pair index, for every shape; a
+    two-word phrase reads no tsv (no phrase test in the plan) and uses the pair index."""
+    found = 0
+    for q in PHRASES:
+        for kw in SHAPES:
+            for sort in ("date", "relevance"):
+                pg.use_pairs = False
+                try:
+                    want = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+                finally:
+                    pg.use_pairs = True
+                got = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+                assert got == want, (q, kw, sort)
+                found += bool(want)
+    assert found >= len(PHRASES) * len(SHAPES)  # most of them match something
+    st = pg._text_stats()
+    assert st.pair_cut is not None and st.pair_cut == st.recent_cut  # made by optimize with the recent index
+    q = parse_query('"مجلس النواب"')
+    assert q is not None
+    sql, params = pg._candidates_sql(q, [("source", "le12")], st.pair_cut, None, 20, False, False)
+    plan = "\n".join(r["QUERY PLAN"] for r in pg.fetch("EXPLAIN " + sql, params))
+    assert pg_plan.PAIR_INDEX in plan and "ts_match_vq" not in plan, plan
+    below, _ = pg._candidates_sql(q, [("source", "le12")], st.pair_cut - 1, None, 20, False, False)
+    assert "tsv_pairs" not in below  # rows the pair index does not hold: the words' index
+    # a prefix phrase is left to the words' index and the tsv test
+    assert pg._pairs(SearchQuery((Term(("مجلس", "نو"), True),))) is None
+    three = parse_query('"وزارة الداخلية المغربية"')
+    assert three is not None
+    plan3 = pg_plan.pair_lexemes(three)
+    assert plan3 is not None and len(plan3[0]) == 2 and plan3[2]  # both pairs, and still tested
+
+
+def test_pair_lexemes_leave_unusual_words_to_the_words_index() -> None:
+    q = SearchQuery((Term(("a.b", "def")), Term(("مجلس", "نواب"))))
+    plan = pg_plan.pair_lexemes(q)
+    assert plan is not None
+    pairs, rest, check = plan
+    assert pairs == ["مجلس نواب"] and [t.words for t in rest.terms] == [("a.b",), ("def",)] and check
+    assert pg_plan.pair_tsquery(["a'b c"]) == "'a''b c'"

@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive.search import SearchQuery
+from crawler.archive.search import SearchQuery, Term
 
 if TYPE_CHECKING:
     from crawler.archive.base import Archive
@@ -76,6 +76,11 @@ RECENT_INDEX = "article_text_tsv_recent"
 RECENT_SHARE = 0.1
 RECENT_MIN_ROWS = 50_000
 RECENT_RENEW_AT = 2.0
+# The recent word-pair index (over `tsv_pairs(tsv)`, migration 370; made with the recent
+# words' index and over the same newest articles) and the phrase words it can answer: one
+# token of to_tsvector('simple', ...) each (see `pair_lexemes`).
+PAIR_INDEX = "article_text_pairs_recent"
+_PLAIN_WORD = re.compile(r"^[^\W_]{1,200}$")
 
 
 @dataclass
@@ -87,6 +92,7 @@ class TextStats:
     key_lo: int | None = None
     key_hi: int | None = None
     recent_cut: int | None = None  # the recent GIN index covers sort_key >= this (None: no such index)
+    pair_cut: int | None = None  # the recent word-pair index covers sort_key >= this (None: none)
     loaded_at: float = 0.0
 
     @property
@@ -144,6 +150,11 @@ def load_stats(archive: Archive) -> TextStats:
         "WHERE i.indrelid = 'article_text'::regclass AND c.relname LIKE ? AND i.indisvalid",
         (RECENT_INDEX + "%",))]
     st.recent_cut = max((c for c in cuts if c is not None), default=None)
+    pair_cuts = [recent_cut(r["pred"]) for r in archive.fetch(
+        "SELECT pg_get_expr(i.indpred, i.indrelid) AS pred FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = 'article_text'::regclass AND c.relname LIKE ? AND i.indisvalid",
+        (PAIR_INDEX + "%",))]
+    st.pair_cut = max((c for c in pair_cuts if c is not None), default=None)
     return st
 
 
@@ -339,3 +350,34 @@ def slice_cheaper(st: TextStats, q: SearchQuery, filters: list[tuple[str, Any]],
     if any(len(t.words) > 1 for t in q.terms):
         slice_cost += SLICE_MARGIN * needed / PHRASE_FACTOR * WALK_ROW_COST
     return slice_cost < walk_rows * WALK_ROW_COST
+
+
+def pair_lexemes(q: SearchQuery) -> tuple[list[str], SearchQuery, bool] | None:
+    """How the word-pair index answers `q`: (the pair lexemes every match holds, the terms
+    left to the words' index, whether the phrase must still be tested on tsv); None when no
+    phrase can use it.
+
+    A two-word phrase is its pair lexeme exactly (the index's pairs are tsv's own adjacent
+    positions, so `a <-> b` holds where "a b" is indexed); a longer one holds each of its
+    pairs, but they may be apart, so it is tested too. A phrase ending in a prefix, or with
+    a word `to_tsquery` might split or fold differently (not letters or digits only, upper
+    case), is left to the words' index and the test, as before."""
+    pairs: list[str] = []
+    rest: list[Term] = []
+    check = False
+    for t in q.terms:
+        if len(t.words) > 1 and not t.prefix and all(_PLAIN_WORD.match(w) and w == w.lower() for w in t.words):
+            pairs += [f"{a} {b}" for a, b in zip(t.words, t.words[1:])]
+            check = check or len(t.words) > 2
+            continue
+        if len(t.words) > 1:
+            check = True
+        rest += [Term((w,), t.prefix and i == len(t.words) - 1) for i, w in enumerate(t.words)]
+    if not pairs:
+        return None
+    return list(dict.fromkeys(pairs)), SearchQuery(tuple(rest)), check
+
+
+def pair_tsquery(pairs: list[str]) -> str:
+    """The tsquery text (for ``?::tsquery``) matching every pair lexeme."""
+    return " & ".join("'" + p.replace("\\", "\\\\").replace("'", "''") + "'" for p in pairs)

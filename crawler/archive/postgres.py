@@ -25,12 +25,15 @@ from psycopg.types.json import Jsonb
 
 from crawler.archive.base import Archive, SearchResult
 from crawler.archive.pg_plan import (
+    PAIR_INDEX,
     RECENT_INDEX,
     SLICE_MARGIN,
     STATS_TTL,
     TextStats,
     choose_walk,
     load_stats,
+    pair_lexemes,
+    pair_tsquery,
     range_bitmap_pays,
     recent_index_plan,
     slice_cheaper,
@@ -91,6 +94,10 @@ class PostgresArchive(Archive):
         self.use_slices = True
         """Search the newest slice of the archive first where that is cheaper (tests and
         benchmarks compare with False)."""
+        self.use_pairs = True
+        """Answer quoted phrases from the word-pair index where there is one (tests and
+        benchmarks compare with False)."""
+        self._plain: dict[tuple[str, ...], bool] = {}
 
     def _connect(self) -> psycopg.Connection[dict[str, Any]]:
         conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row, connect_timeout=10)
@@ -223,6 +230,7 @@ class PostgresArchive(Archive):
         if not make:
             for name in old:
                 self.execute(f"SELECT gin_clean_pending_list('\"{name}\"'::regclass)")
+            self._renew_pair_index()
             return
         cut = self.fetchval("SELECT sort_key FROM article_text ORDER BY sort_key DESC OFFSET ? LIMIT 1", (want,))
         if cut is None:
@@ -247,6 +255,40 @@ class PostgresArchive(Archive):
         self.execute("ANALYZE article_text")
         log.info("recent GIN index %s: the newest %d articles (sort_key >= %d)", name, want, cut)
         self._stats = None
+        self._renew_pair_index()
+
+    def _renew_pair_index(self) -> None:
+        """The recent word-pair index (GIN over `tsv_pairs(tsv)`, migration 370) over the
+        same newest articles as the recent words' index: made when missing or when its cut
+        is not that index's (renewed with it), built CONCURRENTLY, then the older dropped.
+        Expanding an article's pairs costs ~1-3 ms (SQL over its tsv): minutes at 1M for
+        the newest tenth, and as much on each insert above the cut."""
+        st = load_stats(self)
+        if st.recent_cut is None or st.pair_cut == st.recent_cut:
+            for name in self._pair_indexes():
+                self.execute(f"SELECT gin_clean_pending_list('\"{name}\"'::regclass)")
+            return
+        if not self.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'tsv_pairs' "
+                             "AND pronamespace = current_schema()::regnamespace"):
+            return  # not migrated to 370 (a read-only opener)
+        old = self._pair_indexes()
+        name = f"{PAIR_INDEX}_{uuid.uuid4().hex[:8]}"
+        concurrently = "" if self._local.depth else "CONCURRENTLY "
+        try:
+            self.execute(f'CREATE INDEX {concurrently}"{name}" ON article_text USING GIN (tsv_pairs(tsv)) '
+                         f"WITH (gin_pending_list_limit = 512) WHERE sort_key + 0 >= {int(st.recent_cut)}::bigint")
+        except psycopg.Error:
+            self.execute(f'DROP INDEX {concurrently}IF EXISTS "{name}"')
+            raise
+        for stale in old:
+            self.execute(f'DROP INDEX {concurrently}IF EXISTS "{stale}"')
+        log.info("recent word-pair index %s (sort_key >= %d)", name, st.recent_cut)
+        self._stats = None
+
+    def _pair_indexes(self) -> list[str]:
+        return [r["name"] for r in self.fetch(
+            "SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'article_text'::regclass AND c.relname LIKE ?", (PAIR_INDEX + "%",))]
 
     def _lower_bound(self, col: str, lo: int, q: SearchQuery | None) -> list[str]:
         """The conditions for ``col >= lo`` (each takes `lo` as its parameter). On the GIN
@@ -273,6 +315,10 @@ class PostgresArchive(Archive):
         ``ORDER BY sort_key + 0`` cannot use a date index, so the planner takes the GIN
         bitmap (and a top-N sort). See `crawler.archive.pg_plan`."""
         phrase = any(len(t.words) > 1 for t in q.terms)
+        pairs = self._pairs(q)
+        st = self._stats
+        if pairs is not None and st is not None and st.pair_cut is not None and lo is not None and lo >= st.pair_cut:
+            return self._pair_candidates_sql(q, pairs, filters, lo, hi)
         if walk is False and (phrase or filters):
             return self._phrase_candidates_sql(q, filters, lo, hi, with_tsv, phrase)
         match = "ts_match_vq(t.tsv, to_tsquery('simple', ?))" if walk else "t.tsv @@ to_tsquery('simple', ?)"
@@ -340,11 +386,90 @@ class PostgresArchive(Archive):
         sql += " ORDER BY c.sk DESC"
         return sql, params
 
+    def _pairs(self, q: SearchQuery) -> tuple[list[str], SearchQuery, bool] | None:
+        """`pg_plan.pair_lexemes` of `q` when the word-pair index can answer it here."""
+        st = self._stats
+        if not self.use_pairs or st is None or st.pair_cut is None:
+            return None
+        plan = pair_lexemes(q)
+        if plan is None:
+            return None
+        for t in q.terms:
+            if len(t.words) > 1 and not self._plain_words(t.words):
+                return None
+        return plan
+
+    def _plain_words(self, words: tuple[str, ...]) -> bool:
+        """Does ``to_tsvector('simple', ...)`` read `words` as themselves, one position
+        each? Then the phrase's tsquery is their pairs' (`pg_plan.pair_lexemes` only lets
+        letters and digits through; this is the server's word on it, cached)."""
+        ok = self._plain.get(words)
+        if ok is None:
+            got = self.fetchval(
+                "SELECT array_agg(lexeme ORDER BY positions[1]) = ?::text[] AND bool_and(cardinality(positions) = 1) "
+                "AND max(positions[1]) = ? FROM unnest(to_tsvector('simple', ?))",
+                (list(words), len(words), " ".join(words)))
+            ok = bool(got) and len(set(words)) == len(words)
+            if len(self._plain) > 1000:
+                self._plain.clear()
+            self._plain[words] = ok
+        return ok
+
+    def _pair_candidates_sql(self, q: SearchQuery, pairs: tuple[list[str], SearchQuery, bool],
+                             filters: list[tuple[str, Any]], lo: int | None, hi: int | None) -> tuple[str, list[Any]]:
+        """Phrases from the word-pair index (migration 370): the bitmap of the phrase's pair
+        lexemes (ANDed with the other terms' words and a B-tree range of the slice where the
+        planner finds that cheaper), sorted newest first, then the filters probed in that
+        order as on the words' GIN path (`_phrase_candidates_sql`). A two-word phrase is
+        then exact: no tsv is read. A longer one, or another phrase the pairs cannot answer,
+        is still tested on its candidates' tsv."""
+        lexemes, rest, check = pairs
+        inner = ["tsv_pairs(tsv) @@ ?::tsquery"]
+        params: list[Any] = [pair_tsquery(lexemes)]
+        if rest.terms:
+            inner.append("tsv @@ to_tsquery('simple', ?)")
+            params.append(rest.tsquery())
+        if lo is not None:
+            # `lo` is at or above the pair index's cut (`_candidates_sql`): the bound on
+            # sort_key + 0 lets the planner prove the index's predicate, as for the recent
+            # words' index (`_lower_bound`), a B-tree range ANDed in only where it pays
+            conds = self._lower_bound("sort_key", lo, SearchQuery(tuple(
+                Term((w,)) for t in q.terms for w in t.words)))
+            if "sort_key + 0 >= ?" not in conds:
+                conds.append("sort_key + 0 >= ?")
+            inner += conds
+            params += [lo] * len(conds)
+        if hi is not None:
+            inner.append("sort_key <= ?")
+            params.append(hi)
+        sql = (f"SELECT c.article_id, c.sk AS sort_key FROM "
+               f"(SELECT article_id, sort_key + 0 AS sk{', tsv AS ctsv' if check else ''} FROM article_text "
+               f"WHERE {' AND '.join(inner)} ORDER BY sk DESC) c")
+        key = "c.article_id"
+        if filters:
+            sql += (" CROSS JOIN LATERAL (SELECT a.id FROM articles a WHERE "
+                    + " AND ".join(["a.id = c.article_id", *(f"a.{col} = ?" for col, _ in filters)]) + " OFFSET 0) f")
+            params += [v for _, v in filters]
+            key = "f.id"
+        if check:
+            sql += (f" CROSS JOIN LATERAL (SELECT 1 WHERE {key} IS NOT NULL AND "
+                    "ts_match_vq(c.ctsv, to_tsquery('simple', ?)) OFFSET 0) m")
+            params.append(q.tsquery())
+        sql += " ORDER BY c.sk DESC"
+        return sql, params
+
     def _plan(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
               needed: int) -> tuple[bool | None, float | None]:
         """(walk the date index?, the span of the newest slice to search first or None);
         see `crawler.archive.pg_plan`."""
         st = self._text_stats()
+        if self._pairs(q) is not None and not any(c not in ("source", "topic") for c, _ in filters):
+            # above the pair index's cut, the phrase's matches themselves, as a rare word's
+            # GIN bitmap gives them: slices from the newest, the first stopping at the cut
+            # (`_sliced`), the rest as before (the words' index and the tsv test)
+            span = slice_span(st, q, filters, needed)
+            if span is not None:
+                return False, span
         walk = choose_walk(st, q, filters, lo, hi, needed)
         if walk is None or any(c not in ("source", "topic") for c, _ in filters):
             return walk, None
