@@ -170,12 +170,16 @@ class StoryIndex:
         return self.add_fingerprint(key, fp, published_key(published), doc_id)
 
     def add_batch(self, reports: Sequence[tuple[str, Fingerprint, str, int | None]],
-                  *, known_new: bool | Sequence[bool] = False) -> list[Assignment]:
+                  *, known_new: bool | Sequence[bool] = False,
+                  keys: Sequence[list[int]] | None = None) -> list[Assignment]:
         """`add_fingerprint` for each (key, fingerprint, published key, doc id) in order:
         the same stories, with the store reading what the batch needs ahead in a few
-        queries. `known_new`: for all reports or each. Call inside the store's transaction."""
+        queries. `known_new`: for all reports or each; `keys`: their `epoch_keys` when
+        the caller has them (computed where the fingerprints were). Call inside the
+        store's transaction."""
         new = [known_new] * len(reports) if isinstance(known_new, bool) else list(known_new)
-        keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
+        if keys is None:
+            keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
         self.store.prefetch([(k, r[3]) for k, r in zip(keys, reports)], self.params.max_candidates,
                             known_new=all(new))
         return [self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k)
