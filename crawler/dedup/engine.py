@@ -141,6 +141,12 @@ class IndexStore(Protocol):
                  *, known_new: bool = False) -> None:
         """Read ahead what a batch of reports (epoch band keys, doc id) will look up."""
 
+    def alone(self, keys: Sequence[Sequence[int]]) -> list[bool]:
+        """After `prefetch` of a batch: for each report (its epoch band keys), whether
+        none of its keys is held by an indexed report or by another of the batch, so
+        that it can have no candidate while the batch is added (a report added
+        earlier in the batch holds only keys counted here; nothing else adds keys)."""
+
 
 @dataclass
 class Assignment:
@@ -182,8 +188,17 @@ class StoryIndex:
             keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
         self.store.prefetch([(k, r[3]) for k, r in zip(keys, reports)], self.params.max_candidates,
                             known_new=all(new))
-        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k)
-                for (key, fp, published, doc_id), n, k in zip(reports, new, keys)]
+        alone = self.store.alone(keys)
+        out = []
+        for (key, fp, published, doc_id), n, k, a in zip(reports, new, keys, alone):
+            if n and a:  # no candidate possible: a story of its own (what the full path finds)
+                head = Head(published, key)
+                story = story_id_for(head)
+                out.append(Assignment(story, self.store.add(key, published, story, fp, doc_id, k, new_story=True)))
+                self.store.set_head(story, head)
+            else:
+                out.append(self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k))
+        return out
 
     def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
                         *, known_new: bool = False, keys: list[int] | None = None) -> Assignment:

@@ -34,9 +34,10 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -244,6 +245,17 @@ class SqlStore:
                 wanted.update(self.candidates(keys, limit))
         self._read_docs(wanted)
         self._read_heads(self._docs[i][0].story_id for i in wanted if i in self._docs)
+
+    def alone(self, keys: Sequence[Sequence[int]]) -> list[bool]:
+        """See `IndexStore.alone`: a key counts as held when stored (`prefetch` read
+        every key of the batch), pending in this transaction, or in two reports of
+        the batch (or twice in one: never alone then, the full path decides)."""
+        count = Counter(chain.from_iterable(keys))
+        bands, pend = self._bands.keys(), self._pend.keys()
+        out = []
+        for ks in keys:
+            out.append(all(count[k] == 1 for k in ks) and not (bands & ks) and not (pend & ks))
+        return out
 
     # --- IndexStore -------------------------------------------------------------------
     def find(self, key: str, doc_id: int | None) -> tuple[IndexedDoc, Fingerprint] | None:
