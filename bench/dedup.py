@@ -292,7 +292,7 @@ def scale(corpus_docs: list[dict[str, Any]], sizes: list[int], baseline_max: int
                   f"{marks[c]['window_us']:.0f} µs/doc in the last {WINDOW}, RSS {marks[c]['rss'] / 2**20:.0f} MiB, "
                   f"{marks[c]['blocks']} Python objects", flush=True)
 
-    dedup.add_stream(iter_article_rows(archive, batch=500), workers=workers, known_new=True, progress=progress)
+    dedup.add_stream(iter_article_rows(archive, batch=500, texts=False), workers=workers, known_new=True, progress=progress)
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     main_cpu = time.process_time() - cpu_start
     worker_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)

@@ -110,6 +110,21 @@ def test_batches_give_the_stories_of_one_article_at_a_time(archives: dict[str, A
     check_labels(rows)
 
 
+def test_the_stream_whose_workers_read_the_texts_gives_the_stories_of_one_at_a_time(
+        archives: dict[str, Any]) -> None:
+    """`add_stream` on rows without their texts (a rebuild's): the worker processes read
+    them by id from the archive and send back packed fingerprints and band keys; the
+    stories are those of one article at a time."""
+    one, rows = archives["one"], archives["rows"]
+    for aid in _ids(one):
+        ArchiveDedup(one).assign(aid)
+    keyed = {r["id"]: r for r in rows.fetch("SELECT id, url_key FROM articles")}
+    batches = [[keyed[i] for i in chunk] for chunk in _batches(_ids(rows), 37)]
+    done = ArchiveDedup(rows).add_stream(iter(batches), workers=2, known_new=True, per_transaction=100)
+    assert done == len(ORDER)
+    assert snapshot(rows) == snapshot(one)
+
+
 def test_reindexing_changed_articles_in_a_batch_matches_one_at_a_time(archives: dict[str, Any]) -> None:
     one, many = archives["one"], archives["many"]
     for a in (one, many):

@@ -141,6 +141,12 @@ class IndexStore(Protocol):
                  *, known_new: bool = False) -> None:
         """Read ahead what a batch of reports (epoch band keys, doc id) will look up."""
 
+    def alone(self, keys: Sequence[Sequence[int]]) -> list[bool]:
+        """After `prefetch` of a batch: for each report (its epoch band keys), whether
+        none of its keys is held by an indexed report or by another of the batch, so
+        that it can have no candidate while the batch is added (a report added
+        earlier in the batch holds only keys counted here; nothing else adds keys)."""
+
 
 @dataclass
 class Assignment:
@@ -170,16 +176,29 @@ class StoryIndex:
         return self.add_fingerprint(key, fp, published_key(published), doc_id)
 
     def add_batch(self, reports: Sequence[tuple[str, Fingerprint, str, int | None]],
-                  *, known_new: bool | Sequence[bool] = False) -> list[Assignment]:
+                  *, known_new: bool | Sequence[bool] = False,
+                  keys: Sequence[list[int]] | None = None) -> list[Assignment]:
         """`add_fingerprint` for each (key, fingerprint, published key, doc id) in order:
         the same stories, with the store reading what the batch needs ahead in a few
-        queries. `known_new`: for all reports or each. Call inside the store's transaction."""
+        queries. `known_new`: for all reports or each; `keys`: their `epoch_keys` when
+        the caller has them (computed where the fingerprints were). Call inside the
+        store's transaction."""
         new = [known_new] * len(reports) if isinstance(known_new, bool) else list(known_new)
-        keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
+        if keys is None:
+            keys = [epoch_keys(fp.band_keys, published) for _key, fp, published, _doc_id in reports]
         self.store.prefetch([(k, r[3]) for k, r in zip(keys, reports)], self.params.max_candidates,
                             known_new=all(new))
-        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k)
-                for (key, fp, published, doc_id), n, k in zip(reports, new, keys)]
+        alone = self.store.alone(keys)
+        out = []
+        for (key, fp, published, doc_id), n, k, a in zip(reports, new, keys, alone):
+            if n and a:  # no candidate possible: a story of its own (what the full path finds)
+                head = Head(published, key)
+                story = story_id_for(head)
+                out.append(Assignment(story, self.store.add(key, published, story, fp, doc_id, k, new_story=True)))
+                self.store.set_head(story, head)
+            else:
+                out.append(self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k))
+        return out
 
     def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
                         *, known_new: bool = False, keys: list[int] | None = None) -> Assignment:

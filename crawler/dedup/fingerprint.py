@@ -238,3 +238,60 @@ def _title_figures(title: str | None) -> frozenset[tuple[int, str]]:
     if not title:
         return frozenset()
     return frozenset((slot ^ 0x5A5A5A5A, v) for slot, v in figures(title))
+
+
+class StoredFingerprint(Fingerprint):
+    """A fingerprint held in its stored form (the shingle blob and the figures text),
+    decoded only when a comparison needs it: most reports a streaming pass indexes are
+    never anyone's candidate in the transaction that writes them, so they go from the
+    worker that made them to the database without being decoded or re-encoded."""
+
+    def __init__(self, blob: bytes, figs: str, band_keys: list[int] | None = None) -> None:
+        self._blob = blob
+        self._figs = figs
+        self._order: np.ndarray | None = None
+        self._figures: frozenset[tuple[int, str]] | None = None
+        self.band_keys = band_keys if band_keys is not None else []
+        self._sorted = None
+
+    def _decode(self) -> None:
+        fp = Fingerprint.from_stored(self._blob, self._figs)
+        self._order, self._figures = fp.order, fp.figures
+
+    @property
+    def order(self) -> np.ndarray:
+        if self._order is None:
+            self._decode()
+        assert self._order is not None
+        return self._order
+
+    @order.setter
+    def order(self, value: np.ndarray) -> None:
+        self._order = value
+        self._blob = value.astype("<u4").tobytes()
+        self._sorted = None
+
+    @property
+    def figures(self) -> frozenset[tuple[int, str]]:
+        if self._figures is None:
+            self._decode()
+        assert self._figures is not None
+        return self._figures
+
+    @figures.setter
+    def figures(self, value: frozenset[tuple[int, str]]) -> None:
+        self._figures = value
+        self._figs = ";".join(f"{slot:x}:{v}" for slot, v in sorted(value))
+
+    @property
+    def size(self) -> int:
+        return len(self._blob) // 4
+
+    def shingles_blob(self) -> bytes:
+        return self._blob
+
+    def figures_text(self) -> str:
+        return self._figs
+
+    def __repr__(self) -> str:
+        return f"StoredFingerprint(size={self.size}, figures={self._figs!r})"

@@ -44,6 +44,9 @@ class MemoryStore:
         # as the SQL store: most shared keys first, then the latest
         return sorted(shared, key=lambda i: (-shared[i], -i))[:limit]
 
+    def alone(self, keys: Sequence[Sequence[int]]) -> list[bool]:
+        return [False] * len(keys)  # no shortcut: every report is looked up
+
     def load(self, doc_ids: Sequence[int]) -> list[tuple[IndexedDoc, Fingerprint]]:
         return [self.docs[i] for i in doc_ids]
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -91,15 +92,17 @@ class SqlStore:
         self._reset()
 
     def _reset(self) -> None:
-        self._rows: list[tuple[int, int]] = []
-        """Band rows of this transaction not written yet (`flush` writes them sorted)."""
+        self._row_keys: list[int] = []
+        self._row_ids: list[int] = []
+        """Band rows (key, report) of this transaction not written yet, as two flat
+        lists: no tuple a row until `flush` writes them (zip reuses its tuple)."""
         self._bands: dict[int, list[int]] = {}
         """Band key -> the stored reports holding it; keys none holds have no entry
         (most keys of a new report: no empty list each)."""
         self._looked: set[int] = set()
         """Band keys whose stored rows are in `_bands`."""
         self._pend: dict[int, int] = {}
-        """Band key -> the last report of this transaction holding it (`_rows` unwritten);
+        """Band key -> the last report of this transaction holding it (rows unwritten);
         `_multi` lists them all where there are several. Kept in dict and set operations
         that run in C: most keys are a single report's."""
         self._multi: dict[int, list[int]] = {}
@@ -245,6 +248,15 @@ class SqlStore:
         self._read_docs(wanted)
         self._read_heads(self._docs[i][0].story_id for i in wanted if i in self._docs)
 
+    def alone(self, keys: Sequence[Sequence[int]]) -> list[bool]:
+        """See `IndexStore.alone`: a key counts as held when stored (`prefetch` read
+        every key of the batch), pending in this transaction, or in two reports of
+        the batch (or twice in one: never alone then, the full path decides)."""
+        count = Counter(chain.from_iterable(keys))
+        taken = {k for k, n in count.items() if n > 1}
+        taken.update(self._bands.keys() & count.keys(), self._pend.keys() & count.keys())
+        return [taken.isdisjoint(ks) for ks in keys]
+
     # --- IndexStore -------------------------------------------------------------------
     def find(self, key: str, doc_id: int | None) -> tuple[IndexedDoc, Fingerprint] | None:
         if doc_id is None:
@@ -260,7 +272,8 @@ class SqlStore:
         i = doc.doc_id
         if i in self._new_docs:  # added earlier in this transaction: never written
             del self._new_docs[i]
-            self._rows = [r for r in self._rows if r[1] != i]
+            kept = [(k, d) for k, d in zip(self._row_keys, self._row_ids) if d != i]
+            self._row_keys, self._row_ids = [k for k, _ in kept], [d for _, d in kept]
             for k in set(keys):
                 ids = self._multi.get(k)
                 if ids and i in ids:
@@ -334,10 +347,11 @@ class SqlStore:
         self._by_story.setdefault(story_id, set()).add(doc_id)
         if keys:
             pend = self._pend
-            for k in pend.keys() & set(keys):  # another report of this transaction has it
+            for k in pend.keys() & keys:  # another report of this transaction has it
                 self._multi.setdefault(k, [pend[k]]).append(doc_id)
             pend.update(zip(keys, repeat(doc_id)))
-            self._rows.extend(zip(keys, repeat(doc_id)))
+            self._row_keys.extend(keys)
+            self._row_ids.extend([doc_id] * len(keys))
         if new_story and story_id not in self.touched:
             # the common case, a report of its own: it is its story's canonical report;
             # no canonical refresh needed
@@ -440,12 +454,12 @@ class SqlStore:
             self._many("UPDATE articles SET story_id = ? WHERE id = ?",
                        [(docs[i][0].story_id, i) for i, c in self._new_docs.items() if not c])
             self._new_docs = {}
-        if self._rows:
-            rows = self._rows
+        if self._row_keys:
+            keys, ids = self._row_keys, self._row_ids
             # stored now: a later lookup of these keys in this transaction reads them again
             self._looked.difference_update(self._pend.keys())
-            self._rows, self._pend, self._multi = [], {}, {}
-            self._write_bands(rows)
+            self._row_keys, self._row_ids, self._pend, self._multi = [], [], {}, {}
+            self._write_bands(keys, ids)
         heads = self._heads
         if self._new_stories:
             rows3 = []
@@ -484,7 +498,7 @@ class SqlStore:
             "FROM unnest(?::bigint[], ?::text[], ?::boolean[]) AS v(id, story_id, canon) WHERE a.id = v.id",
             (ids, [docs[i][0].story_id for i in ids], [new[i] for i in ids]))
 
-    def _write_bands(self, rows: list[tuple[int, int]]) -> None:
+    def _write_bands(self, keys: list[int], ids: list[int]) -> None:
         a = self.archive
         if a.dialect == "postgresql":
             # COPY: 4-8x an INSERT of the same rows. A report's band rows can only be
@@ -493,7 +507,7 @@ class SqlStore:
             # the conflict, as before
             import psycopg
 
-            rows = sorted(set(rows), key=itemgetter(0))  # B-tree inserts in key order
+            rows = sorted(set(zip(keys, ids)), key=itemgetter(0))  # B-tree inserts in key order
             a.execute("SAVEPOINT dedup_band_copy")
             try:
                 with a._conn().cursor() as cur:
@@ -512,7 +526,8 @@ class SqlStore:
                           "SELECT * FROM unnest(?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING",
                           ([k for k, _ in chunk], [i for _, i in chunk]))
             return
-        self._many("INSERT INTO dedup_band (band_key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
+        a._conn().executemany("INSERT INTO dedup_band (band_key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                              zip(keys, ids))
 
     def flush(self) -> None:
         """Write everything this transaction has pending."""

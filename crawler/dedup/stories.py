@@ -20,13 +20,15 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.dedup.engine import Assignment, StoryIndex, published_key
-from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter
+from crawler.dedup.engine import Assignment, StoryIndex, epoch_keys, published_key
+from crawler.dedup.fingerprint import DedupParams, Fingerprint, Fingerprinter, StoredFingerprint
 from crawler.dedup.sqlstore import INDEX_PARAMS, SqlStore
 
 logger = logging.getLogger(__name__)
 
 _ARTICLE_COLUMNS = "id, url_key, title, body_text, summary, date_published, sort_key"
+_KEY_COLUMNS = "id, url_key, sort_key"
+_TEXT_COLUMNS = "id, title, body_text, summary, date_published"
 BATCH = 500
 PER_TRANSACTION = 2000
 """Rows a streaming pass (rebuild, backfill) indexes per transaction: each commit
@@ -149,17 +151,23 @@ class ArchiveDedup:
         of them is indexed yet (a rebuild, or articles without a story)."""
         if not rows:
             return 0
+        return self._add_reports([self._report(row, None if fps is None else fps[i]) for i, row in enumerate(rows)],
+                                 known_new=known_new and fps is not None)
+
+    def _add_reports(self, reports: list[tuple[str, Fingerprint, str, int]], *, known_new: bool = False,
+                     keys: list[list[int]] | None = None) -> int:
+        """Index (url key, fingerprint, published key, article id) reports in one
+        transaction; `keys`: their epoch band keys when already computed."""
         try:
             with self.archive.transaction():
                 self.store.lock()
-                self.index.add_batch([self._report(row, None if fps is None else fps[i])
-                                      for i, row in enumerate(rows)], known_new=known_new and fps is not None)
+                self.index.add_batch(reports, known_new=known_new, keys=keys)
                 self.store.flush()
                 self.store.refresh_canonical()
         except BaseException:
             self.store.discard()
             raise
-        return len(rows)
+        return len(reports)
 
     def add_stream(self, batches: Iterator[list[dict[str, Any]]], *, workers: int | None = None,
                    known_new: bool = False, progress: Callable[[int], None] | None = None,
@@ -167,24 +175,25 @@ class ArchiveDedup:
         """Index a stream of row batches: fingerprints are computed by `workers`
         processes (default: one per core; 0: in this process) while this one does
         the lookups and writes, which must stay serial; batches are joined into
-        transactions of at least `per_transaction` rows."""
+        transactions of at least `per_transaction` rows. Rows without their texts
+        (``iter_article_rows(texts=False)``) have them read by id where they are
+        fingerprinted: by the workers, from the archive, when it is shared."""
         done = 0
-        rows: list[dict[str, Any]] = []
-        fps: list[Fingerprint] = []
-        with FingerprintPool(self.fingerprinter.params, workers) as pool:
-            for batch, batch_fps in pool.map(batches):
-                # with their fingerprints, the rows' texts are not needed: not kept for
-                # the transaction (memory stays a batch of texts, not 2,000 of them)
-                rows += [{"id": r["id"], "url_key": r["url_key"], "date_published": r.get("date_published")}
-                         for r in batch]
-                fps += batch_fps
-                if len(rows) >= per_transaction:
-                    done += self.add_rows(rows, fps, known_new=known_new)
-                    rows, fps = [], []
+        reports: list[tuple[str, Fingerprint, str, int]] = []
+        keys: list[list[int]] = []
+        with FingerprintPool(self.fingerprinter.params, workers, archive=self.archive) as pool:
+            for batch in pool.map(batches):
+                # only what the index needs is kept for the transaction (memory stays a
+                # batch of texts, not 2,000 of them)
+                reports += batch.reports
+                keys += batch.keys
+                if len(reports) >= per_transaction:
+                    done += self._add_reports(reports, known_new=known_new, keys=keys)
+                    reports, keys = [], []
                     if progress:
                         progress(done)
-            if rows:
-                done += self.add_rows(rows, fps, known_new=known_new)
+            if reports:
+                done += self._add_reports(reports, known_new=known_new, keys=keys)
                 if progress:
                     progress(done)
         return done
@@ -195,7 +204,8 @@ class ArchiveDedup:
         step was off or interrupted), in date order; returns how many."""
         if not self.archive.fetchval("SELECT 1 FROM articles WHERE story_id IS NULL LIMIT 1"):
             return 0
-        return self.add_stream(iter_article_rows(self.archive, batch=batch, where="story_id IS NULL"),
+        return self.add_stream(iter_article_rows(self.archive, batch=batch, where="story_id IS NULL",
+                                                 texts=workers == 0),
                                workers=workers, progress=progress)
 
 
@@ -221,19 +231,22 @@ def stored_params(archive: Any, *, index: bool = True) -> DedupParams | None:
     return DedupParams(**known)
 
 
-def iter_article_rows(archive: Any, *, batch: int = BATCH, where: str | None = None) -> Iterator[list[dict[str, Any]]]:
+def iter_article_rows(archive: Any, *, batch: int = BATCH, where: str | None = None,
+                      texts: bool = True) -> Iterator[list[dict[str, Any]]]:
     """Every article (matching `where`, fixed SQL), in date order (``sort_key``), as
     batches fetched by keyset pagination: no read snapshot stays open for the whole
-    pass, and memory holds one batch."""
+    pass, and memory holds one batch. `texts` False: only ``id, url_key, sort_key``
+    (`ArchiveDedup.add_stream`'s workers read the rest themselves)."""
     last = None
     cond = f" AND ({where})" if where else ""
+    columns = _ARTICLE_COLUMNS if texts else _KEY_COLUMNS
     while True:
         if last is None:
             rows = archive.fetch(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE 1 = 1{cond} ORDER BY sort_key LIMIT ?", (batch,))
+                f"SELECT {columns} FROM articles WHERE 1 = 1{cond} ORDER BY sort_key LIMIT ?", (batch,))
         else:
             rows = archive.fetch(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE sort_key > ?{cond} ORDER BY sort_key LIMIT ?",
+                f"SELECT {columns} FROM articles WHERE sort_key > ?{cond} ORDER BY sort_key LIMIT ?",
                 (last, batch))
         if not rows:
             return
@@ -244,31 +257,123 @@ def iter_article_rows(archive: Any, *, batch: int = BATCH, where: str | None = N
 # --- fingerprints in worker processes ------------------------------------------------------
 
 _worker_fp: Fingerprinter | None = None
+_worker_url: str | None = None
+_worker_archive: Any = None
+
+_Texts = tuple[Any, Any, Any, Any]
+"""title, body, summary, date_published of one article."""
 
 
-def _init_worker(params: DedupParams) -> None:
-    global _worker_fp
+def _init_worker(params: DedupParams, url: str | None = None) -> None:
+    global _worker_fp, _worker_url, _worker_archive
     _worker_fp = Fingerprinter(params)
+    _worker_url, _worker_archive = url, None
 
 
-def _fingerprint_texts(texts: list[tuple[Any, Any, Any]]) -> list[tuple[bytes, str, list[int]]]:
+def _texts_by_id(archive: Any, ids: list[int]) -> list[_Texts]:
+    """The texts of these articles, in order (an article gone since: no text)."""
+    found: dict[int, _Texts] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for r in archive.fetch(f"SELECT {_TEXT_COLUMNS} FROM articles WHERE id IN ({', '.join('?' * len(chunk))})",
+                               chunk):
+            found[r["id"]] = (r["title"], r["body_text"], r["summary"], r["date_published"])
+    return [found.get(i, (None, None, None, None)) for i in ids]
+
+
+def _pack(fingerprinter: Fingerprinter, texts: list[_Texts]) -> tuple[str, bytes, bytes, str, bytes, bytes]:
+    """Fingerprints, published keys and epoch band keys of a batch, packed in a few
+    flat strings and arrays (what goes back to the indexing process: cheap to pickle
+    and unpickle, unlike a tuple of Python objects a report)."""
+    from array import array
+
+    pubs: list[str] = []
+    blobs: list[bytes] = []
+    sizes = array("I")
+    figs: list[str] = []
+    keys = array("q")
+    counts = array("I")
+    for title, body, summary, date in texts:
+        fp = fingerprinter.fingerprint(title=title, body=body, summary=summary)
+        published = published_key(date)
+        ek = epoch_keys(fp.band_keys, published)
+        pubs.append(published)
+        blobs.append(fp.shingles_blob())
+        sizes.append(fp.size)
+        figs.append(fp.figures_text())
+        keys.extend(ek)
+        counts.append(len(ek))
+    return "\n".join(pubs), b"".join(blobs), sizes.tobytes(), "\n".join(figs), keys.tobytes(), counts.tobytes()
+
+
+def _unpack(packed: tuple[str, bytes, bytes, str, bytes, bytes]) -> tuple[list[str], list[Fingerprint], list[list[int]]]:
+    from array import array
+
+    pub_text, blob, size_bytes, fig_text, key_bytes, count_bytes = packed
+    sizes, counts = array("I"), array("I")
+    sizes.frombytes(size_bytes)
+    counts.frombytes(count_bytes)
+    if not sizes:
+        return [], [], []
+    flat = array("q")
+    flat.frombytes(key_bytes)
+    all_keys = flat.tolist()
+    fps: list[Fingerprint] = []
+    keys: list[list[int]] = []
+    at = k = 0
+    for size, count, figs in zip(sizes, counts, fig_text.split("\n")):
+        end = at + 4 * size
+        fps.append(StoredFingerprint(blob[at:end], figs))
+        keys.append(all_keys[k:k + count])
+        at, k = end, k + count
+    return pub_text.split("\n"), fps, keys
+
+
+def _fingerprint_batch(texts: list[_Texts] | None, ids: list[int]) -> tuple[str, bytes, bytes, str, bytes, bytes]:
+    """In a worker: `texts`, or when None those of `ids` read from the archive."""
+    global _worker_archive
     assert _worker_fp is not None
-    out = []
-    for title, body, summary in texts:
-        fp = _worker_fp.fingerprint(title=title, body=body, summary=summary)
-        out.append((fp.shingles_blob(), fp.figures_text(), fp.band_keys))
-    return out
+    if texts is None:
+        if _worker_archive is None:
+            from crawler.archive import open_archive
+
+            _worker_archive = open_archive(_worker_url, migrate=False)
+        texts = _texts_by_id(_worker_archive, ids)
+    return _pack(_worker_fp, texts)
+
+
+@dataclass
+class Fingerprinted:
+    """A batch's reports (url key, fingerprint, published key, article id) and their
+    epoch band keys, in input order."""
+
+    reports: list[tuple[str, Fingerprint, str, int]]
+    keys: list[list[int]]
+
+
+def _shared_url(archive: Any) -> str | None:
+    """The archive's URL when another process can open it (not an in-memory SQLite)."""
+    if archive is None:
+        return None
+    if archive.dialect == "sqlite":
+        path = str(getattr(archive, "path", ""))
+        return archive.url if path and path != ":memory:" and not path.startswith("file::memory:") else None
+    return str(archive.url)
 
 
 class FingerprintPool:
     """Fingerprints row batches in worker processes, results in input order, a bounded
-    number of batches in flight (memory stays flat)."""
+    number of batches in flight (memory stays flat). Rows without texts (no
+    ``body_text`` key) have them read by id: by the workers from `archive` when it is
+    shared, else here."""
 
-    def __init__(self, params: DedupParams, workers: int | None = None) -> None:
+    def __init__(self, params: DedupParams, workers: int | None = None, *, archive: Any = None) -> None:
         import os
 
         self.params = params
         self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.archive = archive
+        self._url = _shared_url(archive)
         self._pool: Any = None
         self._local = Fingerprinter(params) if self.workers <= 0 else None
 
@@ -277,7 +382,7 @@ class FingerprintPool:
             import multiprocessing as mp
 
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.params,))
+            self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.params, self._url))
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -285,34 +390,45 @@ class FingerprintPool:
             self._pool.terminate()
             self._pool.join()
 
-    def map(self, batches: Iterator[list[dict[str, Any]]]) -> Iterator[tuple[list[dict[str, Any]], list[Fingerprint]]]:
-        from collections import deque
+    def _texts(self, rows: list[dict[str, Any]]) -> list[_Texts]:
+        if rows and "body_text" not in rows[0]:
+            if self.archive is None:
+                raise ValueError("rows without their texts need the archive to read them from")
+            return _texts_by_id(self.archive, [int(r["id"]) for r in rows])
+        return [(r.get("title"), r.get("body_text"), r.get("summary"), r.get("date_published")) for r in rows]
 
-        def texts(rows: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
-            return [(r.get("title"), r.get("body_text"), r.get("summary")) for r in rows]
+    def map(self, batches: Iterator[list[dict[str, Any]]]) -> Iterator[Fingerprinted]:
+        from collections import deque
 
         if self._pool is None:
             assert self._local is not None
             for rows in batches:
-                yield rows, [self._local.fingerprint(title=t, body=b, summary=s) for t, b, s in texts(rows)]
+                reports, keys = [], []
+                for r, (title, body, summary, date) in zip(rows, self._texts(rows)):
+                    fp = self._local.fingerprint(title=title, body=body, summary=summary)
+                    published = published_key(date)
+                    reports.append((r["url_key"], fp, published, int(r["id"])))
+                    keys.append(epoch_keys(fp.band_keys, published))
+                yield Fingerprinted(reports, keys)
             return
         pending: deque[tuple[list[dict[str, Any]], Any]] = deque()
         limit = 2 * self.workers + 1
         for rows in batches:
-            pending.append((rows, self._pool.apply_async(_fingerprint_texts, (texts(rows),))))
+            if rows and "body_text" not in rows[0] and self._url is not None:
+                task: tuple[list[_Texts] | None, list[int]] = (None, [int(r["id"]) for r in rows])
+            else:
+                task = (self._texts(rows), [])
+            pending.append((rows, self._pool.apply_async(_fingerprint_batch, task)))
             while len(pending) >= limit:
                 yield self._collect(*pending.popleft())
         while pending:
             yield self._collect(*pending.popleft())
 
     @staticmethod
-    def _collect(rows: list[dict[str, Any]], result: Any) -> tuple[list[dict[str, Any]], list[Fingerprint]]:
-        fps = []
-        for blob, figs, keys in result.get():
-            fp = Fingerprint.from_stored(blob, figs)
-            fp.band_keys = keys
-            fps.append(fp)
-        return rows, fps
+    def _collect(rows: list[dict[str, Any]], result: Any) -> Fingerprinted:
+        pubs, fps, keys = _unpack(result.get())
+        reports = [(r["url_key"], fp, published, int(r["id"])) for r, fp, published in zip(rows, fps, pubs)]
+        return Fingerprinted(reports, keys)
 
 
 def clear(archive: Any) -> None:
@@ -338,7 +454,7 @@ def rebuild(archive: Any, params: DedupParams | None = None, *, batch: int = BAT
     with archive.transaction():
         dedup.store.save_params()
     t0 = time.perf_counter()
-    n = dedup.add_stream(iter_article_rows(archive, batch=batch), workers=workers, known_new=True,
+    n = dedup.add_stream(iter_article_rows(archive, batch=batch, texts=workers == 0), workers=workers, known_new=True,
                          progress=(lambda k: progress(k, time.perf_counter() - t0)) if progress else None)
     logger.info("dedup rebuild: %d articles in %.1fs", n, time.perf_counter() - t0)
     return n
