@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -150,7 +151,12 @@ def batchable(settings: Settings) -> str | None:
 
 @dataclass
 class Outcome:
-    """One line after the pipelines before the archive."""
+    """One line after the pipelines before the archive.
+
+    From a worker process it travels packed (`pack`): the writer unpickles every outcome,
+    and on the bulk path it needs the prepared row and the fingerprint's stored form, not
+    the article; the article goes as its own pickle, opened (`article`) only when it is
+    written one at a time."""
 
     kind: str
     """``ok``, ``invalid`` (not a record), ``dropped`` (DropItem) or ``failed`` (a pipeline raised)."""
@@ -158,6 +164,48 @@ class Outcome:
     item: Any = None
     prepared: Any = None
     fingerprint: Any = None
+    packed_item: bytes | None = None
+
+    def pack(self) -> Outcome:
+        """For the trip to the writer: the article pickled on its own, the record (SQLite:
+        its encoded values carry it) dropped, the fingerprint as stored."""
+        if self.item is not None:
+            self.packed_item = pickle.dumps(self.item, protocol=pickle.HIGHEST_PROTOCOL)
+            self.item = None
+        p = self.prepared
+        if p is not None and p.values is not None:
+            p.rec = None
+        fp = self.fingerprint
+        if fp is not None:
+            self.fingerprint = (fp.shingles_blob(), fp.figures_text(), fp.band_keys)
+        return self
+
+    def article(self) -> Any:
+        """The item (unpickled on first use)."""
+        if self.item is None and self.packed_item is not None:
+            self.item = pickle.loads(self.packed_item)
+            self.packed_item = None
+        return self.item
+
+    def fp(self) -> Any:
+        """The fingerprint (rebuilt from its stored form on first use)."""
+        fp = self.fingerprint
+        if isinstance(fp, tuple):
+            from crawler.dedup.fingerprint import Fingerprint
+
+            blob, figs, keys = fp
+            fp = self.fingerprint = Fingerprint.from_stored(blob, figs)
+            fp.band_keys = keys
+        return fp
+
+    def full(self) -> Any:
+        """The prepared row with its whole record (to compare with an archived row)."""
+        p = self.prepared
+        if p.rec is None:
+            from crawler.archive.bulk import record
+
+            p.rec = record(self.article())
+        return p
 
 
 class Preparer:
@@ -208,6 +256,7 @@ class Preparer:
         fp = None
         if self.fingerprinter is not None:
             rec = prep.rec
+            assert rec is not None  # set by prepare; dropped only by `Outcome.pack`
             fp = self.fingerprinter.fingerprint(title=rec.get("title"), body=rec.get("body_text"),
                                                 summary=rec.get("summary"))
         return Outcome("ok", item=item, prepared=prep, fingerprint=fp)
@@ -234,7 +283,8 @@ def _init_worker(settings: dict[str, Any], dedup_params: Any | None) -> None:
 
 def _work(texts: list[str | None]) -> tuple[list[Outcome | None], dict[str, Any]]:
     assert _worker is not None
-    return _worker.batch(texts)
+    out, stats = _worker.batch(texts)
+    return [None if o is None else o.pack() for o in out], stats
 
 
 class PreparePool:
@@ -355,7 +405,7 @@ class Writer:
             if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
                 self.dedup_pipe.dedup.store.discard()
             for _line, out in ok:
-                self._one(out.item, fresh=True)
+                self._one(out.article(), fresh=True)
 
     def _one(self, item: Any, *, fresh: bool = False) -> None:
         if fresh:  # a redo: what the rolled-back attempt set on the item is not stored
@@ -378,17 +428,17 @@ class Writer:
             p = out.prepared
             if p is None:  # the archive pipeline refuses it and says why
                 self._flush(segment)
-                self._one(out.item)
+                self._one(out.article())
                 continue
             keys = {p.url_key, *([p.skey] if p.skey else [])}
             row = found.row_for(p)
             if keys & batch_keys or p.foreign_canonical or found.qualified(p) or row is not None:
-                if row is not None and not (keys & batch_keys) and bulk.unchanged(row, p):
+                if row is not None and not (keys & batch_keys) and bulk.unchanged(row, out.full()):
                     self.stats.inc_value("archive/unchanged")
                     self.stats.inc_value("import/skipped_stored")
                 else:
                     self._flush(segment)
-                    self._one(out.item)
+                    self._one(out.article())
             else:
                 segment.append(out)
             batch_keys |= keys
@@ -404,12 +454,12 @@ class Writer:
         ids = bulk.insert_new(archive, preps, run_id=self.archive_pipe.run_id, now=self._now())
         self.stats.inc_value("archive/inserted", len(ids))
         if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
-            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.rec.get("date_published")}
+            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.published}
                     for aid, p in zip(ids, preps)]
             # ids this batch just took: no story index entry can name them yet
             top = archive.fetchval("SELECT MAX(article_id) AS m FROM dedup_doc")
             known_new = top is None or int(top) < min(ids)
-            self.dedup_pipe.dedup.add_rows(rows, [o.fingerprint for o in segment], known_new=known_new)
+            self.dedup_pipe.dedup.add_rows(rows, [o.fp() for o in segment], known_new=known_new)
             self.stats.inc_value("dedup/indexed", len(ids))
         segment.clear()
 
