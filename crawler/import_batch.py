@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -167,24 +168,37 @@ class Outcome:
     packed_item: bytes | None = None
 
     def pack(self) -> Outcome:
-        """For the trip to the writer: the article pickled on its own, the record (SQLite:
-        its encoded values carry it) dropped, the fingerprint as stored."""
-        if self.item is not None:
+        """For the trip to the writer: the prepared row (SQLite: without the record, its
+        encoded values carry it), the fingerprint as stored, the article only when it was
+        not prepared (else `article` makes it again from the row: pickling one, with its
+        aware datetimes, cost more than the rest of the outcome)."""
+        p = self.prepared
+        if p is not None:
+            self.item = None
+            if p.values is not None:
+                p.rec = None
+        elif self.item is not None:
             self.packed_item = pickle.dumps(self.item, protocol=pickle.HIGHEST_PROTOCOL)
             self.item = None
-        p = self.prepared
-        if p is not None and p.values is not None:
-            p.rec = None
         fp = self.fingerprint
         if fp is not None:
-            self.fingerprint = (fp.shingles_blob(), fp.figures_text(), fp.band_keys)
+            keys: Any = fp.band_keys
+            try:  # 64-bit keys as one bytes object: a list of them unpickles 30x slower
+                keys = array("q", keys).tobytes()
+            except OverflowError:
+                pass
+            self.fingerprint = (fp.shingles_blob(), fp.figures_text(), keys)
         return self
 
     def article(self) -> Any:
-        """The item (unpickled on first use)."""
-        if self.item is None and self.packed_item is not None:
-            self.item = pickle.loads(self.packed_item)
-            self.packed_item = None
+        """The item: as the pipelines left it, or made again from the prepared row (the
+        same row stored either way)."""
+        if self.item is None:
+            if self.packed_item is not None:
+                self.item = pickle.loads(self.packed_item)
+                self.packed_item = None
+            elif self.prepared is not None:
+                self.item = self.prepared.article()
         return self.item
 
     def fp(self) -> Any:
@@ -195,7 +209,7 @@ class Outcome:
 
             blob, figs, keys = fp
             fp = self.fingerprint = Fingerprint.from_stored(blob, figs)
-            fp.band_keys = keys
+            fp.band_keys = array("q", keys).tolist() if isinstance(keys, bytes) else keys
         return fp
 
     def full(self) -> Any:
@@ -454,7 +468,7 @@ class Writer:
         ids = bulk.insert_new(archive, preps, run_id=self.archive_pipe.run_id, now=self._now())
         self.stats.inc_value("archive/inserted", len(ids))
         if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
-            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.published}
+            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.published()}
                     for aid, p in zip(ids, preps)]
             # ids this batch just took: no story index entry can name them yet
             top = archive.fetchval("SELECT MAX(article_id) AS m FROM dedup_doc")

@@ -37,8 +37,9 @@ from crawler.archive.records import (
     parse_datetime,
     search_text,
     sort_key_for,
+    to_article,
 )
-from crawler.items import ARTICLE_FIELDS
+from crawler.items import ARTICLE_FIELDS, Article
 
 _IN_CHUNK = 400  # values per IN (...) list: well under every SQLite build's parameter limit
 _VOLATILE = ("fetched_at", "warc_record", "http_status")
@@ -63,18 +64,41 @@ class Prepared:
     content_hash: str
     fts_title: str
     fts_body: str
-    sort_when: datetime | None
-    """Publication (else fetch) time the sort key is made of; None: the write time."""
-    fetched: datetime | None
-    """``fetched_at`` (its seen URLs' last fetch; None: the write time)."""
-    published: datetime | None
-    """``date_published`` (what story assignment orders reports by)."""
+    sort_key: int | None
+    """`sort_key_for` its publication (else fetch) time; None: the write time's. (No
+    datetime travels: unpickling an aware one costs more than the rest of the row.)"""
     values: tuple[Any, ...] | None = None
     """The Article fields as SQLite stores them (`sqlite_values`), when prepared for SQLite."""
     rec: dict[str, Any] | None = None
     """The article's fields, cleaned as `upsert_article` cleans them: always set by
     `prepare` without `sqlite`; else dropped for the trip to the writer, which sets it
     again (`record`) only to compare with an archived row."""
+
+    def published(self) -> Any:
+        """``date_published`` (what story assignment orders reports by): as stored, or None."""
+        if self.values is not None:
+            return self.values[_PUBLISHED]
+        assert self.rec is not None
+        return self.rec.get("date_published")
+
+    def fetched(self, archive: Archive, now: datetime) -> Any:
+        """``fetched_at`` (else `now`) as `archive` stores it: the seen URLs' last fetch."""
+        if self.values is not None and archive.dialect == "sqlite":
+            return self.values[_FETCHED] or archive.enc_datetime(now)
+        when = self.values[_FETCHED] if self.values is not None else (self.rec or {}).get("fetched_at")
+        return archive.enc_datetime(parse_datetime(when) or now)
+
+    def article(self) -> Article:
+        """The article again, from what is kept of it (SQLite: its stored encoding, which
+        gives the same row back; PostgreSQL: its cleaned record)."""
+        if self.values is not None:
+            return to_article({"id": None, **dict(zip(ARTICLE_FIELDS, self.values))})
+        assert self.rec is not None
+        return Article(**self.rec)
+
+
+_PUBLISHED = ARTICLE_FIELDS.index("date_published")
+_FETCHED = ARTICLE_FIELDS.index("fetched_at")
 
 
 def record(item: Any) -> dict[str, Any]:
@@ -114,10 +138,10 @@ def prepare(item: Any, *, sqlite: bool = False) -> Prepared:
     url_key = fold_url(keyed)
     seen = tuple(dict.fromkeys(url_key if u == keyed else fold_url(u) for u in (rec["url"], keyed)))
     title, body = search_text(rec)
-    published, fetched = parse_datetime(rec.get("date_published")), parse_datetime(rec.get("fetched_at"))
+    when = parse_datetime(rec.get("date_published")) or parse_datetime(rec.get("fetched_at"))
     return Prepared(rec["source"], url_key, site_id_key(rec["source"], rec.get("site_article_id")), seen,
                     key_url(rec.get("url"), rec.get("canonical_url")) != keyed, content_hash(rec), title, body,
-                    published or fetched, fetched, rec.get("date_published"),
+                    None if when is None else sort_key_for(when, url_key),
                     sqlite_values(rec) if sqlite else None, rec)
 
 
@@ -187,7 +211,7 @@ def _encode(archive: Archive, name: str, value: Any) -> Any:
 def _free_sort_keys(archive: Archive, preps: Sequence[Prepared], now: datetime) -> list[int]:
     """A free sort key for each article (`sort_key_for`, moved up past any taken one),
     checked against the archive in a few queries and against each other."""
-    want = [sort_key_for(p.sort_when or now, p.url_key) for p in preps]
+    want = [sort_key_for(now, p.url_key) if p.sort_key is None else p.sort_key for p in preps]
     taken: set[int] = set()
     for chunk in _chunks(sorted(set(want))):
         taken.update(r["sort_key"] for r in archive.fetch(
@@ -244,7 +268,7 @@ def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | Non
     text_rows = [(aid, skey, p.fts_title, p.fts_body) for aid, p, skey in zip(ids, preps, sort_keys)]
     seen_rows: list[tuple[Any, ...]] = []
     for aid, p in zip(ids, preps):
-        fetched = archive.enc_datetime(p.fetched or now)
+        fetched = p.fetched(archive, now)
         seen_rows.extend((key, p.source, aid, fetched) for key in p.seen_keys)
     if archive.dialect == "postgresql":
         _copy(archive, "articles", COLUMNS, rows)
