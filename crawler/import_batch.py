@@ -27,12 +27,14 @@ stored and finishes the rest.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -284,6 +286,34 @@ class Preparer:
 
 _worker: Preparer | None = None
 
+GC_THRESHOLD = 20_000
+"""Container allocations between two young-generation collections (Python's default,
+700, collects several times for each batch an import unpickles or parses, and each
+collection walks everything still young: the whole batch)."""
+
+
+def _settle_gc() -> None:
+    """After start-up: what is loaded stays (frozen: no collection walks it again; in
+    the writer, before the fork, it also keeps the workers' collections from writing to
+    the pages they share with it), and collections come every `GC_THRESHOLD` allocations
+    instead of 700. Cycles are still collected; an import's batches make few."""
+    gc.collect()
+    gc.freeze()
+    _, g1, g2 = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, g1, g2)
+
+
+@contextmanager
+def _settled_gc() -> Iterator[None]:
+    """`_settle_gc` for the writer, undone after (the import may run inside a longer process)."""
+    before = gc.get_threshold()
+    _settle_gc()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
 
 def _init_worker(settings: dict[str, Any], dedup_params: Any | None) -> None:
     global _worker
@@ -293,6 +323,7 @@ def _init_worker(settings: dict[str, Any], dedup_params: Any | None) -> None:
     # mid-batch would only print a second traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = Preparer(Settings(settings), dedup_params)
+    _settle_gc()
 
 
 def _work(texts: list[str | None]) -> tuple[list[Outcome | None], dict[str, Any]]:
@@ -503,7 +534,7 @@ def run_batched(path: str, settings: Settings, *, reject: Callable[[Line, str, s
         params = dedup_pipe.dedup.fingerprinter.params if dedup_pipe is not None else None
         writer = Writer(crawler, archive_pipe, dedup_pipe, reject)
         n_workers = (os.cpu_count() or 1) if workers is None else workers
-        with open_input(path) as stream, PreparePool(settings, params, n_workers) as pool:
+        with _settled_gc(), open_input(path) as stream, PreparePool(settings, params, n_workers) as pool:
             bar = Progress.for_input(path, _position(stream)) if progress else None
             lines = read_lines(stream, max_bytes=max_line_bytes)
             read = 0
