@@ -27,10 +27,14 @@ stored and finishes the rest.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import pickle
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +154,12 @@ def batchable(settings: Settings) -> str | None:
 
 @dataclass
 class Outcome:
-    """One line after the pipelines before the archive."""
+    """One line after the pipelines before the archive.
+
+    From a worker process it travels packed (`pack`): the writer unpickles every outcome,
+    and on the bulk path it needs the prepared row and the fingerprint's stored form, not
+    the article; the article goes as its own pickle, opened (`article`) only when it is
+    written one at a time."""
 
     kind: str
     """``ok``, ``invalid`` (not a record), ``dropped`` (DropItem) or ``failed`` (a pipeline raised)."""
@@ -158,6 +167,61 @@ class Outcome:
     item: Any = None
     prepared: Any = None
     fingerprint: Any = None
+    packed_item: bytes | None = None
+
+    def pack(self) -> Outcome:
+        """For the trip to the writer: the prepared row (SQLite: without the record, its
+        encoded values carry it), the fingerprint as stored, the article only when it was
+        not prepared (else `article` makes it again from the row: pickling one, with its
+        aware datetimes, cost more than the rest of the outcome)."""
+        p = self.prepared
+        if p is not None:
+            self.item = None
+            if p.values is not None:
+                p.rec = None
+        elif self.item is not None:
+            self.packed_item = pickle.dumps(self.item, protocol=pickle.HIGHEST_PROTOCOL)
+            self.item = None
+        fp = self.fingerprint
+        if fp is not None:
+            keys: Any = fp.band_keys
+            try:  # 64-bit keys as one bytes object: a list of them unpickles 30x slower
+                keys = array("q", keys).tobytes()
+            except OverflowError:
+                pass
+            self.fingerprint = (fp.shingles_blob(), fp.figures_text(), keys)
+        return self
+
+    def article(self) -> Any:
+        """The item: as the pipelines left it, or made again from the prepared row (the
+        same row stored either way)."""
+        if self.item is None:
+            if self.packed_item is not None:
+                self.item = pickle.loads(self.packed_item)
+                self.packed_item = None
+            elif self.prepared is not None:
+                self.item = self.prepared.article()
+        return self.item
+
+    def fp(self) -> Any:
+        """The fingerprint (rebuilt from its stored form on first use)."""
+        fp = self.fingerprint
+        if isinstance(fp, tuple):
+            from crawler.dedup.fingerprint import Fingerprint
+
+            blob, figs, keys = fp
+            fp = self.fingerprint = Fingerprint.from_stored(blob, figs)
+            fp.band_keys = array("q", keys).tolist() if isinstance(keys, bytes) else keys
+        return fp
+
+    def full(self) -> Any:
+        """The prepared row with its whole record (to compare with an archived row)."""
+        p = self.prepared
+        if p.rec is None:
+            from crawler.archive.bulk import record
+
+            p.rec = record(self.article())
+        return p
 
 
 class Preparer:
@@ -208,6 +272,7 @@ class Preparer:
         fp = None
         if self.fingerprinter is not None:
             rec = prep.rec
+            assert rec is not None  # set by prepare; dropped only by `Outcome.pack`
             fp = self.fingerprinter.fingerprint(title=rec.get("title"), body=rec.get("body_text"),
                                                 summary=rec.get("summary"))
         return Outcome("ok", item=item, prepared=prep, fingerprint=fp)
@@ -221,6 +286,34 @@ class Preparer:
 
 _worker: Preparer | None = None
 
+GC_THRESHOLD = 20_000
+"""Container allocations between two young-generation collections (Python's default,
+700, collects several times for each batch an import unpickles or parses, and each
+collection walks everything still young: the whole batch)."""
+
+
+def _settle_gc() -> None:
+    """After start-up: what is loaded stays (frozen: no collection walks it again; in
+    the writer, before the fork, it also keeps the workers' collections from writing to
+    the pages they share with it), and collections come every `GC_THRESHOLD` allocations
+    instead of 700. Cycles are still collected; an import's batches make few."""
+    gc.collect()
+    gc.freeze()
+    _, g1, g2 = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, g1, g2)
+
+
+@contextmanager
+def _settled_gc() -> Iterator[None]:
+    """`_settle_gc` for the writer, undone after (the import may run inside a longer process)."""
+    before = gc.get_threshold()
+    _settle_gc()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
 
 def _init_worker(settings: dict[str, Any], dedup_params: Any | None) -> None:
     global _worker
@@ -230,11 +323,13 @@ def _init_worker(settings: dict[str, Any], dedup_params: Any | None) -> None:
     # mid-batch would only print a second traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = Preparer(Settings(settings), dedup_params)
+    _settle_gc()
 
 
 def _work(texts: list[str | None]) -> tuple[list[Outcome | None], dict[str, Any]]:
     assert _worker is not None
-    return _worker.batch(texts)
+    out, stats = _worker.batch(texts)
+    return [None if o is None else o.pack() for o in out], stats
 
 
 class PreparePool:
@@ -355,7 +450,7 @@ class Writer:
             if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
                 self.dedup_pipe.dedup.store.discard()
             for _line, out in ok:
-                self._one(out.item, fresh=True)
+                self._one(out.article(), fresh=True)
 
     def _one(self, item: Any, *, fresh: bool = False) -> None:
         if fresh:  # a redo: what the rolled-back attempt set on the item is not stored
@@ -378,17 +473,17 @@ class Writer:
             p = out.prepared
             if p is None:  # the archive pipeline refuses it and says why
                 self._flush(segment)
-                self._one(out.item)
+                self._one(out.article())
                 continue
             keys = {p.url_key, *([p.skey] if p.skey else [])}
             row = found.row_for(p)
             if keys & batch_keys or p.foreign_canonical or found.qualified(p) or row is not None:
-                if row is not None and not (keys & batch_keys) and bulk.unchanged(row, p):
+                if row is not None and not (keys & batch_keys) and bulk.unchanged(row, out.full()):
                     self.stats.inc_value("archive/unchanged")
                     self.stats.inc_value("import/skipped_stored")
                 else:
                     self._flush(segment)
-                    self._one(out.item)
+                    self._one(out.article())
             else:
                 segment.append(out)
             batch_keys |= keys
@@ -404,12 +499,12 @@ class Writer:
         ids = bulk.insert_new(archive, preps, run_id=self.archive_pipe.run_id, now=self._now())
         self.stats.inc_value("archive/inserted", len(ids))
         if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
-            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.rec.get("date_published")}
+            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.published()}
                     for aid, p in zip(ids, preps)]
             # ids this batch just took: no story index entry can name them yet
             top = archive.fetchval("SELECT MAX(article_id) AS m FROM dedup_doc")
             known_new = top is None or int(top) < min(ids)
-            self.dedup_pipe.dedup.add_rows(rows, [o.fingerprint for o in segment], known_new=known_new)
+            self.dedup_pipe.dedup.add_rows(rows, [o.fp() for o in segment], known_new=known_new)
             self.stats.inc_value("dedup/indexed", len(ids))
         segment.clear()
 
@@ -439,7 +534,7 @@ def run_batched(path: str, settings: Settings, *, reject: Callable[[Line, str, s
         params = dedup_pipe.dedup.fingerprinter.params if dedup_pipe is not None else None
         writer = Writer(crawler, archive_pipe, dedup_pipe, reject)
         n_workers = (os.cpu_count() or 1) if workers is None else workers
-        with open_input(path) as stream, PreparePool(settings, params, n_workers) as pool:
+        with _settled_gc(), open_input(path) as stream, PreparePool(settings, params, n_workers) as pool:
             bar = Progress.for_input(path, _position(stream)) if progress else None
             lines = read_lines(stream, max_bytes=max_line_bytes)
             read = 0

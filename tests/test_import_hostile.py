@@ -216,7 +216,9 @@ def test_fuzz_every_valid_record_stored_once_every_other_line_reported(
             with open_archive(url, migrate=False) as a:
                 a.drop_schema()
     rejected = [json.loads(x) for x in errors.read_text().splitlines()] if errors.exists() else []
-    nonblank = sum(1 for b in body if b.strip(b" \t\r\n\x0b\x0c\xef\xbb\xbf"))
+    # blank as `read_lines` judges it: whitespace once a whole BOM is removed (a lone 0xEF
+    # byte is a line that is not UTF-8, reported)
+    nonblank = sum(1 for b in body if b.removeprefix(b"\xef\xbb\xbf").strip(b" \t\r\n\x0b\x0c"))
     assert set(got) <= valid and all(u in got or any(str(r.get("record", "")).find(u) >= 0 for r in rejected)
                                      for u in valid), proc.stderr[-2000:]
     assert len(got) + len(rejected) == nonblank, proc.stderr[-2000:]

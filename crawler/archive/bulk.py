@@ -37,8 +37,9 @@ from crawler.archive.records import (
     parse_datetime,
     search_text,
     sort_key_for,
+    to_article,
 )
-from crawler.items import ARTICLE_FIELDS
+from crawler.items import ARTICLE_FIELDS, Article
 
 _IN_CHUNK = 400  # values per IN (...) list: well under every SQLite build's parameter limit
 _VOLATILE = ("fetched_at", "warc_record", "http_status")
@@ -46,10 +47,13 @@ _VOLATILE = ("fetched_at", "warc_record", "http_status")
 
 @dataclass
 class Prepared:
-    """One article ready to store: what `upsert_article` would derive, computed ahead."""
+    """One article ready to store: what `upsert_article` would derive, computed ahead.
 
-    rec: dict[str, Any]
-    """The article's fields, cleaned as `upsert_article` cleans them."""
+    Built in an import's worker process and sent to the writer: it carries what the bulk
+    insert needs and no more (the whole record only for PostgreSQL, which encodes it in
+    the writer), since every byte of it is pickled there and unpickled here."""
+
+    source: str
     url_key: str
     skey: str | None
     seen_keys: tuple[str, ...]
@@ -60,42 +64,85 @@ class Prepared:
     content_hash: str
     fts_title: str
     fts_body: str
-    sort_when: datetime | None
-    """Publication (else fetch) time the sort key is made of; None: the write time."""
+    sort_key: int | None
+    """`sort_key_for` its publication (else fetch) time; None: the write time's. (No
+    datetime travels: unpickling an aware one costs more than the rest of the row.)"""
     values: tuple[Any, ...] | None = None
     """The Article fields as SQLite stores them (`sqlite_values`), when prepared for SQLite."""
+    rec: dict[str, Any] | None = None
+    """The article's fields, cleaned as `upsert_article` cleans them: always set by
+    `prepare` without `sqlite`; else dropped for the trip to the writer, which sets it
+    again (`record`) only to compare with an archived row."""
+
+    def published(self) -> Any:
+        """``date_published`` (what story assignment orders reports by): as stored, or None."""
+        if self.values is not None:
+            return self.values[_PUBLISHED]
+        assert self.rec is not None
+        return self.rec.get("date_published")
+
+    def fetched(self, archive: Archive, now: datetime) -> Any:
+        """``fetched_at`` (else `now`) as `archive` stores it: the seen URLs' last fetch."""
+        if self.values is not None and archive.dialect == "sqlite":
+            return self.values[_FETCHED] or archive.enc_datetime(now)
+        when = self.values[_FETCHED] if self.values is not None else (self.rec or {}).get("fetched_at")
+        return archive.enc_datetime(parse_datetime(when) or now)
+
+    def article(self) -> Article:
+        """The article again, from what is kept of it (SQLite: its stored encoding, which
+        gives the same row back; PostgreSQL: its cleaned record)."""
+        if self.values is not None:
+            return to_article({"id": None, **dict(zip(ARTICLE_FIELDS, self.values))})
+        assert self.rec is not None
+        return Article(**self.rec)
+
+
+_PUBLISHED = ARTICLE_FIELDS.index("date_published")
+_FETCHED = ARTICLE_FIELDS.index("fetched_at")
+
+
+def record(item: Any) -> dict[str, Any]:
+    """The article's fields as `upsert_article` cleans them (`Prepared.rec`)."""
+    return _clean_record(article_dict(item))
+
+
+_DT, _JS, _BO = 1, 2, 3
+_ENCODERS: tuple[tuple[str, int], ...] = tuple(
+    (name, _DT if name in DATETIME_FIELDS else _JS if name in JSON_FIELDS else _BO if name in BOOL_FIELDS else 0)
+    for name in ARTICLE_FIELDS)
 
 
 def sqlite_values(rec: dict[str, Any]) -> tuple[Any, ...]:
     """`SQLiteArchive.encode_field` of every Article field (ISO UTC text, JSON text, 0/1),
     computed where the record is prepared, not in the writer."""
     out: list[Any] = []
-    for name in ARTICLE_FIELDS:
-        v = rec.get(name)
-        if v is None:
-            out.append(None)
-        elif name in DATETIME_FIELDS:
-            out.append(iso_utc(v))
-        elif name in JSON_FIELDS:
-            out.append(encode_json(v))
-        elif name in BOOL_FIELDS:
-            out.append(int(bool(v)))
-        else:
+    get = rec.get
+    for name, kind in _ENCODERS:
+        v = get(name)
+        if v is None or not kind:
             out.append(v)
+        elif kind == _DT:
+            out.append(iso_utc(v))
+        elif kind == _JS:
+            # the common values, as `encode_json` writes them, without its checks
+            out.append("[]" if v == [] else "{}" if v == {} else encode_json(v))
+        else:
+            out.append(int(bool(v)))
     return tuple(out)
 
 
 def prepare(item: Any, *, sqlite: bool = False) -> Prepared:
     """`sqlite`: also encode the fields as SQLite stores them."""
-    rec = _clean_record(article_dict(item))
+    rec = record(item)
     keyed = own_key_url(rec.get("url"), rec.get("canonical_url"), ())
     url_key = fold_url(keyed)
     seen = tuple(dict.fromkeys(url_key if u == keyed else fold_url(u) for u in (rec["url"], keyed)))
     title, body = search_text(rec)
     when = parse_datetime(rec.get("date_published")) or parse_datetime(rec.get("fetched_at"))
-    return Prepared(rec, url_key, site_id_key(rec["source"], rec.get("site_article_id")), seen,
-                    key_url(rec.get("url"), rec.get("canonical_url")) != keyed, content_hash(rec), title, body, when,
-                    sqlite_values(rec) if sqlite else None)
+    return Prepared(rec["source"], url_key, site_id_key(rec["source"], rec.get("site_article_id")), seen,
+                    key_url(rec.get("url"), rec.get("canonical_url")) != keyed, content_hash(rec), title, body,
+                    None if when is None else sort_key_for(when, url_key),
+                    sqlite_values(rec) if sqlite else None, rec)
 
 
 def _chunks(values: Sequence[Any], n: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -120,13 +167,13 @@ class Existing:
 
     def qualified(self, p: Prepared) -> bool:
         """Another source's row holds this URL key, and this source's qualified one exists."""
-        return f"{p.rec['source']}!{p.url_key}" in self.by_url
+        return f"{p.source}!{p.url_key}" in self.by_url
 
 
 def lookup(archive: Archive, preps: Sequence[Prepared]) -> Existing:
     """Every archived row holding one of the batch's keys (URL key, its source-qualified
     form, site id), whole (the unchanged check compares every field)."""
-    url_keys = sorted({k for p in preps for k in (p.url_key, f"{p.rec['source']}!{p.url_key}")})
+    url_keys = sorted({k for p in preps for k in (p.url_key, f"{p.source}!{p.url_key}")})
     site_keys = sorted({p.skey for p in preps if p.skey})
     by_url: dict[str, dict[str, Any]] = {}
     by_site: dict[str, dict[str, Any]] = {}
@@ -141,9 +188,11 @@ def lookup(archive: Archive, preps: Sequence[Prepared]) -> Existing:
 
 def unchanged(row: dict[str, Any], p: Prepared) -> bool:
     """True when upserting `p` over `row` would change nothing but its run id: same
-    source, same content hash, no field changed, the per-fetch fields equal too."""
-    if row["source"] != p.rec["source"] or row["content_hash"] != p.content_hash:
+    source, same content hash, no field changed, the per-fetch fields equal too.
+    Needs ``p.rec``."""
+    if row["source"] != p.source or row["content_hash"] != p.content_hash:
         return False
+    assert p.rec is not None, "unchanged() compares the whole record: set Prepared.rec"
     old = decode_row(row)
     merged = merge(old, p.rec)
     if changed_fields(old, merged) or content_hash(merged) != row["content_hash"]:
@@ -162,7 +211,7 @@ def _encode(archive: Archive, name: str, value: Any) -> Any:
 def _free_sort_keys(archive: Archive, preps: Sequence[Prepared], now: datetime) -> list[int]:
     """A free sort key for each article (`sort_key_for`, moved up past any taken one),
     checked against the archive in a few queries and against each other."""
-    want = [sort_key_for(p.sort_when or now, p.url_key) for p in preps]
+    want = [sort_key_for(now, p.url_key) if p.sort_key is None else p.sort_key for p in preps]
     taken: set[int] = set()
     for chunk in _chunks(sorted(set(want))):
         taken.update(r["sort_key"] for r in archive.fetch(
@@ -201,7 +250,7 @@ def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | Non
     one record at a time."""
     if not preps:
         return []
-    for source in sorted({p.rec["source"] for p in preps}):
+    for source in sorted({p.source for p in preps}):
         archive._ensure_source(source, now)
     sort_keys = _free_sort_keys(archive, preps, now)
     ids = _new_ids(archive, len(preps))
@@ -209,15 +258,18 @@ def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | Non
     rows = []
     sqlite = archive.dialect == "sqlite"
     for aid, p, skey in zip(ids, preps, sort_keys):
-        rec = p.rec
-        values = p.values if sqlite and p.values is not None else \
-            tuple(_encode(archive, n, rec.get(n)) for n in ARTICLE_FIELDS)
+        if sqlite and p.values is not None:
+            values = p.values
+        else:
+            rec = p.rec
+            assert rec is not None, "prepared without sqlite: the record is kept"
+            values = tuple(_encode(archive, n, rec.get(n)) for n in ARTICLE_FIELDS)
         rows.append((aid, *values, p.url_key, p.skey, skey, p.content_hash, 1, stamp, stamp, run_id))
     text_rows = [(aid, skey, p.fts_title, p.fts_body) for aid, p, skey in zip(ids, preps, sort_keys)]
     seen_rows: list[tuple[Any, ...]] = []
     for aid, p in zip(ids, preps):
-        fetched = archive.enc_datetime(parse_datetime(p.rec.get("fetched_at")) or now)
-        seen_rows.extend((key, p.rec["source"], aid, fetched) for key in p.seen_keys)
+        fetched = p.fetched(archive, now)
+        seen_rows.extend((key, p.source, aid, fetched) for key in p.seen_keys)
     if archive.dialect == "postgresql":
         _copy(archive, "articles", COLUMNS, rows)
         _copy(archive, "article_text", ("article_id", "sort_key", "title", "body"), text_rows)
