@@ -231,7 +231,9 @@ class ArchivePipeline:
                 if p is not None and p.foreign_canonical:
                     # keyed with the source's hosts, maybe on the declared address: a later
                     # article of the batch on that key is not new
-                    keys.add(fold_url(key_url(p.rec.get("url"), p.rec.get("canonical_url"))))
+                    rec = p.rec
+                    assert rec is not None  # prepared in this process: the record is kept
+                    keys.add(fold_url(key_url(rec.get("url"), rec.get("canonical_url"))))
             else:
                 segment.append((i, p))
             taken |= keys
