@@ -371,12 +371,9 @@ class PostgresArchive(Archive):
         sql = (f"SELECT c.article_id, c.sk AS sort_key{', m.tsv' if with_tsv else ''} FROM "
                f"(SELECT article_id, sort_key + 0 AS sk, tsv AS ctsv FROM article_text "
                f"WHERE {' AND '.join(inner)} ORDER BY sk DESC) c")
-        key = "c.article_id"
-        if filters:
-            sql += (" CROSS JOIN LATERAL (SELECT a.id FROM articles a WHERE "
-                    + " AND ".join(["a.id = c.article_id", *(f"a.{col} = ?" for col, _ in filters)]) + " OFFSET 0) f")
-            params += [v for _, v in filters]
-            key = "f.id"
+        probe, probe_params, key = self._filter_probe(filters)
+        sql += probe
+        params += probe_params
         if phrase or with_tsv:
             cond = [f"{key} IS NOT NULL"]
             if phrase:
@@ -385,6 +382,17 @@ class PostgresArchive(Archive):
             sql += f" CROSS JOIN LATERAL (SELECT c.ctsv AS tsv WHERE {' AND '.join(cond)} OFFSET 0) m"
         sql += " ORDER BY c.sk DESC"
         return sql, params
+
+    @staticmethod
+    def _filter_probe(filters: list[tuple[str, Any]]) -> tuple[str, list[Any], str]:
+        """The LATERAL probe of `articles` for the filters, in the candidates' order (see
+        `_phrase_candidates_sql`): its SQL, its parameters and the column a later probe
+        keys on (``c.article_id`` without filters)."""
+        if not filters:
+            return "", [], "c.article_id"
+        return (" CROSS JOIN LATERAL (SELECT a.id FROM articles a WHERE "
+                + " AND ".join(["a.id = c.article_id", *(f"a.{col} = ?" for col, _ in filters)]) + " OFFSET 0) f",
+                [v for _, v in filters], "f.id")
 
     def _pairs(self, q: SearchQuery) -> tuple[list[str], SearchQuery, bool] | None:
         """`pg_plan.pair_lexemes` of `q` when the word-pair index can answer it here."""
@@ -445,12 +453,9 @@ class PostgresArchive(Archive):
         sql = (f"SELECT c.article_id, c.sk AS sort_key FROM "
                f"(SELECT article_id, sort_key + 0 AS sk{', tsv AS ctsv' if check else ''} FROM article_text "
                f"WHERE {' AND '.join(inner)} ORDER BY sk DESC) c")
-        key = "c.article_id"
-        if filters:
-            sql += (" CROSS JOIN LATERAL (SELECT a.id FROM articles a WHERE "
-                    + " AND ".join(["a.id = c.article_id", *(f"a.{col} = ?" for col, _ in filters)]) + " OFFSET 0) f")
-            params += [v for _, v in filters]
-            key = "f.id"
+        probe, probe_params, key = self._filter_probe(filters)
+        sql += probe
+        params += probe_params
         if check:
             sql += (f" CROSS JOIN LATERAL (SELECT 1 WHERE {key} IS NOT NULL AND "
                     "ts_match_vq(c.ctsv, to_tsquery('simple', ?)) OFFSET 0) m")
