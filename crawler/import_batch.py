@@ -468,25 +468,21 @@ class Writer:
         preps = [o.prepared for _, o in ok if o.prepared is not None]
         found = bulk.lookup(archive, preps)
         segment: list[Outcome] = []
-        batch_keys: set[str] = set()
         for _line, out in ok:
             p = out.prepared
             if p is None:  # the archive pipeline refuses it and says why
                 self._flush(segment)
                 self._one(out.article())
                 continue
-            keys = {p.url_key, *([p.skey] if p.skey else [])}
-            row = found.row_for(p)
-            if keys & batch_keys or p.foreign_canonical or found.qualified(p) or row is not None:
-                if row is not None and not (keys & batch_keys) and bulk.unchanged(row, out.full()):
-                    self.stats.inc_value("archive/unchanged")
-                    self.stats.inc_value("import/skipped_stored")
-                else:
-                    self._flush(segment)
-                    self._one(out.article())
-            else:
+            new, row = found.claim(p)
+            if new:
                 segment.append(out)
-            batch_keys |= keys
+            elif row is not None and bulk.unchanged(row, out.full()):
+                self.stats.inc_value("archive/unchanged")
+                self.stats.inc_value("import/skipped_stored")
+            else:
+                self._flush(segment)
+                self._one(out.article())
         self._flush(segment)
 
     def _flush(self, segment: list[Outcome]) -> None:

@@ -39,7 +39,6 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive, archive_url
 from crawler.archive.base import UpsertResult, now_utc
-from crawler.archive.canonical import fold_url, key_url
 from crawler.archive.runs import run_id_for, warc_path
 from crawler.archive.shared import crawler_archive, release_crawler_archive
 
@@ -213,7 +212,6 @@ class ArchivePipeline:
         found = bulk.lookup(archive, [p for p in preps if p is not None])
         results: list[UpsertResult | None] = [None] * len(items)
         segment: list[tuple[int, bulk.Prepared]] = []
-        taken: set[str] = set()
         now = now_utc()
 
         def insert_segment() -> None:
@@ -224,19 +222,11 @@ class ArchivePipeline:
                 segment.clear()
 
         for i, (item, p) in enumerate(zip(items, preps)):
-            keys = set() if p is None else {p.url_key, *([p.skey] if p.skey else ())}
-            if p is None or keys & taken or p.foreign_canonical or found.qualified(p) or found.row_for(p) is not None:
+            if p is not None and found.claim(p)[0]:
+                segment.append((i, p))
+            else:
                 insert_segment()
                 results[i] = archive.upsert_article(item, run_id=self.run_id, hosts=self.hosts)
-                if p is not None and p.foreign_canonical:
-                    # keyed with the source's hosts, maybe on the declared address: a later
-                    # article of the batch on that key is not new
-                    rec = p.rec
-                    assert rec is not None  # prepared in this process: the record is kept
-                    keys.add(fold_url(key_url(rec.get("url"), rec.get("canonical_url"))))
-            else:
-                segment.append((i, p))
-            taken |= keys
         insert_segment()
         return [r for r in results if r is not None]
 

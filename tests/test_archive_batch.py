@@ -142,3 +142,20 @@ def test_a_batch_stores_what_one_at_a_time_stores(archive_url: str, tmp_path: Pa
                 extra.drop_schema()
             finally:
                 extra.close()
+
+
+def test_an_address_a_foreign_canonical_declared_is_not_a_plain_insert_after_it() -> None:
+    """`upsert_article` may key an article whose canonical is on another host under that
+    declared address, so a later article of the same batch on that address must go
+    through it too (the crawl and the import route their batches with `Existing.claim`)."""
+    from crawler.archive import bulk
+
+    wire = bulk.prepare(art(7, canonical_url="https://hespress.com/a/7"))
+    same_address = bulk.prepare(art(12, url="https://hespress.com/a/7"))
+    plain = bulk.prepare(art(13))
+    assert wire.declared_key == same_address.url_key
+    found = bulk.Existing({}, {})
+    assert found.claim(wire) == (False, None)
+    assert found.claim(same_address) == (False, None)
+    assert found.claim(plain) == (True, None)
+    assert bulk.Existing({}, {}).claim(same_address) == (True, None)  # alone, it is new

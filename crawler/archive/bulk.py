@@ -17,7 +17,7 @@ two-sources-one-address rules are written once, there.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -58,9 +58,10 @@ class Prepared:
     skey: str | None
     seen_keys: tuple[str, ...]
     """The folded URLs its ``seen_urls`` rows are keyed on (fetched URL, key URL)."""
-    foreign_canonical: bool
-    """The declared canonical is on another host: keyed by the one-at-a-time path, which
-    looks for this source's row under the declared address first."""
+    declared_key: str | None
+    """The folded declared canonical when it is on another host, else None: such an
+    article is keyed by the one-at-a-time path, which looks for this source's row under
+    the declared address first (and may key it there)."""
     content_hash: str
     fts_title: str
     fts_body: str
@@ -137,10 +138,11 @@ def prepare(item: Any, *, sqlite: bool = False) -> Prepared:
     keyed = own_key_url(rec.get("url"), rec.get("canonical_url"), ())
     url_key = fold_url(keyed)
     seen = tuple(dict.fromkeys(url_key if u == keyed else fold_url(u) for u in (rec["url"], keyed)))
+    declared = key_url(rec.get("url"), rec.get("canonical_url"))
     title, body = search_text(rec)
     when = parse_datetime(rec.get("date_published")) or parse_datetime(rec.get("fetched_at"))
     return Prepared(rec["source"], url_key, site_id_key(rec["source"], rec.get("site_article_id")), seen,
-                    key_url(rec.get("url"), rec.get("canonical_url")) != keyed, content_hash(rec), title, body,
+                    None if declared == keyed else fold_url(declared), content_hash(rec), title, body,
                     None if when is None else sort_key_for(when, url_key),
                     sqlite_values(rec) if sqlite else None, rec)
 
@@ -156,8 +158,27 @@ def _marks(n: int) -> str:
 
 @dataclass
 class Existing:
+    """A batch's archived rows (`lookup`), and the keys its articles took so far."""
+
     by_url: dict[str, dict[str, Any]]
     by_site: dict[str, dict[str, Any]]
+    taken: set[str] = field(default_factory=set)
+
+    def claim(self, p: Prepared) -> tuple[bool, dict[str, Any] | None]:
+        """Route `p`, the batch's next article in order: ``(True, None)`` when it is a plain
+        insert (`insert_new`); else ``(False, row)`` for `upsert_article`, with the archived
+        row it would update (None when there is none, or when an earlier article of the
+        batch holds one of its keys: that row is not the one it will meet). Its keys count
+        as taken for the articles after it, a foreign canonical's declared one too."""
+        keys = {p.url_key, *((p.skey,) if p.skey else ())}
+        earlier = not self.taken.isdisjoint(keys)
+        row = self.row_for(p)
+        self.taken |= keys
+        if p.declared_key is not None:
+            self.taken.add(p.declared_key)
+        if earlier or p.declared_key is not None or self.qualified(p) or row is not None:
+            return False, None if earlier else row
+        return True, None
 
     def row_for(self, p: Prepared) -> dict[str, Any] | None:
         """The row `upsert_article` would find for `p` (site id first, then URL key)."""
