@@ -114,7 +114,7 @@ class Fingerprint:
         return self.order.astype("<u4").tobytes()
 
     def figures_text(self) -> str:
-        return ";".join(f"{slot:x}:{value}" for slot, value in sorted(self.figures))
+        return _figures_text(self.figures)
 
     @classmethod
     def from_stored(cls, blob: bytes, figs: str | None) -> Fingerprint:
@@ -240,6 +240,11 @@ def _title_figures(title: str | None) -> frozenset[tuple[int, str]]:
     return frozenset((slot ^ 0x5A5A5A5A, v) for slot, v in figures(title))
 
 
+def _figures_text(figures: frozenset[tuple[int, str]]) -> str:
+    """Figures as stored (`Fingerprint.from_stored` reads them back)."""
+    return ";".join(f"{slot:x}:{value}" for slot, value in sorted(figures))
+
+
 class StoredFingerprint(Fingerprint):
     """A fingerprint held in its stored form (the shingle blob and the figures text),
     decoded only when a comparison needs it: most reports a streaming pass indexes are
@@ -281,7 +286,7 @@ class StoredFingerprint(Fingerprint):
     @figures.setter
     def figures(self, value: frozenset[tuple[int, str]]) -> None:
         self._figures = value
-        self._figs = ";".join(f"{slot:x}:{v}" for slot, v in sorted(value))
+        self._figs = _figures_text(value)
 
     @property
     def size(self) -> int:
