@@ -204,14 +204,15 @@ class Outcome:
         return self.item
 
     def fp(self) -> Any:
-        """The fingerprint (rebuilt from its stored form on first use)."""
+        """The fingerprint, kept in its stored form (`StoredFingerprint`: decoded only if
+        a comparison needs it)."""
         fp = self.fingerprint
         if isinstance(fp, tuple):
-            from crawler.dedup.fingerprint import Fingerprint
+            from crawler.dedup.fingerprint import StoredFingerprint
 
             blob, figs, keys = fp
-            fp = self.fingerprint = Fingerprint.from_stored(blob, figs)
-            fp.band_keys = array("q", keys).tolist() if isinstance(keys, bytes) else keys
+            fp = self.fingerprint = StoredFingerprint(
+                blob, figs, array("q", keys).tolist() if isinstance(keys, bytes) else keys)
         return fp
 
     def full(self) -> Any:
