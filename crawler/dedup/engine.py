@@ -189,21 +189,15 @@ class StoryIndex:
         self.store.prefetch([(k, r[3]) for k, r in zip(keys, reports)], self.params.max_candidates,
                             known_new=all(new))
         alone = self.store.alone(keys)
-        out = []
-        for (key, fp, published, doc_id), n, k, a in zip(reports, new, keys, alone):
-            if n and a:  # no candidate possible: a story of its own (what the full path finds)
-                head = Head(published, key)
-                story = story_id_for(head)
-                out.append(Assignment(story, self.store.add(key, published, story, fp, doc_id, k, new_story=True)))
-                self.store.set_head(story, head)
-            else:
-                out.append(self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k))
-        return out
+        return [self.add_fingerprint(key, fp, published, doc_id, known_new=n, keys=k, alone=n and a)
+                for (key, fp, published, doc_id), n, k, a in zip(reports, new, keys, alone)]
 
     def add_fingerprint(self, key: str, fp: Fingerprint, published: str, doc_id: int | None = None,
-                        *, known_new: bool = False, keys: list[int] | None = None) -> Assignment:
+                        *, known_new: bool = False, keys: list[int] | None = None,
+                        alone: bool = False) -> Assignment:
         """`known_new`: the caller knows the report is not indexed yet (a rebuild);
-        `keys`: its `epoch_keys`, when the caller has them."""
+        `keys`: its `epoch_keys`, when the caller has them; `alone`: the store says no
+        report holds any of them (`IndexStore.alone`), so there is no candidate to look up."""
         store, p = self.store, self.params
         renamed: dict[str, str] = {}
         found = None if known_new else store.find(key, doc_id)
@@ -229,7 +223,7 @@ class StoryIndex:
         dups = 0
         if keys is None:
             keys = epoch_keys(fp.band_keys, published)
-        cands = store.candidates(keys, p.max_candidates)
+        cands = [] if alone else store.candidates(keys, p.max_candidates)
         for doc, cfp in store.load(cands):
             cmp = self.fingerprinter.compare(fp, cfp, hours_between(published, doc.published))
             if cmp.duplicate:
