@@ -176,13 +176,10 @@ class StatementLog:
         from crawler.archive.sqlite import SQLiteArchive
 
         work.mkdir(parents=True, exist_ok=True)
-        path = work / "replay.sqlite3"
-        fresh = SQLiteArchive(str(path))
+        fresh = SQLiteArchive(str(work / "replay.sqlite3"))
         fresh.migrate()
         fresh.close()
-        db = sqlite3.connect(str(path), isolation_level=None)
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON", "cache_size = -65536"):
-            db.execute(f"PRAGMA {pragma}")
+        db: sqlite3.Connection = fresh._connect()  # a bare connection with the archive's pragmas
         t = clock()
         for many, sql, params in self.statements:
             if many:
