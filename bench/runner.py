@@ -44,6 +44,7 @@ BENCHES: dict[str, tuple[list[str], list[str], int, int]] = {
     "story": (["--quick"], [], 120, 600),
     "serve": (["--quick"], [], 120, 900),
     "import": (["--quick"], ["--sizes", "100000,1000000"], 300, 6 * 3600),
+    "export": (["--quick"], ["--sizes", "10000,1000000"], 180, 3 * 3600),
 }
 
 
