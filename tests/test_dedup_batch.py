@@ -17,7 +17,7 @@ import pytest
 
 from crawler.archive import open_archive
 from crawler.dedup import ArchiveDedup
-from crawler.dedup.engine import epoch_keys, published_key
+from crawler.dedup.engine import Head, epoch_keys, published_key
 from crawler.dedup.stories import iter_article_rows
 from crawler.items import Article
 from tests.test_dedup_archive import DOCS, check_labels, url_of
@@ -162,3 +162,43 @@ def test_a_band_row_left_without_its_report_does_not_stop_a_batch(archives: dict
     assert snapshot(many) == snapshot(one)
     if many.dialect == "postgresql":
         assert "band rows already stored" in caplog.text
+
+
+def test_band_rows_read_through_in_lists_give_the_stories_of_the_json_path(archives: dict[str, Any]) -> None:
+    """SQLite reads a batch's band rows through ``json_each``; a build without JSON falls
+    back to ``IN (...)`` lists (PostgreSQL: one array). Both give the same stories."""
+    rows, many = archives["rows"], archives["many"]
+    by_json, by_lists = ArchiveDedup(rows), ArchiveDedup(many)
+    by_lists.store._json_each = False
+    for dedup in (by_json, by_lists):
+        ids = _ids(dedup.archive)
+        for chunk in _batches(ids, 40):
+            assert all(r is not None for r in dedup.assign_many(chunk))
+    assert by_json.store._json_each  # this build has JSON: the json_each path ran (SQLite)
+    assert snapshot(many) == snapshot(rows)
+    check_labels(many)
+
+
+def test_band_rows_written_mid_transaction_are_found_by_a_later_lookup(archive_url: str) -> None:
+    """After the store writes its pending band rows inside a transaction, a lookup of
+    the same keys reads them again (they were pending, now stored): the written report
+    stays a candidate."""
+    archive = open_archive(archive_url)
+    try:
+        ids = _store(archive, ORDER[:2])
+        dedup = ArchiveDedup(archive)
+        store = dedup.store
+        fp = dedup.fingerprinter.fingerprint(title="t", body=ORDER[0]["body"])
+        keys = epoch_keys(fp.band_keys, published_key(ORDER[0]["published"]))
+        with archive.transaction():
+            store.lock()
+            store.prefetch([(keys, ids[1])], 50, known_new=True)  # the keys looked up: none stored
+            assert store.candidates(keys, 50) == []
+            store.add("k", published_key(ORDER[0]["published"]), "s1", fp, ids[0], keys, new_story=True)
+            store.set_head("s1", Head(published_key(ORDER[0]["published"]), "k"))
+            store.flush()
+            assert store.candidates(keys, 50) == [ids[0]]
+            store.prefetch([(keys, ids[1])], 50, known_new=True)
+            assert store.candidates(keys, 50) == [ids[0]]
+    finally:
+        archive.close()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
@@ -89,6 +90,8 @@ class SqlStore:
         self._fresh: dict[str, int] = {}
         """Stories created by `add` with one report, not written to ``stories`` yet."""
         self._in_chunk: int | None = None
+        self._json_each = True
+        """SQLite: band rows are read through ``json_each`` (False: this build has no JSON)."""
         self._reset()
 
     def _reset(self) -> None:
@@ -101,6 +104,8 @@ class SqlStore:
         (most keys of a new report: no empty list each)."""
         self._looked: set[int] = set()
         """Band keys whose stored rows are in `_bands`."""
+        self._stale: list[dict[int, int]] = []
+        """Pending keys (`_pend`s) written since, to drop from `_looked` (`_settle`)."""
         self._pend: dict[int, int] = {}
         """Band key -> the last report of this transaction holding it (rows unwritten);
         `_multi` lists them all where there are several. Kept in dict and set operations
@@ -172,8 +177,6 @@ class SqlStore:
         """Values per ``IN (...)`` on SQLite: this build's parameter limit allows (3.32+:
         32,766; older builds 999)."""
         if self._in_chunk is None:
-            import sqlite3
-
             try:
                 limit = int(self.archive._conn().getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
             except (AttributeError, sqlite3.Error):
@@ -196,15 +199,37 @@ class SqlStore:
                 self._keep(r)
         self._absent.update(i for i in missing if i not in self._docs)
 
-    def _read_bands(self, keys: Iterable[int]) -> None:
+    def _read_bands(self, keys: Iterable[int], *, owned: bool = False) -> None:
+        """Read the stored band rows of `keys` not read yet in this transaction.
+        `owned`: `keys` is a set the caller hands over (prefetch's): the first read
+        of a transaction keeps it as the looked-up keys instead of copying it."""
+        if self._stale:
+            self._settle()
         looked = self._looked
-        missing = list(set(keys) - looked)  # unsorted: 63-bit ints sort slowly, SQL does not care
+        if not looked and owned and isinstance(keys, set):
+            missing: set[int] = keys
+            self._looked = keys
+        else:
+            missing = set(keys) - looked
+            looked.update(missing)
         if not missing:
             return
-        looked.update(missing)
         bands = self._bands
         a = self.archive
-        for cond, params in self._in("band_key", missing, "bigint"):
+        if a.dialect == "sqlite" and self._json_each:
+            try:
+                found = self._read_bands_json(missing)
+            except sqlite3.OperationalError:  # a build without JSON: IN lists
+                self._json_each = False
+            else:
+                for k, i in found:
+                    ids = bands.get(k)
+                    if ids is None:
+                        bands[k] = [i]
+                    elif i not in ids:
+                        ids.append(i)
+                return
+        for cond, params in self._in("band_key", list(missing), "bigint"):
             sql = f"SELECT band_key, article_id FROM dedup_band WHERE {cond}"
             # SQLite: plain tuples (no dict a row); most keys of a new report hold nothing
             rows = a._conn().execute(sql, params) if a.dialect == "sqlite" else \
@@ -215,6 +240,23 @@ class SqlStore:
                     bands[k] = [i]
                 elif i not in ids:
                     ids.append(i)
+
+    def _read_bands_json(self, keys: set[int]) -> list[tuple[int, int]]:
+        """SQLite: the band rows of `keys` in one statement, the keys as one JSON array
+        joined to the index. Cheaper than ``IN (...)`` lists (no parameter a key, no
+        temporary B-tree SQLite builds of an IN list's values) and, the keys sorted,
+        the index seeks go in key order (neighbouring pages)."""
+        return self.archive._conn().execute(
+            "SELECT b.band_key, b.article_id FROM json_each(?) AS j "
+            "JOIN dedup_band AS b ON b.band_key = j.value", (json.dumps(sorted(keys)),)).fetchall()
+
+    def _settle(self) -> None:
+        """Forget that the band keys written at the last `_write` were looked up (their
+        rows now include this transaction's: a later lookup reads them again). Done
+        lazily: a stream's transaction ends at its write, and nothing looks again."""
+        for pend in self._stale:
+            self._looked.difference_update(pend.keys())
+        self._stale = []
 
     def _read_heads(self, story_ids: Iterable[str]) -> None:
         missing = sorted({s for s in story_ids if s not in self._heads})
@@ -237,7 +279,7 @@ class SqlStore:
         if not known_new:
             self._read_docs(i for _, i in reports if i is not None)
         every: set[int] = set().union(*(keys for keys, _ in reports))
-        self._read_bands(every)
+        self._read_bands(every, owned=True)
         bands, pend, multi = self._bands, self._pend, self._multi
         wanted = {i for k in every & bands.keys() for i in bands[k]}
         wanted.update(i for k in every & pend.keys() for i in multi.get(k) or (pend[k],))
@@ -301,6 +343,8 @@ class SqlStore:
         if not band_keys:
             return []
         keys = set(band_keys)  # a key twice counts once, as in SQL's IN (...)
+        if self._stale:
+            self._settle()
         if not self._looked.issuperset(keys):
             self._read_bands(keys)
         bands, pend = self._bands, self._pend
@@ -457,7 +501,8 @@ class SqlStore:
         if self._row_keys:
             keys, ids = self._row_keys, self._row_ids
             # stored now: a later lookup of these keys in this transaction reads them again
-            self._looked.difference_update(self._pend.keys())
+            if self._looked:
+                self._stale.append(self._pend)
             self._row_keys, self._row_ids, self._pend, self._multi = [], [], {}, {}
             self._write_bands(keys, ids)
         heads = self._heads

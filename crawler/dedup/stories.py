@@ -30,10 +30,14 @@ _ARTICLE_COLUMNS = "id, url_key, title, body_text, summary, date_published, sort
 _KEY_COLUMNS = "id, url_key, sort_key"
 _TEXT_COLUMNS = "id, title, body_text, summary, date_published"
 BATCH = 500
-PER_TRANSACTION = 2000
+PER_TRANSACTION = 8000
 """Rows a streaming pass (rebuild, backfill) indexes per transaction: each commit
 writes the index pages it dirtied, and a larger transaction dirties fewer pages per
-report (its band rows share leaf pages). The stories do not depend on it."""
+report (its band rows share leaf pages: the current epoch's band index is dirtied
+nearly whole by 2,000 reports' random keys). 8,000 rather than 2,000: 8 % less serial
+CPU a report at 50k (docs/benchmarks.md, 2026-12-03 fifth session), for some 50 MB
+more held in a transaction and the write lock held a few seconds. The stories do not
+depend on it."""
 
 
 def ensure_schema(archive: Any) -> None:
