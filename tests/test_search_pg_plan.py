@@ -122,6 +122,7 @@ def test_searches_return_the_same_rows_with_and_without_slices(pg: Any) -> None:
         return run(conn, sql, params)
 
     pg._run = spy
+    pg.use_periods = False  # (with them, each slice stops at a period's edge: the test below)
     try:
         # relevance asks a wider slice only for the part below the last one: after the
         # slice at the cut, one ending just below it
@@ -140,6 +141,7 @@ def test_searches_return_the_same_rows_with_and_without_slices(pg: Any) -> None:
     finally:
         pg._run = run
         pg.use_slices = True
+        pg.use_periods = True
     assert st.recent_cut in bounds  # a widening stopped at the cut
 
 
@@ -273,3 +275,79 @@ def test_pair_lexemes_leave_unusual_words_to_the_words_index() -> None:
     pairs, rest, check = plan
     assert pairs == ["مجلس نواب"] and [t.words for t in rest.terms] == [("a.b",), ("def",)] and check
     assert pg_plan.pair_tsquery(["a'b c"]) == "'a''b c'"
+
+
+def _periods(a: Any) -> list[tuple[int | None, int]]:
+    return sorted(a._text_stats().periods, key=lambda p: p[1])
+
+
+def test_period_indexes_tile_the_archive_below_the_recent_cut(pg: Any) -> None:
+    """`optimize` made period GIN indexes from the oldest article up to the recent index's
+    cut (extended to the later cut when the recent index was renewed, by the test above),
+    each a tenth of the archive or so, and a statement inside a period can use its index."""
+    st = pg._text_stats()
+    periods = _periods(pg)
+    assert len(periods) >= 5 and len(pg._period_indexes()) == len(periods)
+    assert periods[0][0] is None and periods[-1][1] == st.recent_cut
+    assert all(periods[i][1] == periods[i + 1][0] for i in range(len(periods) - 1))  # no gap, no overlap
+    a, b = periods[2]
+    assert a is not None
+    q = parse_query("المغرب")
+    assert q is not None
+    sql, params = pg._candidates_sql(q, [], a + 1, b - 2, 20, False, False)
+    conn = pg._conn()
+    with pg.transaction():
+        conn.execute("DROP INDEX article_text_tsv, article_text_sort")
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r["QUERY PLAN"] for r in pg.fetch("EXPLAIN " + sql, params))
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+    assert pg_plan.PERIOD_INDEX in plan, plan
+    # across two periods: none of them holds the range
+    sql, params = pg._candidates_sql(q, [], a - 1, b - 2, 20, False, False)
+    assert "+ 0 < ?" not in sql
+
+
+def test_period_bounds_plan_tiles_then_extends() -> None:
+    assert pg_plan.period_bounds_plan([90, 80, 70], 100, []) == [(90, 100), (80, 90), (70, 80), (None, 70)]
+    assert pg_plan.period_bounds_plan([], 100, []) == [(None, 100)]
+    assert pg_plan.period_bounds_plan([], 120, [(None, 90), (90, 100)]) == [(100, 120)]
+    assert pg_plan.period_bounds_plan([], 100, [(None, 90), (90, 100)]) == []
+    st = pg_plan.TextStats(periods=[(90, 100), (80, 90), (None, 80)])
+    assert pg_plan.period_of(st, 91, 99) == (90, 100)
+    assert pg_plan.period_of(st, None, 79) == (None, 80)
+    assert pg_plan.period_of(st, 85, 95) is None and pg_plan.period_of(st, 95, None) is None
+    assert pg_plan.period_bounds("(((sort_key + 0) >= '5'::bigint) AND ((sort_key + 0) < '9'::bigint))") == (5, 9)
+    assert pg_plan.period_bounds("((sort_key + 0) < '-9'::bigint)") == (None, -9)
+    assert pg_plan.period_bounds("((sort_key + 0) >= '5'::bigint)") is None  # the recent index's
+
+
+def test_searches_return_the_same_rows_with_and_without_period_indexes(pg: Any) -> None:
+    """Relevance's slices stop at each period's edge and read its index; a date range inside
+    one period reads its index: same rows, same order, as without period indexes."""
+    seen: list[str] = []
+    run = pg._run
+
+    def spy(conn: Any, sql: str, params: Any) -> Any:
+        seen.append(sql)
+        return run(conn, sql, params)
+
+    # a range inside one period (periods are ~85 days here), and one across several
+    shapes = (*SHAPES, {"since": "2020-09-10", "until": "2020-10-01"},
+              {"since": "2020-09-10", "until": "2020-10-01", "source": "le12"})
+    pg._run = spy
+    try:
+        for q in (*QUERIES, *PHRASES[:3]):
+            for kw in shapes:
+                for sort in ("date", "relevance"):
+                    pg.use_periods = False
+                    want = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+                    pg.use_periods = True
+                    seen.clear()
+                    got = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+                    assert got == want, (q, kw, sort)
+                    if q == "المغرب" and sort == "relevance" and not kw:
+                        assert sum("+ 0 < ?" in s for s in seen) >= 2, seen  # slices through two periods at least
+    finally:
+        pg._run = run
+        pg.use_periods = True
