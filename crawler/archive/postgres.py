@@ -591,7 +591,9 @@ class PostgresArchive(Archive):
         Otherwise each slice is asked again from `hi` (date order with an OFFSET).
 
         With period indexes (`incremental` only), every slice stops at the edge of the period
-        it starts in, so each statement reads one period's postings."""
+        it starts in, so each statement reads one period's postings; the next is sized for
+        the rows still missing at the density met so far, and when that reaches past `lo`
+        the rest is asked at once."""
         st = self._stats
         if not self.use_slices or span is None or st is None or st.key_lo is None or st.key_hi is None:
             return list(run(lo, hi, needed))
@@ -607,11 +609,11 @@ class PostgresArchive(Archive):
         while True:
             bound = int(top - span)
             if edges:
+                if bound <= floor:  # the rest at once (the whole index, one statement)
+                    return got + list(run(lo, upper, needed - len(got)))
                 edge = max((e for e in edges if floor < e <= (upper if upper is not None else top)), default=None)
                 if edge is not None and bound < edge:
                     bound = edge
-                elif bound <= floor:
-                    return got + list(run(lo, upper, needed - len(got)))
             elif cut is not None and bound < cut < top and cut > floor:
                 bound = cut
                 cut = None  # once
@@ -628,7 +630,13 @@ class PostgresArchive(Archive):
             if not got:
                 return list(run(lo, hi, needed))
             covered = top - bound
-            span = covered * max(4.0, SLICE_MARGIN * needed / len(got))
+            if edges:
+                # no slice is read twice here: sized for what is still missing at the
+                # density found so far, a statement a period while that stays within reach,
+                # else the rest at once (a statement for each of many thin periods costs more)
+                span = covered + SLICE_MARGIN * (needed - len(got)) * covered / len(got)
+            else:
+                span = covered * max(4.0, SLICE_MARGIN * needed / len(got))
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
