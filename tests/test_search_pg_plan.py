@@ -361,3 +361,9 @@ def test_searches_return_the_same_rows_with_and_without_period_indexes(pg: Any) 
         pg.relevance_candidates = k
     # period statements: relevance's slices without a date range, and both sorts with one
     assert used["relevance", False] and used["relevance", True] and used["date", True], used
+
+
+def test_search_statements_run_without_parallel_workers(pg: Any) -> None:
+    """Worker start-up (~5 ms) costs more than a search statement's work: none on the
+    archive's connections."""
+    assert pg.fetchval("SELECT current_setting('max_parallel_workers_per_gather')") == "0"

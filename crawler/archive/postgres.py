@@ -115,6 +115,10 @@ class PostgresArchive(Archive):
         # them; and a generic plan for a prepared search ignores which words are searched.
         conn.execute("SET jit = off")
         conn.execute("SET plan_cache_mode = force_custom_plan")
+        # Nor parallel workers: launching them costs ~5 ms a statement (at 1M a search's
+        # bitmap scans of a few hundred rows went parallel; `"الحدود البحريه"` + le12,
+        # date-sorted, 64-87 -> 30-33 ms median without them), more than any of its work.
+        conn.execute("SET max_parallel_workers_per_gather = 0")
         if self.schema:
             try:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
