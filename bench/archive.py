@@ -52,6 +52,7 @@ BASE_DATE = datetime(2016, 1, 1, tzinfo=UTC)
 SPAN_S = 10 * 365 * 86400
 ONLY_SHAPES: set[str] | None = None
 NO_SLICES = False  # --no-slices: PostgreSQL without the newest-slice plan (the previous search path)
+NO_PERIODS = False  # --no-periods: PostgreSQL without the period GIN indexes (the previous search path)
 TOPICS = ("politics", "economy", "society", "sports", "culture", "world", "regions", "incidents")
 
 
@@ -308,6 +309,8 @@ def run_size(url: str, n: int, corpus: list[dict[str, Any]], reps: int) -> dict[
     archive = open_archive(url, search_budget=None)
     if NO_SLICES and hasattr(archive, "use_slices"):
         archive.use_slices = False
+    if NO_PERIODS and hasattr(archive, "use_periods"):
+        archive.use_periods = False
     total = archive.count_articles()
     queries = [q for qs in query_set(corpus).values() for q in qs]
     mid_day = BASE_DATE + timedelta(days=5 * 365)
@@ -426,6 +429,8 @@ def explain(url: str, corpus: list[dict[str, Any]]) -> None:
     archive = open_archive(url, search_budget=None)
     if NO_SLICES and hasattr(archive, "use_slices"):
         archive.use_slices = False
+    if NO_PERIODS and hasattr(archive, "use_periods"):
+        archive.use_periods = False
     qs = query_set(corpus)
     picks = {"common": qs["common"][0], "mid": qs["mid"][0], "rare": qs["rare"][0], "and": qs["multi"][0],
              "phrase": qs["multi"][5]}
@@ -458,6 +463,48 @@ def explain(url: str, corpus: list[dict[str, Any]]) -> None:
                 for r in archive.fetch(prefix + sql, params):
                     print(next(iter(r.values())) if archive.dialect == "postgresql" else r.get("detail"))
                 print("```")
+    archive.close()
+
+
+def compare_periods(url: str, corpus: list[dict[str, Any]], reps: int, shapes: set[str] | None) -> None:
+    """PostgreSQL: each query of each shape with the period GIN indexes (`use_periods`) and
+    without (the previous path), alternating in this process, `reps` times each: wall
+    median per query and p95 per shape of both, and the rows compared (same ids, same
+    order, else an AssertionError)."""
+    archive = open_archive(url, search_budget=None)
+    queries = [q for qs in query_set(corpus).values() for q in qs]
+    mid_day = BASE_DATE + timedelta(days=5 * 365)
+    since, until = mid_day.date().isoformat(), (mid_day + timedelta(days=180)).date().isoformat()
+    kws: dict[str, dict[str, Any]] = {
+        "date": {"sort": "date"}, "date+source": {"sort": "date", "source": "le12"},
+        "date+range": {"sort": "date", "since": since, "until": until},
+        "relevance": {"sort": "relevance"}, "relevance+source": {"sort": "relevance", "source": "le12"},
+        "relevance+range": {"sort": "relevance", "since": since, "until": until}}
+    for shape, kw in kws.items():
+        if shapes and shape not in shapes:
+            continue
+        times: dict[bool, list[float]] = {False: [], True: []}
+        lines = []
+        for q in queries:
+            per: dict[bool, list[float]] = {False: [], True: []}
+            ids: dict[bool, list[int]] = {}
+            for rep in range(reps + 1):  # the first of each: warming, not counted
+                for new in (False, True):
+                    archive.use_periods = new  # type: ignore[attr-defined]
+                    t = time.perf_counter()
+                    r = archive.search(q, limit=20, **kw)
+                    ms = (time.perf_counter() - t) * 1000
+                    ids[new] = [i["id"] for i in r.items]
+                    if rep:
+                        per[new].append(ms)
+            assert ids[False] == ids[True], (shape, q)
+            for new in (False, True):
+                times[new] += per[new]
+            lines.append((q, sorted(per[False])[reps // 2], sorted(per[True])[reps // 2]))
+        print(f"{shape:<18} p95 old {pct(times[False], 95):6.1f}  new {pct(times[True], 95):6.1f} ms   "
+              f"p50 old {pct(times[False], 50):6.1f}  new {pct(times[True], 50):6.1f}", flush=True)
+        for q, a, b in sorted(lines, key=lambda x: -max(x[1], x[2]))[:6]:
+            print(f"    {q:<40} {a:6.1f} -> {b:6.1f}", flush=True)
     archive.close()
 
 
@@ -503,14 +550,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build-only", action="store_true", help="only build (bulk load) the archives of --sizes")
     p.add_argument("--explain", action="store_true", help="only print the query plans of each shape (--url, --sizes)")
     p.add_argument("--no-slices", action="store_true", help="PostgreSQL: without the newest-slice plan (the previous path)")
+    p.add_argument("--no-periods", action="store_true",
+                   help="PostgreSQL: without the period GIN indexes (the previous path; they stay in the database)")
+    p.add_argument("--compare-periods", action="store_true",
+                   help="PostgreSQL: every query and shape with and without the period indexes, alternating (--url)")
+    p.add_argument("--optimize", action="store_true",
+                   help="run Archive.optimize() on each (cached) archive first: new indexes of this code's plan")
     p.add_argument("--shapes", default=None,
                    help="comma-separated shape names to time (default: all; given, no LIKE scan nor abusive queries)")
     args = p.parse_args(argv)
-    global NO_SLICES, ONLY_SHAPES
+    global NO_SLICES, NO_PERIODS, ONLY_SHAPES
     NO_SLICES = args.no_slices
+    NO_PERIODS = args.no_periods
     ONLY_SHAPES = set(args.shapes.split(",")) if args.shapes else None
     from bench import search_quality
 
+    if args.optimize:
+        for n in (int(x) for x in args.sizes.split(",")):
+            url = args.url.format(n=n) if args.url else f"sqlite:///{(args.cache / f'archive-{n}.sqlite3').resolve()}"
+            import logging
+
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+            t = time.perf_counter()
+            archive = open_archive(url)  # (migrated to this code's schema)
+            # in one transaction: new indexes built plainly, not CONCURRENTLY (one heap
+            # scan instead of two; nothing else writes to a bench archive)
+            with archive.transaction():
+                if archive.dialect == "postgresql":
+                    archive.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                archive.optimize()
+            archive.close()
+            print(f"{url}: optimize() {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    if args.compare_periods:
+        corpus = load_corpus(args.corpus)
+        for n in (int(x) for x in args.sizes.split(",")):
+            compare_periods(args.url.format(n=n), corpus, args.reps, ONLY_SHAPES)
+        return 0
     if args.explain:
         corpus = load_corpus(args.corpus)
         for n in (int(x) for x in args.sizes.split(",")):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ import pytest
 
 import crawler.archive.pg_plan as pg_plan
 from crawler.archive import open_archive
-from crawler.archive.search import SearchQuery, Term, parse_query
+from crawler.archive.records import sort_key_bounds
+from crawler.archive.search import SearchQuery, Term, parse_date_bound, parse_query
 from crawler.items import Article
 
 SAMPLE = Path(__file__).resolve().parent.parent / "crawler" / "snapshot" / "data" / "sample.jsonl.gz"
@@ -122,6 +124,7 @@ def test_searches_return_the_same_rows_with_and_without_slices(pg: Any) -> None:
         return run(conn, sql, params)
 
     pg._run = spy
+    pg.use_periods = False  # (with them, each slice stops at a period's edge: the test below)
     try:
         # relevance asks a wider slice only for the part below the last one: after the
         # slice at the cut, one ending just below it
@@ -140,6 +143,7 @@ def test_searches_return_the_same_rows_with_and_without_slices(pg: Any) -> None:
     finally:
         pg._run = run
         pg.use_slices = True
+        pg.use_periods = True
     assert st.recent_cut in bounds  # a widening stopped at the cut
 
 
@@ -273,3 +277,93 @@ def test_pair_lexemes_leave_unusual_words_to_the_words_index() -> None:
     pairs, rest, check = plan
     assert pairs == ["مجلس نواب"] and [t.words for t in rest.terms] == [("a.b",), ("def",)] and check
     assert pg_plan.pair_tsquery(["a'b c"]) == "'a''b c'"
+
+
+def _periods(a: Any) -> list[tuple[int | None, int]]:
+    return sorted(a._text_stats().periods, key=lambda p: p[1])
+
+
+def test_period_indexes_tile_the_archive_below_the_recent_cut(pg: Any) -> None:
+    """`optimize` made period GIN indexes from the oldest article up to the recent index's
+    cut (extended to the later cut when the recent index was renewed, by the test above),
+    each a tenth of the archive or so, and a statement inside a period can use its index."""
+    st = pg._text_stats()
+    periods = _periods(pg)
+    assert len(periods) >= 5 and len(pg._period_indexes()) == len(periods)
+    assert periods[0][0] is None and periods[-1][1] == st.recent_cut
+    assert all(periods[i][1] == periods[i + 1][0] for i in range(len(periods) - 1))  # no gap, no overlap
+    a, b = periods[2]
+    assert a is not None
+    q = parse_query("المغرب")
+    assert q is not None
+    sql, params = pg._candidates_sql(q, [], a + 1, b - 2, 20, False, False)
+    conn = pg._conn()
+    with pg.transaction():
+        conn.execute("DROP INDEX article_text_tsv, article_text_sort")
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r["QUERY PLAN"] for r in pg.fetch("EXPLAIN " + sql, params))
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+    assert pg_plan.PERIOD_INDEX in plan, plan
+    # across two periods: none of them holds the range
+    sql, params = pg._candidates_sql(q, [], a - 1, b - 2, 20, False, False)
+    assert "+ 0 < ?" not in sql
+
+
+def test_period_bounds_plan_tiles_then_extends() -> None:
+    assert pg_plan.period_bounds_plan([90, 80, 70], 100, []) == [(90, 100), (80, 90), (70, 80), (None, 70)]
+    assert pg_plan.period_bounds_plan([], 100, []) == [(None, 100)]
+    assert pg_plan.period_bounds_plan([], 120, [(None, 90), (90, 100)]) == [(100, 120)]
+    assert pg_plan.period_bounds_plan([], 100, [(None, 90), (90, 100)]) == []
+    st = pg_plan.TextStats(periods=[(90, 100), (80, 90), (None, 80)])
+    assert pg_plan.period_of(st, 91, 99) == (90, 100)
+    assert pg_plan.period_of(st, None, 79) == (None, 80)
+    assert pg_plan.period_of(st, 85, 95) is None and pg_plan.period_of(st, 95, None) is None
+    assert pg_plan.period_bounds("(((sort_key + 0) >= '5'::bigint) AND ((sort_key + 0) < '9'::bigint))") == (5, 9)
+    assert pg_plan.period_bounds("((sort_key + 0) < '-9'::bigint)") == (None, -9)
+    assert pg_plan.period_bounds("((sort_key + 0) >= '5'::bigint)") is None  # the recent index's
+
+
+def test_searches_return_the_same_rows_with_and_without_period_indexes(pg: Any) -> None:
+    """Relevance's slices stop at each period's edge and read its index; a date range inside
+    one period reads its index: same rows, same order, as without period indexes."""
+    seen: list[str] = []
+    run = pg._run
+
+    def spy(conn: Any, sql: str, params: Any) -> Any:
+        seen.append(sql)
+        return run(conn, sql, params)
+
+    # a range inside one period (periods are ~85 days here), and one across several
+    inside = {"since": "2020-09-20", "until": "2020-10-20"}
+    lo, hi = sort_key_bounds(parse_date_bound(inside["since"]), parse_date_bound(inside["until"], end=True))
+    assert pg_plan.period_of(pg._text_stats(), lo, hi) is not None
+    shapes = (*SHAPES, inside, {**inside, "source": "le12"})
+    used: Counter[tuple[str, bool]] = Counter()
+    pg._run = spy
+    k = pg.relevance_candidates
+    try:
+        # (fewer relevance candidates too: the archive is small, and 300 of them take most
+        # of it, asked at once rather than a period at a time)
+        for q, sort, kw, k_now in ((q, sort, kw, k_now) for k_now in (k, 30) for q in (*QUERIES, *PHRASES[:3])
+                                   for kw in shapes for sort in ("date", "relevance")):
+            pg.relevance_candidates = k_now
+            pg.use_periods = False
+            want = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+            pg.use_periods = True
+            seen.clear()
+            got = [i["id"] for i in pg.search(q, sort=sort, limit=20, **kw).items]
+            assert got == want, (q, kw, sort, k_now)
+            used[sort, "since" in kw] += sum("+ 0 < ?" in s for s in seen)
+    finally:
+        pg._run = run
+        pg.use_periods = True
+        pg.relevance_candidates = k
+    # period statements: relevance's slices without a date range, and both sorts with one
+    assert used["relevance", False] and used["relevance", True] and used["date", True], used
+
+
+def test_search_statements_run_without_parallel_workers(pg: Any) -> None:
+    """Worker start-up (~5 ms) costs more than a search statement's work: none on the
+    archive's connections."""
+    assert pg.fetchval("SELECT current_setting('max_parallel_workers_per_gather')") == "0"

@@ -26,7 +26,9 @@ from psycopg.types.json import Jsonb
 from crawler.archive.base import Archive, SearchResult
 from crawler.archive.pg_plan import (
     PAIR_INDEX,
+    PERIOD_INDEX,
     RECENT_INDEX,
+    RECENT_SHARE,
     SLICE_MARGIN,
     STATS_TTL,
     TextStats,
@@ -34,6 +36,9 @@ from crawler.archive.pg_plan import (
     load_stats,
     pair_lexemes,
     pair_tsquery,
+    period_bounds_plan,
+    period_of,
+    period_range_pays,
     range_bitmap_pays,
     recent_index_plan,
     slice_cheaper,
@@ -97,6 +102,9 @@ class PostgresArchive(Archive):
         self.use_pairs = True
         """Answer quoted phrases from the word-pair index where there is one (tests and
         benchmarks compare with False)."""
+        self.use_periods = True
+        """Read a period GIN index where a statement's date range lies inside one (tests and
+        benchmarks compare with False)."""
         self._plain: dict[tuple[str, ...], bool] = {}
 
     def _connect(self) -> psycopg.Connection[dict[str, Any]]:
@@ -107,6 +115,10 @@ class PostgresArchive(Archive):
         # them; and a generic plan for a prepared search ignores which words are searched.
         conn.execute("SET jit = off")
         conn.execute("SET plan_cache_mode = force_custom_plan")
+        # Nor parallel workers: launching them costs ~5 ms a statement (at 1M a search's
+        # bitmap scans of a few hundred rows went parallel; `"الحدود البحريه"` + le12,
+        # date-sorted, 64-87 -> 30-33 ms median without them), more than any of its work.
+        conn.execute("SET max_parallel_workers_per_gather = 0")
         if self.schema:
             try:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -214,6 +226,7 @@ class PostgresArchive(Archive):
         self.execute("ANALYZE articles")
         self._stats = None
         self._renew_recent_index()
+        self._renew_period_indexes()
 
     def _recent_indexes(self) -> list[str]:
         return [r["name"] for r in self.fetch(
@@ -285,6 +298,78 @@ class PostgresArchive(Archive):
         log.info("recent word-pair index %s (sort_key >= %d)", name, st.recent_cut)
         self._stats = None
 
+    def _period_indexes(self) -> list[str]:
+        return [r["name"] for r in self.fetch(
+            "SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'article_text'::regclass AND c.relname LIKE ?", (PERIOD_INDEX + "%",))]
+
+    def _renew_period_indexes(self) -> None:
+        """The period GIN indexes (`crawler.archive.pg_plan.PERIOD_INDEX`) below the recent
+        index's cut: with none yet, the archive below the cut in periods of as many articles
+        as the recent index holds; after the recent index was renewed with a later cut, one
+        more period up to it. Built CONCURRENTLY, one at a time; kept otherwise (their
+        pending lists merged). Together they index every article below the cut once more
+        (as the recent index those above it): an insert writes the whole GIN index and its
+        period's (or the recent) one."""
+        st = load_stats(self)
+        for name in self._period_indexes():
+            self.execute(f"SELECT gin_clean_pending_list('\"{name}\"'::regclass)")
+        cut = st.recent_cut
+        if cut is None:
+            return
+        keys: list[int] = []
+        if not st.periods:
+            want = max(1, int(st.rows * RECENT_SHARE))
+            # every want-th sort_key below the cut, newest first, while at least half a
+            # period remains below it (the oldest period takes the remainder)
+            keys = [int(r["sort_key"]) for r in self.fetch(
+                "SELECT sort_key FROM (SELECT sort_key, row_number() OVER (ORDER BY sort_key DESC) AS n, "
+                "count(*) OVER () AS total FROM article_text WHERE sort_key < ?) s "
+                "WHERE n % ? = 0 AND total - n >= ? ORDER BY sort_key DESC", (cut, want, want // 2))]
+        concurrently = "" if self._local.depth else "CONCURRENTLY "
+        for a, b in period_bounds_plan(keys, cut, st.periods):
+            name = f"{PERIOD_INDEX}_{uuid.uuid4().hex[:8]}"
+            pred = (f"sort_key + 0 >= {int(a)}::bigint AND " if a is not None else "") + f"sort_key + 0 < {int(b)}::bigint"
+            t0 = time.monotonic()
+            try:
+                self.execute(f'CREATE INDEX {concurrently}"{name}" ON article_text USING GIN (tsv) '
+                             f"WITH (gin_pending_list_limit = 512) WHERE {pred}")
+            except psycopg.Error:
+                self.execute(f'DROP INDEX {concurrently}IF EXISTS "{name}"')
+                raise
+            log.info("period GIN index %s (%s) in %.1f s", name, pred, time.monotonic() - t0)
+        self._stats = None
+
+    def _period_range(self, col: str, lo: int | None, hi: int | None,
+                      q: SearchQuery) -> tuple[list[str], list[Any]] | None:
+        """The conditions (and their parameters) for ``lo <= col <= hi`` on the GIN path when
+        one period index holds that whole range: the index's own predicate repeated (so the
+        planner can prove it; redundant for the rows), and the range itself, on ``col`` (a
+        B-tree bitmap the planner may AND in) where that pays (`period_range_pays`), else on
+        ``col + 0`` (tested on the period's matches as they are fetched), and not at all when
+        it is the whole period. None: no period index holds it (or `use_periods` is off)."""
+        st = self._stats
+        if not self.use_periods or st is None or not st.periods:
+            return None
+        period = period_of(st, lo, hi)
+        if period is None or hi is None:
+            return None
+        a, b = period
+        conds = [f"{col} + 0 < ?"]
+        params: list[Any] = [b]
+        if a is not None:
+            conds.append(f"{col} + 0 >= ?")
+            params.append(a)
+        if lo == a and hi == b - 1:
+            return conds, params
+        plus = "" if period_range_pays(st, q, lo, hi, period) else " + 0"
+        if lo is not None:
+            conds.append(f"{col}{plus} >= ?")
+            params.append(lo)
+        conds.append(f"{col}{plus} <= ?")
+        params.append(hi)
+        return conds, params
+
     def _pair_indexes(self) -> list[str]:
         return [r["name"] for r in self.fetch(
             "SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -327,13 +412,18 @@ class PostgresArchive(Archive):
         key = "a.sort_key" if filters else "t.sort_key"
         where = [match]
         params: list[Any] = [q.tsquery()]
-        if lo is not None:
-            conds = self._lower_bound(key, lo, q if walk is False and not filters else None)
-            where += conds
-            params += [lo] * len(conds)
-        if hi is not None:
-            where.append(f"{key} <= ?")
-            params.append(hi)
+        period = self._period_range(key, lo, hi, q) if walk is False and not filters else None
+        if period is not None:
+            where += period[0]
+            params += period[1]
+        else:
+            if lo is not None:
+                conds = self._lower_bound(key, lo, q if walk is False and not filters else None)
+                where += conds
+                params += [lo] * len(conds)
+            if hi is not None:
+                where.append(f"{key} <= ?")
+                params.append(hi)
         where += [f"a.{c} = ?" for c, _ in filters]
         params += [v for _, v in filters]
         join = "JOIN articles a ON a.id = t.article_id" if filters else ""
@@ -353,13 +443,18 @@ class PostgresArchive(Archive):
                                   for t in q.terms for i, w in enumerate(t.words)))
         inner = ["tsv @@ to_tsquery('simple', ?)"]
         params: list[Any] = [words.tsquery()]
-        if lo is not None:
-            conds = self._lower_bound("sort_key", lo, words)
-            inner += conds
-            params += [lo] * len(conds)
-        if hi is not None:
-            inner.append("sort_key <= ?")
-            params.append(hi)
+        period = self._period_range("sort_key", lo, hi, words)
+        if period is not None:
+            inner += period[0]
+            params += period[1]
+        else:
+            if lo is not None:
+                conds = self._lower_bound("sort_key", lo, words)
+                inner += conds
+                params += [lo] * len(conds)
+            if hi is not None:
+                inner.append("sort_key <= ?")
+                params.append(hi)
         # filters first (an articles probe, ~6 µs), then the phrase (a TOASTed tsv read,
         # 8-25 µs at 1M), each a LATERAL ... OFFSET 0 probe in date order (a join here
         # becomes a hash join over a seq scan of every tsv). The phrase probe is keyed on
@@ -497,18 +592,33 @@ class PostgresArchive(Archive):
         `incremental`: `run` returns every match of its slice up to `want` newest first, so
         a wider slice asks only for the part below the last one (`upper`) and for what is
         still missing, and the rows are concatenated: a phrase's tsv is not read twice.
-        Otherwise each slice is asked again from `hi` (date order with an OFFSET)."""
+        Otherwise each slice is asked again from `hi` (date order with an OFFSET).
+
+        With period indexes (`incremental` only), every slice stops at the edge of the period
+        it starts in, so each statement reads one period's postings; the next is sized for
+        the rows still missing at the density met so far, and when that reaches past `lo`
+        the rest is asked at once."""
         st = self._stats
         if not self.use_slices or span is None or st is None or st.key_lo is None or st.key_hi is None:
             return list(run(lo, hi, needed))
         floor = max(lo if lo is not None else st.key_lo, st.key_lo)
         top = min(hi, st.key_hi) if hi is not None else st.key_hi
         cut = st.recent_cut
+        # relevance's slices each within one period index (or the recent one): a slice
+        # reaching past the lower edge of the period it starts in stops at that edge
+        edges = sorted({a for a, _ in st.periods if a is not None} | ({cut} if cut is not None else set())) \
+            if incremental and self.use_periods and st.periods else []
         got: list[dict[str, Any]] = []
         upper = hi
         while True:
             bound = int(top - span)
-            if cut is not None and bound < cut < top and cut > floor:
+            if edges:
+                if bound <= floor:  # the rest at once (the whole index, one statement)
+                    return got + list(run(lo, upper, needed - len(got)))
+                edge = max((e for e in edges if floor < e <= (upper if upper is not None else top)), default=None)
+                if edge is not None and bound < edge:
+                    bound = edge
+            elif cut is not None and bound < cut < top and cut > floor:
                 bound = cut
                 cut = None  # once
             elif bound <= floor:
@@ -524,7 +634,13 @@ class PostgresArchive(Archive):
             if not got:
                 return list(run(lo, hi, needed))
             covered = top - bound
-            span = covered * max(4.0, SLICE_MARGIN * needed / len(got))
+            if edges:
+                # no slice is read twice here: sized for what is still missing at the
+                # density found so far, a statement a period while that stays within reach,
+                # else the rest at once (a statement for each of many thin periods costs more)
+                span = covered + SLICE_MARGIN * (needed - len(got)) * covered / len(got)
+            else:
+                span = covered * max(4.0, SLICE_MARGIN * needed / len(got))
 
     def _search_rows(self, q: SearchQuery, filters: list[tuple[str, Any]], lo: int | None, hi: int | None,
                      sort: str, limit: int, offset: int) -> list[dict[str, Any]]:
