@@ -203,8 +203,9 @@ class TopicModel:
             at = np.arange(n)
             first = np.full(len(self._blocks["chars"][1]), n, dtype=np.intp)
             np.minimum.at(first, found, at)
-            rows = found[first[found] == at]  # each row once, in order of first sight
-            tf = np.bincount(found)[rows].astype(np.float64)
+            # `take`: the gathers of indexing with an array, with less overhead
+            rows = found[first.take(found) == at]  # each row once, in order of first sight
+            tf = np.bincount(found).take(rows).astype(np.float64)
             self._add(scores, "chars", rows, tf)
         return scores.tolist()
 
@@ -212,8 +213,8 @@ class TopicModel:
         """`scores` += the block's L2-normalised TF-IDF vector of `rows` (counts `tf`)
         times its weights."""
         _, idf, weights = self._blocks[block]
-        x = (1.0 + np.log(tf)) * idf[rows]
-        scores += (x / math.sqrt(float(x @ x))) @ weights[rows]
+        x = (1.0 + np.log(tf)) * idf.take(rows)
+        scores += (x / math.sqrt(float(x @ x))) @ weights.take(rows, axis=0)
 
     def scores_of_features(self, features: dict[str, Counter[str]]) -> list[float]:
         """Decision scores from `featurize`'s output: the plain reference `scores` must

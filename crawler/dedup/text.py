@@ -143,7 +143,7 @@ def _table(hashes: set[int]) -> np.ndarray:
 
 def _member(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Which `codes` (32-bit token hashes) are in `table` (a `_table`)."""
-    return table[np.searchsorted(table, codes)] == codes
+    return table.take(np.searchsorted(table, codes)) == codes
 
 
 _STOP_HASHES = _table({hash_token(w) for w in STOPWORDS})
@@ -246,7 +246,7 @@ def _number_starts(raw: str) -> list[int] | None:
         return None
     if int(cp.max()) >= 0x10000:  # astral digits exist (U+1D7CE...): the regex way
         return None
-    digit = _digits()[cp]
+    digit = _digits().take(cp)
     run = np.empty(len(digit), dtype=bool)
     run[0] = digit[0]
     np.greater(digit[1:], digit[:-1], out=run[1:])
