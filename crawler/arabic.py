@@ -178,7 +178,7 @@ def tokens(text: str) -> list[str]:
         cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     except UnicodeEncodeError:  # a lone surrogate
         return _tokens_plain(text)
-    mapped = _token_table()[np.minimum(cp, 0xFFFF)]
+    mapped = _token_table().take(cp, mode="clip")  # astral: U+FFFF's entry, a word break
     if mapped.max() == _UNSAFE:
         return _tokens_plain(text)
     return mapped[mapped != 0].tobytes().decode("utf-32-le").split()

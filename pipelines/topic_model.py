@@ -22,6 +22,7 @@ import json
 import math
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -83,7 +84,7 @@ def char_grams(word: str) -> tuple[str, ...]:
 
 
 def _bigrams(terms: list[str]) -> list[str]:
-    return [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+    return list(map(" ".join, zip(terms, terms[1:])))  # C loops: no Python frame a pair
 
 
 def word_counts(title: str | None, body: str | None) -> tuple[Counter[str], Counter[str]]:
@@ -104,6 +105,23 @@ def featurize(title: str | None, body: str | None) -> dict[str, Counter[str]]:
             grams.extend(char_grams(word) * count)
     words = unigrams + bigrams  # disjoint keys: a bigram holds a space, a word never does
     return {"words": words, "chars": Counter(grams)}
+
+
+class _CharRows(dict[str, bytes]):
+    """word -> its character-gram rows (`TopicModel._char_rows_of`), made on first sight;
+    emptied when it holds `CHAR_CACHE_WORDS` (bounded memory on a long crawl, refilled from
+    what recurs). Emptied in the middle of an article too: the rows already looked up are
+    held by the caller, so the scores are the same."""
+
+    def __init__(self, rows_of: Callable[[str], bytes]) -> None:
+        super().__init__()
+        self._rows_of = rows_of
+
+    def __missing__(self, word: str) -> bytes:
+        if len(self) >= CHAR_CACHE_WORDS:
+            self.clear()
+        rows = self[word] = self._rows_of(word)
+        return rows
 
 
 class TopicModel:
@@ -146,7 +164,7 @@ class TopicModel:
         self.meta: dict = data.get("meta", {})
         # A word's known character grams, as rows: looking up each gram of each article
         # was most of a prediction's time, and words recur article after article.
-        self._char_cache: dict[str, bytes] = {}
+        self._char_cache: dict[str, bytes] = _CharRows(self._char_rows_of)
 
     def _char_rows_of(self, word: str) -> bytes:
         # int32 row numbers as bytes, -1 for a gram the model lacks (dropped in numpy):
@@ -185,17 +203,9 @@ class TopicModel:
             tf = np.fromiter(chain(unigrams.values(), bigrams.values()), dtype=np.float64, count=len(rows))
             self._add(scores, "words", rows[known], tf[known])
         # Characters: every word's rows, as often as the word occurs, counted in numpy.
-        cache = self._char_cache
         words = [w for w in unigrams if w != NUMBER_TOKEN]
-        # set.difference(dict) looks each word up (`keys() - keys()` would walk the cache)
-        new = set(words).difference(cache)
-        if new:
-            if len(cache) + len(new) > CHAR_CACHE_WORDS:
-                cache.clear()  # bounded memory on a long crawl; refilled from what recurs
-                new = set(words)
-            for w in new:
-                cache[w] = self._char_rows_of(w)
-        raw = b"".join(map(mul, map(cache.__getitem__, words), map(unigrams.__getitem__, words)))
+        # a new word's rows are made on its lookup (`_CharRows`): one dict lookup a word
+        raw = b"".join(map(mul, map(self._char_cache.__getitem__, words), map(unigrams.__getitem__, words)))
         found = np.frombuffer(raw, dtype=_ROW).astype(np.intp)
         found = found[found >= 0]
         n = len(found)
@@ -203,8 +213,9 @@ class TopicModel:
             at = np.arange(n)
             first = np.full(len(self._blocks["chars"][1]), n, dtype=np.intp)
             np.minimum.at(first, found, at)
-            rows = found[first[found] == at]  # each row once, in order of first sight
-            tf = np.bincount(found)[rows].astype(np.float64)
+            # `take`: the gathers of indexing with an array, with less overhead
+            rows = found[first.take(found) == at]  # each row once, in order of first sight
+            tf = np.bincount(found).take(rows).astype(np.float64)
             self._add(scores, "chars", rows, tf)
         return scores.tolist()
 
@@ -212,8 +223,8 @@ class TopicModel:
         """`scores` += the block's L2-normalised TF-IDF vector of `rows` (counts `tf`)
         times its weights."""
         _, idf, weights = self._blocks[block]
-        x = (1.0 + np.log(tf)) * idf[rows]
-        scores += (x / math.sqrt(float(x @ x))) @ weights[rows]
+        x = (1.0 + np.log(tf)) * idf.take(rows)
+        scores += (x / math.sqrt(float(x @ x))) @ weights.take(rows, axis=0)
 
     def scores_of_features(self, features: dict[str, Counter[str]]) -> list[float]:
         """Decision scores from `featurize`'s output: the plain reference `scores` must

@@ -225,11 +225,11 @@ def first_seen(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(seq) == 0:
         return seq[:0], seq[:0]
     perm = np.argsort(seq, kind="stable")
-    s = seq[perm]
+    s = seq.take(perm)  # `take`: the gather of `seq[perm]`, with less overhead
     new = np.empty(len(s), dtype=bool)
     new[0] = True
     np.not_equal(s[1:], s[:-1], out=new[1:])
-    return seq[np.sort(perm[new])], s[new]
+    return seq.take(np.sort(perm[new])), s[new]
 
 
 def _title_figures(title: str | None) -> frozenset[tuple[int, str]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def _table(hashes: set[int]) -> np.ndarray:
 
 def _member(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Which `codes` (32-bit token hashes) are in `table` (a `_table`)."""
-    return table[np.searchsorted(table, codes)] == codes
+    return table.take(np.searchsorted(table, codes)) == codes
 
 
 _STOP_HASHES = _table({hash_token(w) for w in STOPWORDS})
@@ -217,6 +217,62 @@ characters, cut at the sentence's end (the first part of splitting them at
 assert _SENTENCE_END.pattern == r"[.!?؟\n]"
 
 
+_digit_table: np.ndarray | None = None
+
+
+def _digits() -> np.ndarray:
+    """BMP code point -> whether ``\\d`` (what `_NUMBER` starts with) matches it."""
+    global _digit_table
+    if _digit_table is None:
+        bmp = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
+        table = np.zeros(0x10000, dtype=bool)
+        table[[ord(m.group()) for m in re.finditer(r"\d", bmp)]] = True
+        _digit_table = table
+    return _digit_table
+
+
+def _number_starts(raw: str) -> list[int] | None:
+    """Where each run of digits in `raw` begins, for a long text (None: let the regex
+    scan; a short text, or one that cannot be read through the table). `_FIGURE`'s
+    matches all begin at one of these: each ends before a non-digit, so the next begins
+    at the first digit after it, which starts a run. Found in arrays, a body's numbers
+    cost a table lookup a character instead of the regex engine's test of each position
+    (about half of `figures`' time)."""
+    if len(raw) < _SCAN_MIN:
+        return None
+    try:
+        cp = np.frombuffer(raw.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if int(cp.max()) >= 0x10000:  # astral digits exist (U+1D7CE...): the regex way
+        return None
+    digit = _digits().take(cp)
+    run = np.empty(len(digit), dtype=bool)
+    run[0] = digit[0]
+    np.greater(digit[1:], digit[:-1], out=run[1:])
+    starts: list[int] = np.flatnonzero(run).tolist()
+    return starts
+
+
+_SCAN_MIN = 200
+"""Characters from which `_number_starts` pays for its arrays."""
+
+
+def _figure_matches(raw: str) -> Iterator[re.Match[str]]:
+    """``_FIGURE.finditer(raw)``."""
+    starts = _number_starts(raw)
+    if starts is None:
+        yield from _FIGURE.finditer(raw)
+        return
+    match, end = _FIGURE.match, 0
+    for s in starts:
+        if s >= end:  # else inside the previous number ("1.234": its "234")
+            m = match(raw, s)
+            assert m is not None  # a digit starts a number
+            end = m.end()
+            yield m
+
+
 def figures(raw: str) -> frozenset[tuple[int, str]]:
     """``(slot, value)`` for every number in the raw text: the slot is a hash of the
     normalised word before and the word after it (``يسجل _ اصابه``), the value the
@@ -230,7 +286,7 @@ def figures(raw: str) -> frozenset[tuple[int, str]]:
     values, split_end = _value_cache, _SENTENCE_END.split
     if len(values) > _CACHE_MAX:
         values.clear()
-    for m in _FIGURE.finditer(raw):
+    for m in _figure_matches(raw):
         s = m.start()
         before = _slot_word(reversed(split_end(raw[s - _CONTEXT if s > _CONTEXT else 0:s])[-1].split()))
         after = _slot_word(m.group(1).split())

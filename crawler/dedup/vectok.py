@@ -94,9 +94,11 @@ def token_hashes(text: str) -> np.ndarray:
     if not text:
         return np.empty(0, dtype=np.uint64)
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    mapped = lut[np.minimum(cp, _BMP - 1)]  # astral: U+FFFF's entry, a word break
+    # `take` (clipped: an astral character reads U+FFFF's entry, a word break) instead of
+    # indexing with an array: the same gather for half the time
+    mapped = lut.take(cp, mode="clip")
     mapped = mapped[mapped != _DEL]
-    pos = np.flatnonzero(is_tok[mapped])  # token characters, in the compressed text
+    pos = np.flatnonzero(is_tok.take(mapped))  # token characters, in the compressed text
     if not len(pos):
         return np.empty(0, dtype=np.uint64)
     # a token starts where a token character does not follow the previous one; its
@@ -107,8 +109,8 @@ def token_hashes(text: str) -> np.ndarray:
     starts = np.flatnonzero(gap)
     n = len(pos)
     p, q = _powers(n)
-    sums = np.add.reduceat(mapped[pos].astype(np.uint64) * p[:n], starts)
-    return _mix(sums * q[starts]) >> np.uint64(32)
+    sums = np.add.reduceat(mapped.take(pos).astype(np.uint64) * p[:n], starts)
+    return _mix(sums * q.take(starts)) >> np.uint64(32)
 
 
 def hash_token(token: str) -> int:
