@@ -17,15 +17,18 @@ Per size, in this order, each into a fresh SQLite file:
   project code, one process: read the line (``json.loads``), one plain ``INSERT`` of URL,
   title and body, one FTS5 insert (SQLite's own tokenizer, no Arabic folding), a datasketch
   ``MinHash`` of 128 permutations of the body's 3-word shingles; one transaction per 1,000;
-- **akhbar import**: ``python -m crawler.cli import FILE --optimize-after 0`` in a
-  subprocess (its worker processes included): every pipeline, dates, topics, Arabic search
+- **akhbar import**: ``akhbar import FILE --optimize-after 0`` (the CLI, run in a
+  subprocess by ``--writer-split-child``, which also times the writer; its worker
+  processes included): every pipeline, dates, topics, Arabic search
   text, dedup stories; without the closing ``akhbar optimize`` a large import runs by
   itself (the floor merges no index either; `bench.archive` times searches after it).
 
 Printed: articles/s of each, the ratio (target >= 1.0 at 100k and at 1M), peak RSS of the
 import's main process and of all its processes together (target <= 500 MB, flat: the same
 at both sizes), and the import's own CPU split (`/proc` times of the main process and of
-the workers).
+the workers), the cores used, and the writer's wall time an article split into writing
+(of which story assignment) and waiting for the workers' batches, with the workers' idle
+time between batches.
 
 Then **export**: ``akhbar export`` of each archive to /dev/null, peak RSS at both sizes
 (constant memory: the same at both). And **PostgreSQL** (unless ``--no-postgres``): the
@@ -268,7 +271,8 @@ def run_measured(cmd: list[str], env: dict[str, str], stdout: Any = subprocess.D
 def writer_split_child(src: str, data: str, out: str) -> int:
     """`akhbar import SRC` in this process (the archive from AKHBAR_ARCHIVE_URL), timing
     the writer's batches and, within them, story assignment (wall: on PostgreSQL most of
-    it is waiting on the server); the split goes to `out` as JSON."""
+    it is waiting on the server), with the import's own wait figures (the writer's wait
+    for batches, the workers' idle time); the split goes to `out` as JSON."""
     from crawler import import_batch
     from crawler.cli import main as cli
     from crawler.dedup import stories
@@ -284,9 +288,20 @@ def writer_split_child(src: str, data: str, out: str) -> int:
                 spent[key] += time.perf_counter() - t
         return run
 
+    kept: dict[str, Any] = {}
+    run = import_batch.run_batched
+
+    def run_kept(*a: Any, **k: Any) -> dict[str, Any]:
+        kept.update(run(*a, **k))
+        return kept
+
     import_batch.Writer.write = timed(import_batch.Writer.write, "writer")  # type: ignore[method-assign]
     stories.ArchiveDedup.add_rows = timed(stories.ArchiveDedup.add_rows, "stories")  # type: ignore[method-assign]
+    import_batch.run_batched = run_kept  # type: ignore[assignment]
     code = cli(["--data", data, "import", src, "--optimize-after", "0"])
+    # the writer's wait for the workers' batches and the workers' idle time (run_batched's stats)
+    for key in ("import/writer_wait_s", "import/writer_busy_s", "import/worker_idle_s"):
+        spent[key] = float(kept.get(key, 0.0))
     Path(out).write_text(json.dumps(spent))
     return int(code or 0)
 
@@ -339,8 +354,11 @@ def main(argv: list[str] | None = None) -> int:
             p.unlink()
         url = f"sqlite:///{db}"
         data = work / "data"
-        m = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(data), "import", str(src),
-                          "--optimize-after", "0"], import_env(url))
+        split_file = work / f"writer-split-{n}.json"
+        m = run_measured([sys.executable, "-m", "bench.import", "--writer-split-child", str(src), str(data),
+                          str(split_file)], import_env(url))
+        split = json.loads(split_file.read_text())
+        split_file.unlink()
         imports[n] = m
         summary = m["stderr"].strip().splitlines()[-1] if m["stderr"].strip() else ""
         rate, floor_rate = n / m["secs"], n / fl
@@ -349,7 +367,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['peak_all_mb']:.0f} MB (PSS); load {os.getloadavg()[0]:.2f}", flush=True)
         print(f"             CPU per article: floor {fl_cpu / n * 1e3:.2f} ms; import {m['main_cpu'] / n * 1e3:.2f} ms "
               f"in the writer + {m['child_cpu'] / n * 1e3:.2f} ms in the workers (parse, pipelines, search text, "
-              f"fingerprint)", flush=True)
+              f"fingerprint); {(m['main_cpu'] + m['child_cpu']) / m['secs']:.2f} cores used", flush=True)
+        print(f"             the writer (wall, ms an article): writing {split['writer'] / n * 1e3:.2f} (story "
+              f"assignment {split['stories'] / n * 1e3:.2f}), waiting for the workers "
+              f"{split['import/writer_wait_s'] / n * 1e3:.2f}; the workers idle between batches "
+              f"{split['import/worker_idle_s'] / n * 1e3:.2f} (summed)", flush=True)
         print(f"             {summary}", flush=True)
         result("import", f"akhbar import, {n:,} articles into SQLite (peak {m['peak_all_mb']:.0f} MB all processes)",
                round(rate), "articles/s", "bare batched storage floor (row + FTS5 + MinHash-128)", round(floor_rate),
@@ -357,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
                peak_rss_main_mb=round(m["peak_main_mb"]), peak_pss_all_mb=round(m["peak_all_mb"]),
                floor_cpu_ms=round(fl_cpu / n * 1e3, 3), writer_cpu_ms=round(m["main_cpu"] / n * 1e3, 3),
                worker_cpu_ms=round(m["child_cpu"] / n * 1e3, 3),
+               cores_used=round((m["main_cpu"] + m["child_cpu"]) / m["secs"], 2),
+               writer_ms=round(split["writer"] / n * 1e3, 3), writer_wait_ms=round(split["import/writer_wait_s"] / n * 1e3, 3),
+               worker_idle_ms=round(split["import/worker_idle_s"] / n * 1e3, 3),
                load_avg=round(os.getloadavg()[0], 2))
         if not args.no_export:
             e = run_measured([sys.executable, "-m", "crawler.cli", "--data", str(data), "export", "--archive", url],

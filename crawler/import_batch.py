@@ -31,6 +31,7 @@ import gc
 import logging
 import os
 import pickle
+import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -327,10 +328,20 @@ def _init_worker(settings: dict[str, Any], dedup_params: Any | None) -> None:
     _settle_gc()
 
 
+_last_done: float | None = None
+"""When this worker process last finished a batch (its idle time until the next one)."""
+
+
 def _work(texts: list[str | None]) -> tuple[list[Outcome | None], dict[str, Any]]:
+    global _last_done
     assert _worker is not None
+    start = time.perf_counter()
     out, stats = _worker.batch(texts)
-    return [None if o is None else o.pack() for o in out], stats
+    packed = [None if o is None else o.pack() for o in out]
+    if _last_done is not None:  # summed over workers by `ImportStats.merge`
+        stats["import/worker_idle_s"] = start - _last_done
+    _last_done = time.perf_counter()
+    return packed, stats
 
 
 class PreparePool:
@@ -402,6 +413,8 @@ class Writer:
     reject: Callable[[Line, str, str], None]
     bulk_batches: int = 0
     redone_batches: int = 0
+    overlap: bool = True
+    """SQLite: write the search text in a helper thread beside story assignment (`bulk.TextInsert`)."""
     _now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
@@ -493,16 +506,26 @@ class Writer:
 
         archive = self.archive
         preps = [o.prepared for o in segment]
-        ids = bulk.insert_new(archive, preps, run_id=self.archive_pipe.run_id, now=self._now())
-        self.stats.inc_value("archive/inserted", len(ids))
-        if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
-            rows = [{"id": aid, "url_key": p.url_key, "date_published": p.published()}
-                    for aid, p in zip(ids, preps)]
-            # ids this batch just took: no story index entry can name them yet
-            top = archive.fetchval("SELECT MAX(article_id) AS m FROM dedup_doc")
-            known_new = top is None or int(top) < min(ids)
-            self.dedup_pipe.dedup.add_rows(rows, [o.fp() for o in segment], known_new=known_new)
-            self.stats.inc_value("dedup/indexed", len(ids))
+        # SQLite: the search text's FTS5 insert runs in a helper thread (without the GIL)
+        # while this one assigns the stories; waited for before anything else is written
+        background: list[bulk.TextInsert] | None = [] if self.overlap and archive.dialect == "sqlite" else None
+        try:
+            ids = bulk.insert_new(archive, preps, run_id=self.archive_pipe.run_id, now=self._now(),
+                                  background=background)
+            self.stats.inc_value("archive/inserted", len(ids))
+            if self.dedup_pipe is not None and self.dedup_pipe.dedup is not None:
+                rows = [{"id": aid, "url_key": p.url_key, "date_published": p.published()}
+                        for aid, p in zip(ids, preps)]
+                # ids this batch just took: no story index entry can name them yet
+                top = archive.fetchval("SELECT MAX(article_id) AS m FROM dedup_doc")
+                known_new = top is None or int(top) < min(ids)
+                self.dedup_pipe.dedup.add_rows(rows, [o.fp() for o in segment], known_new=known_new)
+                self.stats.inc_value("dedup/indexed", len(ids))
+        finally:
+            # also when story assignment failed: the transaction is rolled back only once
+            # the helper's statements are done (its own error, if any, is raised here then)
+            for job in background or ():
+                job.wait()
         segment.clear()
 
 
@@ -535,9 +558,17 @@ def run_batched(path: str, settings: Settings, *, reject: Callable[[Line, str, s
             bar = Progress.for_input(path, _position(stream)) if progress else None
             lines = read_lines(stream, max_bytes=max_line_bytes)
             read = 0
+            # where the writer's time goes: waiting for the workers' next batch, or writing
+            busy = wait = 0.0
+            mark = time.perf_counter()
             for batch, outcomes, wstats in pool.map(_batches(lines, batch_size)):
+                got = time.perf_counter()
                 crawler.stats.merge(wstats)
                 writer.write(batch, outcomes)
+                now = time.perf_counter()
+                wait, busy, mark = wait + got - mark, busy + now - got, now
+                crawler.stats.set_value("import/writer_wait_s", round(wait, 3))
+                crawler.stats.set_value("import/writer_busy_s", round(busy, 3))
                 read = batch[-1].offset + batch[-1].size
                 if bar is not None:
                     bar.update(read, _done(crawler.stats))

@@ -264,11 +264,51 @@ def _new_ids(archive: Archive, n: int) -> list[int]:
     return list(range(top + 1, top + 1 + n))
 
 
-def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | None, now: datetime) -> list[int]:
+class TextInsert:
+    """A batch's search-text rows (SQLite: each one's FTS5 insert, by trigger) written by a
+    helper thread on the writer's own connection, inside its open transaction.
+
+    The FTS5 insert is most of a bulk write's time, and sqlite3 runs it without the GIL:
+    meanwhile the writer's thread can do its own Python work (story assignment) instead of
+    waiting. The two threads' statements interleave on one connection (SQLite serialises
+    each call), one transaction for both: nothing the other thread writes or reads is in
+    ``article_text``. `wait` must be called before anything else touches the search text,
+    and before the transaction ends (commit or rollback): it re-raises the thread's error,
+    so a failed insert fails the batch like any other statement of it."""
+
+    def __init__(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        import threading
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(conn, rows), name="akhbar-fts", daemon=True)
+        self._thread.start()
+
+    def _run(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            conn.executemany(_TEXT_SQL, rows)
+        except BaseException as exc:  # handed to the writer's thread by `wait`
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+_TEXT_SQL = "INSERT INTO article_text (article_id, sort_key, title, body) VALUES (?, ?, ?, ?)"
+
+
+def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | None, now: datetime,
+               background: list[TextInsert] | None = None) -> list[int]:
     """Insert articles no row holds yet (the caller checked with `lookup`), with their
     search text and seen URLs; returns their ids. Call inside ``archive.transaction()``:
     a key taken meanwhile raises (unique constraint) and the caller redoes the batch
-    one record at a time."""
+    one record at a time.
+
+    `background` (SQLite): the search text is written by a `TextInsert` appended to it,
+    still running on return; the caller `wait`s for it before the transaction ends,
+    also when something else of the batch failed."""
     if not preps:
         return []
     for source in sorted({p.source for p in preps}):
@@ -297,8 +337,12 @@ def insert_new(archive: Archive, preps: Sequence[Prepared], *, run_id: str | Non
     else:
         conn = archive._conn()
         conn.executemany(f"INSERT INTO articles ({', '.join(COLUMNS)}) VALUES ({_marks(len(COLUMNS))})", rows)
-        conn.executemany("INSERT INTO article_text (article_id, sort_key, title, body) VALUES (?, ?, ?, ?)",
-                         text_rows)
+        _upsert_seen(archive, seen_rows)
+        if background is not None:
+            background.append(TextInsert(conn, text_rows))
+        else:
+            conn.executemany(_TEXT_SQL, text_rows)
+        return ids
     _upsert_seen(archive, seen_rows)
     return ids
 
